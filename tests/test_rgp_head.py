@@ -1,0 +1,198 @@
+# Copyright (c) rgpnet-mmseg contributors. All rights reserved.
+"""Behaviour of RGPHead: the adaptor/decoder wiring of paper eq. 1-3."""
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from mmseg.registry import MODELS
+from rgpnet_mmseg.models.decode_heads import RGPHead
+from rgpnet_mmseg.models.decode_heads.rgp_head import (SharedResBlock,
+                                                       match_size)
+from .conftest import CONFIG_DIR
+
+BN = dict(type='BN', requires_grad=True)
+R18_CHANNELS = (64, 128, 256, 512)
+R101_CHANNELS = (256, 512, 1024, 2048)
+
+
+def make_head(**kwargs) -> RGPHead:
+    cfg = dict(
+        type='RGPHead',
+        in_channels=R18_CHANNELS,
+        channels=64,
+        num_classes=5,
+        norm_cfg=BN)
+    cfg.update(kwargs)
+    return MODELS.build(cfg)
+
+
+def encoder_feats(size=(64, 96), channels=R18_CHANNELS, batch=2, seed=0):
+    """Features as a ceil-halving backbone gives them for an image of
+    ``size`` (strides 4, 8, 16, 32)."""
+    g = torch.Generator().manual_seed(seed)
+    h, w = size
+    feats = []
+    for i, c in enumerate(channels):
+        s = 2**(i + 2)
+        feats.append(
+            torch.randn(batch, c, -(-h // s), -(-w // s), generator=g))
+    return feats
+
+
+@pytest.mark.parametrize('size', [(64, 96), (65, 97), (100, 37), (32, 32)])
+def test_output_shape_follows_the_quarter_level(size):
+    head = make_head().eval()
+    feats = encoder_feats(size)
+    out = head(feats)
+    assert out.shape == (2, 5, *feats[0].shape[-2:])
+    assert torch.isfinite(out).all()
+
+
+def test_forward_is_equation_1_to_3():
+    """Recompute the head by hand from its own modules, deepest first."""
+    torch.manual_seed(0)
+    head = make_head().eval()
+    e = encoder_feats((96, 64), seed=1)
+    t = [head.transfers[s](e[s]) for s in range(4)]
+    d3 = head.decoders[3](t[3] + head.downsamples[2](t[2]))
+    d2 = head.decoders[2](t[2] + head.downsamples[1](t[1]) +
+                          head.upsamples[2](d3))
+    d1 = head.decoders[1](t[1] + head.downsamples[0](t[0]) +
+                          head.upsamples[1](d2))
+    d0 = head.decoders[0](t[0] + head.upsamples[0](d1))
+    expected = head.conv_seg(d0)
+    torch.testing.assert_close(head(e), expected)
+
+
+def test_shared_res_block_uses_one_weight_twice():
+    torch.manual_seed(0)
+    block = SharedResBlock(8, BN, dict(type='ReLU')).train()
+    convs = [m for m in block.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert len(convs) == 1
+    assert sum(p.numel() for p in block.parameters()) == 8 * 8 * 9 + 4 * 8
+
+    x = torch.randn(2, 8, 6, 6)
+    block(x).square().sum().backward()
+    # the same block with two independent copies of the weight
+    w1 = block.conv.weight.detach().clone().requires_grad_()
+    w2 = block.conv.weight.detach().clone().requires_grad_()
+    out = block.act1(block.bn1(F.conv2d(x, w1, padding=1)))
+    out = block.act2(block.bn2(F.conv2d(out, w2, padding=1)) + x)
+    out.square().sum().backward()
+    # a shared weight receives the sum of the gradients of its two uses
+    torch.testing.assert_close(block.conv.weight.grad, w1.grad + w2.grad)
+    assert w1.grad.abs().sum() > 0 and w2.grad.abs().sum() > 0
+
+
+def test_gradients_reach_every_branch():
+    torch.manual_seed(0)
+    head = make_head().train()
+    feats = [f.requires_grad_() for f in encoder_feats((64, 64))]
+    head(feats).square().mean().backward()
+    for name, param in head.named_parameters():
+        assert param.grad is not None, name
+        assert param.grad.abs().sum() > 0, f'no gradient reaches {name}'
+    for level, f in enumerate(feats):
+        assert f.grad.abs().sum() > 0, f'no gradient to encoder level {level}'
+
+
+def test_downsample_switch():
+    torch.manual_seed(0)
+    with_ds = make_head(use_downsample=True).eval()
+    torch.manual_seed(0)
+    without = make_head(use_downsample=False).eval()
+    assert not hasattr(without, 'downsamples')
+    ds_params = sum(p.numel() for p in with_ds.downsamples.parameters())
+    # three 3x3 stride-2 convs (no bias) + BN: 64->128, 128->256, 256->512
+    expected = sum(9 * a * b + 2 * b for a, b in [(64, 128), (128, 256),
+                                                   (256, 512)])
+    assert ds_params == expected
+    n_with = sum(p.numel() for p in with_ds.parameters())
+    n_without = sum(p.numel() for p in without.parameters())
+    assert n_with - n_without == expected
+    feats = encoder_feats((64, 64))
+    assert not torch.allclose(with_ds(feats), without(feats))
+
+
+def test_match_size_crops_and_pads():
+    x = torch.arange(16.).view(1, 1, 4, 4)
+    assert match_size(x, torch.zeros(1, 1, 3, 3)).shape[-2:] == (3, 3)
+    torch.testing.assert_close(
+        match_size(x, torch.zeros(1, 1, 3, 3)), x[..., :3, :3])
+    padded = match_size(x, torch.zeros(1, 1, 5, 4))
+    assert padded.shape[-2:] == (5, 4)
+    assert padded[..., 4, :].abs().sum() == 0
+
+
+@pytest.mark.parametrize(
+    'kwargs, field',
+    [
+        (dict(in_channels=(64, 128, 256)), 'in_channels'),
+        (dict(in_index=(0, 1)), 'in_index'),
+        (dict(adaptor_channels=(64, 128, 256, 0)), 'adaptor_channels'),
+        (dict(channels=32), 'channels'),
+        (dict(input_transform='resize_concat'), 'input_transform'),
+        (dict(norm_cfg=None), 'norm_cfg'),
+    ])
+def test_bad_config_names_the_field(kwargs, field):
+    with pytest.raises(ValueError, match=f'`{field}`'):
+        make_head(**kwargs)
+
+
+def test_unknown_option_is_named():
+    with pytest.raises(TypeError, match='adaptor_width'):
+        make_head(adaptor_width=64)
+
+
+def test_backbone_mismatch_is_reported_before_the_convolutions():
+    head = make_head()
+    with pytest.raises(ValueError, match=r'in_channels.*\(256, 512, 1024'):
+        head(encoder_feats((64, 64), channels=R101_CHANNELS))
+    with pytest.raises(ValueError, match='in_index'):
+        head(encoder_feats((64, 64))[:3])
+
+
+def build_segmentor(cfg_path: str, **overrides):
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(str(CONFIG_DIR / cfg_path))
+    model = cfg.model
+    model.backbone.norm_cfg = BN
+    model.decode_head.norm_cfg = BN
+    model.backbone.init_cfg = None
+    for key, value in overrides.items():
+        model.decode_head[key] = value
+    return MODELS.build(model)
+
+
+def n_params(model) -> float:
+    return sum(p.numel() for p in model.parameters()) / 1e6
+
+
+def test_parameter_count_r18_matches_paper():
+    """Paper tables 1-2: RGPNet(R18) has 17.7-17.8 M parameters."""
+    model = build_segmentor('rgpnet_r18_cityscapes.py')
+    assert 17.7 * 0.98 <= n_params(model) <= 17.8 * 1.02
+
+
+def test_parameter_count_r101_matches_paper():
+    """Paper table 1 (CamVid, 11 classes): RGPNet(R101) has 50.1 M."""
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(str(CONFIG_DIR / 'rgpnet_r18_cityscapes.py'))
+    cfg.model.backbone.depth = 101
+    cfg.model.decode_head.in_channels = R101_CHANNELS
+    cfg.model.backbone.norm_cfg = BN
+    cfg.model.decode_head.norm_cfg = BN
+    cfg.model.backbone.init_cfg = None
+    cfg.model.decode_head.num_classes = 11
+    model = MODELS.build(cfg.model)
+    assert abs(n_params(model) - 50.1) <= 50.1 * 0.02
+
+
+def test_whole_segmentor_predicts_full_resolution():
+    model = build_segmentor('rgpnet_r18_demo.py').eval()
+    img = torch.randn(1, 3, 67, 131)
+    with torch.no_grad():
+        logits = model(img, mode='tensor')
+    assert logits.shape == (1, 19, 17, 33)
