@@ -1,0 +1,36 @@
+# rgpnet-mmseg: the two commands a new machine needs are `make demo` and
+# `make test`; both set everything up first (once).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.rgpnet-mmseg-installed
+DEMO_DATA ?= data/demo
+DEMO_CFG ?= configs/rgpnet_r18_demo.py
+DEMO_WORK_DIR ?= work_dirs/rgpnet_r18_demo
+PYTEST_ARGS ?=
+
+.PHONY: install demo-data demo test clean
+
+install: $(STAMP)
+
+# Re-run the (idempotent) setup only when what it installs from changes.
+$(STAMP): setup.cfg pyproject.toml tools/install.sh
+	VENV=$(VENV) bash tools/install.sh
+	touch $@
+
+demo-data: install
+	$(PY) tools/make_demo_data.py --out $(DEMO_DATA)
+
+# Train RGPNet-R18 on the demo data with tools/train.py (evaluated with
+# mmseg's IoUMetric at the end), then test the final checkpoint and paint
+# the val predictions into the work dir.
+demo: demo-data
+	$(PY) tools/train.py $(DEMO_CFG) --work-dir $(DEMO_WORK_DIR)
+	$(PY) tools/test.py $(DEMO_CFG) $(DEMO_WORK_DIR)/latest.pth \
+	    --work-dir $(DEMO_WORK_DIR) --show-dir predictions
+	@echo "predictions painted under $(DEMO_WORK_DIR)/<timestamp>/predictions"
+
+test: demo-data
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf work_dirs build *.egg-info .pytest_cache .hypothesis
