@@ -1,0 +1,154 @@
+# Copyright (c) rgpnet-mmseg contributors. All rights reserved.
+"""Checks that run before a Runner is built, so that a missing data set or
+pretrained file stops with one clear message instead of a traceback from
+deep inside a dataloader worker or a download."""
+import os
+import os.path as osp
+from typing import Iterator, List, Tuple
+
+from mmengine.config import Config, ConfigDict
+
+DEMO_HINT = ('For a run without downloads use configs/rgpnet_r18_demo.py '
+             'on the generated demo data (`make demo-data`).')
+
+# How to get each data set that our configs train on.
+DATASET_HINTS = {
+    'CityscapesDataset':
+    'Download leftImg8bit_trainvaltest.zip and gtFine_trainvaltest.zip from '
+    'the Cityscapes website, unpack both under {root} and create the '
+    '*_labelTrainIds.png files with mmseg\'s '
+    'tools/dataset_converters/cityscapes.py {root}.',
+}
+
+
+class PreflightError(RuntimeError):
+    """A file or folder that the run needs is missing."""
+
+
+def _datasets(cfg: ConfigDict) -> Iterator[ConfigDict]:
+    """Yield the leaf data set configs of a (possibly wrapped) data set."""
+    if 'datasets' in cfg:  # ConcatDataset
+        for sub in cfg['datasets']:
+            yield from _datasets(sub)
+    elif 'dataset' in cfg:  # RepeatDataset, ClassBalancedDataset, ...
+        yield from _datasets(cfg['dataset'])
+    else:
+        yield cfg
+
+
+def check_data(cfg: Config, splits: Tuple[str, ...]) -> None:
+    """Check that the folders of the data sets the run reads exist.
+
+    Args:
+        cfg (Config): The full config.
+        splits (tuple[str]): Data loaders to check, e.g.
+            ``('train_dataloader', 'val_dataloader')``.
+
+    Raises:
+        PreflightError: A folder is missing; the message says which, where
+            it was expected and how to get the data.
+    """
+    for split in splits:
+        loader = cfg.get(split)
+        if not loader or 'dataset' not in loader:
+            continue
+        for ds in _datasets(loader['dataset']):
+            root = ds.get('data_root', '') or ''
+            prefixes = ds.get('data_prefix', {}) or {}
+            for key, rel in prefixes.items():
+                path = osp.join(root, rel) if rel else root
+                if path and not osp.isdir(path):
+                    ds_type = ds.get('type', 'the data set')
+                    hint = DATASET_HINTS.get(ds_type, 'Put the data set there')
+                    raise PreflightError(
+                        f'{split}: {ds_type} expects its {key} folder at '
+                        f'{osp.abspath(path)} (data_root={root!r}, '
+                        f'data_prefix.{key}={rel!r}), which does not '
+                        f'exist. {hint.format(root=root or ".")} Or point '
+                        f'the config at your copy with --cfg-options '
+                        f'{split}.dataset.data_root=/path/to/data. '
+                        f'{DEMO_HINT}')
+
+
+def _pretrained_entries(cfg: ConfigDict, prefix: str = 'model'
+                        ) -> Iterator[Tuple[str, str]]:
+    """Yield (config key, checkpoint) for every ``Pretrained`` init_cfg and
+    ``pretrained`` field in a model config."""
+    if isinstance(cfg, dict):
+        init_cfg = cfg.get('init_cfg')
+        for i, init in enumerate(
+                init_cfg if isinstance(init_cfg, list) else [init_cfg]):
+            if isinstance(init, dict) and init.get('type') == 'Pretrained':
+                key = f'{prefix}.init_cfg' + (
+                    f'[{i}]' if isinstance(init_cfg, list) else '')
+                yield f'{key}.checkpoint', init.get('checkpoint')
+        if isinstance(cfg.get('pretrained'), str):
+            yield f'{prefix}.pretrained', cfg['pretrained']
+        for key, value in cfg.items():
+            if key != 'init_cfg' and isinstance(value, dict):
+                yield from _pretrained_entries(value, f'{prefix}.{key}')
+
+
+def resolve_checkpoint(checkpoint: str) -> Tuple[str, str]:
+    """Resolve a checkpoint name to (source, local path it is read from).
+
+    ``open-mmlab://`` names and URLs are downloaded by mmengine into
+    ``$TORCH_HOME/checkpoints``; a local path is read as it is.
+    """
+    from mmengine.runner.checkpoint import get_external_models
+    from mmengine.utils.dl_utils.hub import _get_torch_home
+    source = checkpoint
+    for scheme in ('open-mmlab://', 'openmmlab://'):
+        if checkpoint.startswith(scheme):
+            source = get_external_models().get(checkpoint[len(scheme):],
+                                               checkpoint)
+    if source.startswith(('http://', 'https://')):
+        name = osp.basename(source.split('?')[0])
+        return source, osp.join(_get_torch_home(), 'checkpoints', name)
+    return source, osp.expanduser(source)
+
+
+def check_pretrained(cfg: Config) -> None:
+    """Check that every pretrained file the model starts from is at hand.
+
+    A file to download that is not cached yet is fetched now, through
+    mmengine, so that a machine without internet stops here with a clear
+    message rather than inside weight initialisation.
+
+    Raises:
+        PreflightError: A pretrained file is missing and cannot be fetched.
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+    entries: List[Tuple[str, str]] = list(
+        _pretrained_entries(cfg.get('model', {})))
+    for key, checkpoint in entries:
+        if not checkpoint:
+            continue
+        source, local = resolve_checkpoint(checkpoint)
+        if osp.isfile(local):
+            continue
+        fix = (f'Put the file at {local}, or point the config at a local '
+               f'copy with --cfg-options {key}=/path/to/file.pth (or '
+               f'{key.rsplit(".", 1)[0]}=None to start from scratch).')
+        if source == local or not source.startswith(('http://', 'https://')):
+            raise PreflightError(
+                f'Pretrained file for {key} not found: {checkpoint} '
+                f'({local} does not exist). {fix}')
+        try:
+            CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+        except Exception as err:  # noqa: BLE001 - reworded below
+            raise PreflightError(
+                f'Pretrained file for {key} ({checkpoint}) is not cached at '
+                f'{local} and could not be downloaded from {source} '
+                f'({type(err).__name__}: {err}). {fix}') from err
+
+
+def preflight(cfg: Config, splits: Tuple[str, ...],
+              pretrained: bool = True) -> None:
+    """Run the checks that apply to a run; skipped with
+    ``RGPNET_SKIP_PREFLIGHT=1``."""
+    if os.environ.get('RGPNET_SKIP_PREFLIGHT') == '1':
+        return
+    check_data(cfg, splits)
+    if pretrained:
+        check_pretrained(cfg)

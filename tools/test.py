@@ -1,0 +1,93 @@
+# Copyright (c) rgpnet-mmseg contributors. All rights reserved.
+"""Test (and evaluate) a segmentor: mmseg's ``tools/test.py`` with up-front
+checks.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR]
+        [--show-dir DIR] [--tta] [--cfg-options k=v ...] [--launcher pytorch]
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import DictAction
+from mmengine.runner import Runner
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='MMSeg test (and eval) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='dir for the metric results')
+    parser.add_argument(
+        '--out', help='dir to save the predictions for offline evaluation')
+    parser.add_argument(
+        '--show', action='store_true', help='show prediction results')
+    parser.add_argument(
+        '--show-dir',
+        help='dir (under work_dir/timestamp) to save painted predictions in')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. test_dataloader.batch_size=2')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument(
+        '--tta', action='store_true', help='test time augmentation')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def enable_visualization(cfg, args: argparse.Namespace) -> None:
+    """Turn the config's ``VisualizationHook`` on for --show/--show-dir."""
+    hook = cfg.default_hooks.get('visualization')
+    if hook is None:
+        sys.exit('error: --show/--show-dir need default_hooks.visualization='
+                 "dict(type='SegVisualizationHook') in the config")
+    hook['draw'] = True
+    if args.show:
+        hook['show'] = True
+        hook['wait_time'] = args.wait_time
+    if args.show_dir:
+        cfg.visualizer['save_dir'] = args.show_dir
+
+
+def main() -> None:
+    args = parse_args()
+    from rgpnet_mmseg.utils import PreflightError, load_run_config, preflight
+    try:
+        cfg = load_run_config(args.config, args.work_dir, args.cfg_options,
+                              args.launcher)
+        if not osp.isfile(osp.expanduser(args.checkpoint)):
+            raise FileNotFoundError(
+                f'Checkpoint file not found: {args.checkpoint}')
+        preflight(cfg, ('test_dataloader', ), pretrained=False)
+    except (FileNotFoundError, PreflightError) as err:
+        sys.exit(f'error: {err}')
+
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        enable_visualization(cfg, args)
+    if args.tta:
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        cfg.tta_model.module = cfg.model
+        cfg.model = cfg.tta_model
+    if args.out is not None:
+        cfg.test_evaluator['output_dir'] = args.out
+        cfg.test_evaluator['keep_results'] = True
+
+    runner = Runner.from_cfg(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()
