@@ -26,7 +26,8 @@ def parse_args() -> argparse.Namespace:
         '--show', action='store_true', help='show prediction results')
     parser.add_argument(
         '--show-dir',
-        help='dir (under work_dir/timestamp) to save painted predictions in')
+        help='dir to save painted predictions in; a relative path is taken '
+        'under the work dir')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument(
@@ -58,7 +59,7 @@ def enable_visualization(cfg, args: argparse.Namespace) -> None:
         hook['show'] = True
         hook['wait_time'] = args.wait_time
     if args.show_dir:
-        cfg.visualizer['save_dir'] = args.show_dir
+        cfg.visualizer['save_dir'] = osp.join(cfg.work_dir, args.show_dir)
 
 
 def main() -> None:

@@ -92,11 +92,12 @@ def _pretrained_entries(cfg: ConfigDict, prefix: str = 'model'
 def resolve_checkpoint(checkpoint: str) -> Tuple[str, str]:
     """Resolve a checkpoint name to (source, local path it is read from).
 
-    ``open-mmlab://`` names and URLs are downloaded by mmengine into
-    ``$TORCH_HOME/checkpoints``; a local path is read as it is.
+    ``open-mmlab://`` names and URLs are downloaded by mmengine (through
+    ``torch.hub``) into ``<torch hub dir>/checkpoints``; a local path is
+    read as it is.
     """
     from mmengine.runner.checkpoint import get_external_models
-    from mmengine.utils.dl_utils.hub import _get_torch_home
+    from torch.hub import get_dir
     source = checkpoint
     for scheme in ('open-mmlab://', 'openmmlab://'):
         if checkpoint.startswith(scheme):
@@ -104,7 +105,7 @@ def resolve_checkpoint(checkpoint: str) -> Tuple[str, str]:
                                                checkpoint)
     if source.startswith(('http://', 'https://')):
         name = osp.basename(source.split('?')[0])
-        return source, osp.join(_get_torch_home(), 'checkpoints', name)
+        return source, osp.join(get_dir(), 'checkpoints', name)
     return source, osp.expanduser(source)
 
 

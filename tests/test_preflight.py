@@ -1,0 +1,66 @@
+# Copyright (c) rgpnet-mmseg contributors. All rights reserved.
+"""The up-front checks for data sets and pretrained files."""
+import pytest
+import torch
+from mmengine.config import Config
+
+from rgpnet_mmseg.utils import PreflightError, check_data, check_pretrained
+from rgpnet_mmseg.utils.preflight import resolve_checkpoint
+from .conftest import CONFIG_DIR
+
+
+@pytest.fixture
+def torch_hub(tmp_path, monkeypatch):
+    """A private torch hub dir, so the user's cache does not matter."""
+    hub = tmp_path / 'hub'
+    monkeypatch.setattr(torch.hub, '_hub_dir', str(hub))
+    return hub
+
+
+def test_open_mmlab_name_resolves_to_the_mmengine_cache(torch_hub):
+    source, local = resolve_checkpoint('open-mmlab://resnet18_v1c')
+    assert source.startswith('https://')
+    assert source.endswith('/resnet18_v1c-b5776b93.pth')
+    assert local == str(torch_hub / 'checkpoints' /
+                        'resnet18_v1c-b5776b93.pth')
+
+
+def test_cached_pretrained_file_passes(torch_hub):
+    cfg = Config.fromfile(str(CONFIG_DIR / 'rgpnet_r18_cityscapes.py'))
+    cached = torch_hub / 'checkpoints' / 'resnet18_v1c-b5776b93.pth'
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b'')  # only its presence is checked
+    check_pretrained(cfg)
+
+
+def test_local_pretrained_file_missing(tmp_path):
+    cfg = Config.fromfile(str(CONFIG_DIR / 'rgpnet_r18_cityscapes.py'))
+    cfg.model.backbone.init_cfg.checkpoint = str(tmp_path / 'r18.pth')
+    with pytest.raises(PreflightError,
+                       match='model.backbone.init_cfg.checkpoint'):
+        check_pretrained(cfg)
+
+
+def test_demo_config_needs_no_pretrained_file():
+    check_pretrained(Config.fromfile(str(CONFIG_DIR / 'rgpnet_r18_demo.py')))
+
+
+def test_data_check_names_split_and_folder(tmp_path, demo_data_root):
+    cfg = Config.fromfile(str(CONFIG_DIR / 'rgpnet_r18_demo.py'))
+    cfg.train_dataloader.dataset.data_root = str(demo_data_root)
+    cfg.val_dataloader.dataset.data_root = str(tmp_path)
+    check_data(cfg, ('train_dataloader', ))
+    with pytest.raises(PreflightError) as err:
+        check_data(cfg, ('train_dataloader', 'val_dataloader'))
+    assert 'val_dataloader' in str(err.value)
+    assert str(tmp_path / 'leftImg8bit' / 'val') in str(err.value)
+
+
+def test_data_check_looks_inside_dataset_wrappers(tmp_path):
+    cfg = Config.fromfile(str(CONFIG_DIR / 'rgpnet_r18_demo.py'))
+    inner = cfg.train_dataloader.dataset
+    inner.data_root = str(tmp_path / 'missing')
+    cfg.train_dataloader.dataset = dict(
+        type='RepeatDataset', times=2, dataset=inner)
+    with pytest.raises(PreflightError, match='missing'):
+        check_data(cfg, ('train_dataloader', ))
