@@ -1,0 +1,530 @@
+# Copyright (c) rgpnet-mmseg contributors. All rights reserved.
+"""Label-relaxation loss of RGPNet (sec. 3.2, eq. 4).
+
+Border pixels are the pixels whose ``k x k`` window holds more than one
+(non-ignored) label.  At a border pixel the loss is
+
+    L = -log sum_{c in N} p_c = logsumexp(x) - logsumexp(x[N])
+
+with ``N`` the set of labels found in the window, while every other pixel
+gets the plain cross-entropy ``-log p_y``.  Reduction follows mmseg's
+:func:`mmseg.models.losses.cross_entropy` exactly, so on a label map without
+borders :class:`LabelRelaxationLoss` and mmseg's ``CrossEntropyLoss`` give
+identical values.
+
+Implementation notes (cost):
+
+* Border detection never builds a ``(N, C, H, W)`` one-hot.  A window holds
+  more than one label iff its max and min label differ, so one separable
+  ``k x k`` max filter (2 (k - 1) shifted ``torch.maximum`` calls) over an
+  ``(N, 2, H, W)`` uint8 map holding ``label + 1`` and ``C - label``
+  (ignored pixels 0, so they never win; the shifted slices cut the window at
+  the image edges) gives the same set as the paper's one-hot + stride-1
+  max-pool, with ``2 N H W`` bytes of scratch (int16/int32 for C > 254).
+* The neighbourhood label set ``N`` is only built for the border pixels
+  (the paper reports ~2.4 % on Cityscapes): their ``k*k`` neighbour labels are
+  gathered (coordinates clamped into the image, which always lands on an
+  in-image pixel of the same window) and scattered into a ``(P, C)`` bool
+  mask.
+* Forward is ``F.log_softmax`` + ``F.nll_loss`` exactly as in
+  ``F.cross_entropy`` (so no-border maps give bit-identical values), with
+  the P border entries replaced by ``-logsumexp(log_softmax(x)[N])``.  A
+  custom backward writes the gradient ``g * (softmax - q)`` into a single
+  ``(N, C, H, W)`` tensor (``q`` the one-hot label, or the softmax
+  renormalised over ``N`` at border pixels), so there is no second
+  full-size gradient from indexing to allocate and add.
+* Two host syncs (label range check, number of border pixels), plus the
+  one that mmseg's CE also has under ``avg_non_ignore=True``.  Saved for
+  backward: the log-probabilities (as in CE), the (P, C) border gradient
+  rows and a few (N, H, W) label maps.
+"""
+from typing import List, Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+from torch.autograd.function import once_differentiable
+
+from mmseg.models.losses.utils import get_class_weight, weight_reduce_loss
+from mmseg.registry import MODELS
+
+__all__ = [
+    'border_mask', 'border_label_mask', 'label_relaxation_loss',
+    'LabelRelaxationLoss'
+]
+
+
+def _check_kernel_size(kernel_size: int) -> None:
+    if (not isinstance(kernel_size, int) or isinstance(kernel_size, bool)
+            or kernel_size < 1 or kernel_size % 2 == 0):
+        raise ValueError('kernel_size must be a positive odd int, '
+                         f'got {kernel_size!r}')
+
+
+def _valid_labels(label: Tensor, num_classes: Optional[int],
+                  ignore_index: int) -> Tuple[Tensor, Tensor, int]:
+    """Validate ``label`` and return ``(valid, safe_label, num_classes)``.
+
+    ``valid`` (bool, (N, H, W)) marks the non-ignored pixels, ``safe_label``
+    (long) is ``label`` with ignored pixels set to 0.  Raises ``ValueError``
+    for non-ignored labels outside ``[0, num_classes)`` (if ``num_classes``
+    is None, it becomes ``max label + 1`` and only negative labels fail).
+    """
+    if label.dim() != 3:
+        raise ValueError(
+            f'label must have shape (N, H, W), got {tuple(label.shape)}')
+    if label.dtype.is_floating_point or label.dtype == torch.bool:
+        raise ValueError(f'label must be an integer tensor, got {label.dtype}')
+    label = label.long()
+    valid = label != ignore_index
+    safe = label.masked_fill(~valid, 0)
+    if safe.numel() > 0:
+        low, high = torch.stack(torch.aminmax(safe)).tolist()
+    else:
+        low, high = 0, -1
+    if num_classes is None:
+        num_classes = max(high + 1, 1)
+    if low < 0 or high >= num_classes:
+        bad = valid & ((label < 0) | (label >= num_classes))
+        values = torch.unique(label[bad]).tolist()
+        more = f' (and {len(values) - 10} more)' if len(values) > 10 else ''
+        raise ValueError(
+            f'Label relaxation loss got label values {values[:10]}{more} '
+            f'outside [0, num_classes={num_classes}) that are not '
+            f'ignore_index={ignore_index}.')
+    return valid, safe, num_classes
+
+
+def _window_max(x: Tensor, radius: int) -> Tensor:
+    """Max over the (2r+1) x (2r+1) window of the last two dims, cut at the
+    edges (only in-image pixels count); separable shifted maxima."""
+    for dim in (-1, -2):
+        src = x
+        x = src.clone()
+        n = src.shape[dim]
+        for s in range(1, min(radius, n - 1) + 1):
+            head = x.narrow(dim, 0, n - s)
+            tail = x.narrow(dim, s, n - s)
+            torch.maximum(tail, src.narrow(dim, 0, n - s), out=tail)
+            torch.maximum(head, src.narrow(dim, s, n - s), out=head)
+    return x
+
+
+def _encode(valid: Tensor, safe: Tensor, num_classes: int) -> Tensor:
+    """(N, 2, H, W) small-int tensor: channel 0 holds ``label + 1``,
+    channel 1 ``num_classes - label``; ignored pixels hold 0 in both, below
+    every valid value."""
+    if num_classes <= 254:
+        dtype = torch.uint8
+    elif num_classes <= 32766:
+        dtype = torch.int16
+    else:
+        dtype = torch.int32
+    small = safe.to(dtype)
+    enc = small.new_empty((safe.shape[0], 2, *safe.shape[1:]))
+    torch.add(small, 1, out=enc[:, 0])
+    torch.sub(num_classes, small, out=enc[:, 1])
+    return enc.mul_(valid.unsqueeze(1))
+
+
+def _border_from_encoded(enc: Tensor, valid: Tensor, num_classes: int,
+                         kernel_size: int) -> Tensor:
+    if kernel_size == 1:
+        return torch.zeros_like(valid)
+    pooled = _window_max(enc, kernel_size // 2)
+    # at a valid pixel: pooled[:, 0] = max + 1, pooled[:, 1] = C - min, so
+    # the window holds one label iff pooled[:, 0] == C + 1 - pooled[:, 1]
+    return valid & (pooled[:, 0] != (num_classes + 1) - pooled[:, 1])
+
+
+def border_mask(label: Tensor,
+                kernel_size: int = 3,
+                ignore_index: int = 255,
+                num_classes: Optional[int] = None) -> Tensor:
+    """Find the border pixels of a label map.
+
+    A pixel is a border pixel if it is not ignored and the ``k x k`` window
+    centred on it holds more than one label.  Ignored pixels never count as
+    a label of a window, and at the image edges only in-image pixels count.
+
+    This is the same set as the one-hot + stride-1 max-pool of the paper,
+    found without a one-hot: a window holds more than one label iff its
+    maximum and minimum label differ, and both come from one separable
+    max filter over a (N, 2, H, W) uint8 map of ``label + 1`` and
+    ``C - label`` (ignored pixels 0).
+
+    Args:
+        label (Tensor): Integer label map of shape (N, H, W).
+        kernel_size (int): Odd window size ``k``. Default: 3.
+        ignore_index (int): Label value to ignore. Default: 255.
+        num_classes (int, optional): Number of classes ``C``; labels must
+            lie in ``[0, C)``. Default: None (max label + 1).
+
+    Returns:
+        Tensor: Bool tensor of shape (N, H, W), True at border pixels.
+    """
+    _check_kernel_size(kernel_size)
+    valid, safe, num_classes = _valid_labels(label, num_classes, ignore_index)
+    enc = _encode(valid, safe, num_classes)
+    return _border_from_encoded(enc, valid, num_classes, kernel_size)
+
+
+def _border_neighbour_labels(valid: Tensor, safe: Tensor, num_classes: int,
+                             kernel_size: int) -> Tuple[Tensor, Tensor]:
+    """Flat indices ``b * H * W + i * W + j`` (P,) of the border pixels, in
+    row-major order, and their (P, C) bool label masks, from validated
+    labels."""
+    enc = _encode(valid, safe, num_classes)
+    border = _border_from_encoded(enc, valid, num_classes, kernel_size)
+    pix = border.reshape(-1).nonzero().squeeze(1)
+    num_border = pix.numel()
+    if num_border == 0:
+        return pix, valid.new_zeros((0, num_classes))
+    _, h, w = valid.shape
+    r = kernel_size // 2
+    offsets = torch.arange(-r, r + 1, device=valid.device)
+    i_idx = pix.div(w, rounding_mode='floor').remainder_(h)
+    j_idx = pix.remainder(w)
+    # Clamping a window coordinate into the image always lands on an
+    # in-image pixel of the same window (the window holds the centre pixel),
+    # so duplicates are harmless and no padded copy of the map is needed.
+    ii = (i_idx[:, None] + offsets[None, :]).clamp_(0, h - 1)  # (P, k)
+    jj = (j_idx[:, None] + offsets[None, :]).clamp_(0, w - 1)  # (P, k)
+    row0 = (pix - i_idx * w - j_idx)[:, None, None]  # b * H * W
+    flat = (row0 + ii[:, :, None] * w + jj[:, None, :]).reshape(
+        num_border, -1)  # (P, k*k)
+    # label + 1 of each neighbour, 0 for ignored ones (dropped column 0)
+    neighbours = enc[:, 0].reshape(-1)[flat].long()
+    mask = valid.new_zeros((num_border, num_classes + 1))
+    mask.scatter_(1, neighbours, True)
+    return pix, mask[:, 1:]
+
+
+def border_label_mask(
+        label: Tensor,
+        num_classes: int,
+        kernel_size: int = 3,
+        ignore_index: int = 255) -> Tuple[Tuple[Tensor, Tensor, Tensor],
+                                          Tensor]:
+    """Border pixels and the set of labels in each one's window.
+
+    The set is only built for the border pixels (sparse form, P x C bools
+    instead of a dense N x C x H x W mask).  A dense mask, if ever needed,
+    is ``dense.permute(0, 2, 3, 1)[indices] = labels`` on a zero bool
+    tensor (non-border pixels then have an empty row; their set is
+    ``{label}``).
+
+    Args:
+        label (Tensor): Integer label map of shape (N, H, W).
+        num_classes (int): Number of classes ``C``.
+        kernel_size (int): Odd window size ``k``. Default: 3.
+        ignore_index (int): Label value to ignore. Default: 255.
+
+    Returns:
+        tuple: ``(indices, labels)`` where ``indices`` is a tuple of three
+        long tensors ``(batch, row, col)`` of shape (P,) addressing the P
+        border pixels in row-major order (as ``border_mask(...).nonzero()``),
+        and ``labels`` is a bool tensor of shape (P, C), True for the labels
+        present (and not ignored) in the pixel's window.
+
+    Raises:
+        ValueError: If a label outside ``[0, num_classes)`` is not
+            ``ignore_index``, or ``kernel_size`` is not a positive odd int.
+    """
+    _check_kernel_size(kernel_size)
+    valid, safe, num_classes = _valid_labels(label, num_classes, ignore_index)
+    pix, labels = _border_neighbour_labels(valid, safe, num_classes,
+                                           kernel_size)
+    h, w = label.shape[1:]
+    indices = (pix.div(h * w, rounding_mode='floor'),
+               pix.div(w, rounding_mode='floor').remainder(h),
+               pix.remainder(w))
+    return indices, labels
+
+
+def _class_index(pix: Tensor, shape: torch.Size) -> Tensor:
+    """Flat (row-major) indices, shape (P, C), of the elements ``(b, c, i,
+    j)`` of an (N, C, H, W) tensor for the pixels ``pix = b*H*W + i*W + j``
+    (shape (P,)) and all classes c."""
+    _, c, h, w = shape
+    hw = h * w
+    batch_offset = pix.div(hw, rounding_mode='floor') * ((c - 1) * hw)
+    return (pix + batch_offset)[:, None] + torch.arange(
+        c, device=pix.device) * hw
+
+
+class _RelaxedNLL(torch.autograd.Function):
+    """Per-pixel loss from logits: ``-log p_y`` (0 at ignored pixels), and
+    ``-log sum_{c in N} p_c`` at the given border pixels.
+
+    Forward is ``F.log_softmax`` + ``F.nll_loss`` (bit-identical to
+    ``F.cross_entropy``) plus the border rows; backward writes the whole
+    gradient in one tensor, ``g * (softmax - q)`` with ``q`` the one-hot
+    label, or at border pixels the softmax renormalised over ``N``, so no
+    second full-size gradient is built and summed.
+    """
+
+    @staticmethod
+    def forward(ctx, logits: Tensor, label: Tensor, valid: Tensor,
+                safe: Tensor, pix: Tensor, nbr_labels: Tensor,
+                ignore_index: int) -> Tensor:
+        log_prob = F.log_softmax(logits, dim=1)
+        loss = F.nll_loss(
+            log_prob, label, reduction='none', ignore_index=ignore_index)
+        delta = None
+        if pix.numel() > 0:
+            border_lp = log_prob.take(_class_index(pix, log_prob.shape))
+            # log sum_N p = logsumexp of the log-probabilities masked to N
+            # (max-shifted: finite even when every p_c in N underflows)
+            masked_lp = border_lp.masked_fill(~nbr_labels, float('-inf'))
+            max_lp = masked_lp.amax(dim=1, keepdim=True)  # finite: y in N
+            exp_n = masked_lp.sub_(max_lp).exp_()  # 0 outside N
+            sum_n = exp_n.sum(dim=1, keepdim=True)  # in [1, |N|]
+            log_sum_n = sum_n.log().add_(max_lp)
+            # -log sum_N p >= 0 up to rounding
+            loss.put_(pix, (0.0 - log_sum_n[:, 0]).clamp_min(0.0))
+            # d loss / d logits at the border pixels: softmax minus the
+            # softmax renormalised over N (0 outside N)
+            delta = border_lp.exp_().sub_(exp_n.div_(sum_n))
+        ctx.save_for_backward(log_prob, valid, safe, pix, delta)
+        return loss
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_loss: Tensor) -> tuple:
+        log_prob, valid, safe, pix, delta = ctx.saved_tensors
+        g = grad_loss.to(log_prob.dtype).masked_fill(~valid, 0.0).unsqueeze(1)
+        # cross-entropy gradient g * (softmax - one_hot(label)) everywhere
+        grad = log_prob.exp().mul_(g)
+        grad.scatter_add_(1, safe.unsqueeze(1), -g)
+        if delta is not None:
+            # border pixels: g * (softmax - softmax renormalised over N)
+            grad.put_(
+                _class_index(pix, grad.shape), delta * g.take(pix)[:, None])
+        return grad, None, None, None, None, None, None
+
+
+def label_relaxation_loss(pred: Tensor,
+                          label: Tensor,
+                          weight: Optional[Tensor] = None,
+                          class_weight: Optional[Tensor] = None,
+                          reduction: str = 'mean',
+                          avg_factor: Optional[Union[int, float,
+                                                     Tensor]] = None,
+                          ignore_index: int = -100,
+                          avg_non_ignore: bool = False,
+                          kernel_size: int = 3) -> Tensor:
+    """Label-relaxation loss (RGPNet eq. 4) with mmseg CE reduction.
+
+    Per-pixel loss: at border pixels ``-log sum_{c in N} p_c`` with ``N``
+    the labels of the ``k x k`` window (ignored pixels excluded, window cut
+    at the image edges), computed as ``-logsumexp(log_softmax(x)[N])``
+    (= ``logsumexp(x) - logsumexp(x[N])``); elsewhere the plain
+    cross-entropy ``-log p_y``; 0 at ignored pixels.  The class weight of
+    the pixel's own ground-truth label multiplies its loss (as in
+    ``F.cross_entropy``), then the per-pixel ``weight`` (e.g. from
+    ``OHEMPixelSampler``), then the reduction of
+    :func:`mmseg.models.losses.cross_entropy`:
+
+    * ``mean`` without ``avg_factor``: sum divided by the number of pixels
+      (``avg_non_ignore=False``) or of non-ignored pixels
+      (``avg_non_ignore=True``); with ``class_weight`` by the sum of the
+      pixels' class weights instead (ignored pixels count with weight 0
+      under ``avg_non_ignore=True``; under ``avg_non_ignore=False`` they
+      count with ``class_weight[ignore_index]`` when that is a class index,
+      like mmseg, and with 1 otherwise, where mmseg itself raises an
+      IndexError).
+    * ``mean`` with ``avg_factor``: ``sum / (avg_factor + eps)``.
+    * ``sum`` / ``none`` as usual (``none`` keeps shape (N, H, W)).
+
+    The computation runs in float32 (float64 inputs stay float64) with
+    autocast disabled, so fp16/bf16 inputs or autocast regions give finite
+    values.  The result is float32 (or float64).
+
+    Args:
+        pred (Tensor): Logits of shape (N, C, H, W).
+        label (Tensor): Integer labels of shape (N, H, W).
+        weight (Tensor, optional): Per-pixel weight of shape (N, H, W).
+            Default: None.
+        class_weight (Tensor, optional): Weight of each class, shape (C,).
+            Default: None.
+        reduction (str): 'none', 'mean' or 'sum'. Default: 'mean'.
+        avg_factor (int | float | Tensor, optional): Divisor of the 'mean'
+            reduction. Default: None.
+        ignore_index (int): Label value to ignore. Default: -100.
+        avg_non_ignore (bool): Average only over non-ignored pixels.
+            Default: False.
+        kernel_size (int): Odd window size of the border search.
+            Default: 3.
+
+    Returns:
+        Tensor: The loss, a scalar, or of shape (N, H, W) for 'none'.
+
+    Raises:
+        ValueError: For a label outside ``[0, C)`` that is not
+            ``ignore_index``, bad shapes or ``kernel_size``.
+    """
+    _check_kernel_size(kernel_size)
+    if pred.dim() != 4 or label.dim() != 3 or (
+            pred.shape[0], *pred.shape[2:]) != tuple(label.shape):
+        raise ValueError('label relaxation loss expects pred (N, C, H, W) '
+                         'and label (N, H, W), got '
+                         f'{tuple(pred.shape)} and {tuple(label.shape)}')
+    if reduction not in ('none', 'mean', 'sum'):
+        raise ValueError(f'invalid reduction {reduction!r}')
+    num_classes = pred.shape[1]
+    with torch.no_grad():
+        valid, safe, _ = _valid_labels(label, num_classes, ignore_index)
+        pix, nbr_labels = _border_neighbour_labels(valid, safe, num_classes,
+                                                   kernel_size)
+    label = label.long()
+
+    compute_dtype = (
+        pred.dtype if pred.dtype in (torch.float32, torch.float64) else
+        torch.float32)
+    with torch.autocast(device_type=pred.device.type, enabled=False):
+        loss = _RelaxedNLL.apply(
+            pred.to(compute_dtype), label, valid, safe, pix, nbr_labels,
+            ignore_index)
+        if class_weight is not None:
+            class_weight = torch.as_tensor(
+                class_weight, dtype=compute_dtype, device=pred.device)
+            # weight of each pixel's own label (0 loss at ignored pixels)
+            loss = loss * class_weight[safe]
+
+        # reduction, as mmseg.models.losses.cross_entropy
+        if (avg_factor is None) and reduction == 'mean':
+            if class_weight is None:
+                if avg_non_ignore:
+                    avg_factor = int(valid.sum().item())
+                else:
+                    avg_factor = label.numel()
+            else:
+                label_weights = class_weight[safe]
+                if avg_non_ignore:
+                    label_weights = label_weights.masked_fill(~valid, 0)
+                elif not 0 <= ignore_index < num_classes:
+                    # mmseg raises an IndexError here; count them as 1
+                    label_weights = label_weights.masked_fill(~valid, 1)
+                else:
+                    label_weights = label_weights.masked_fill(
+                        ~valid, float(class_weight[ignore_index]))
+                avg_factor = label_weights.sum()
+
+        if weight is not None:
+            weight = weight.float()
+        loss = weight_reduce_loss(
+            loss, weight=weight, reduction=reduction, avg_factor=avg_factor)
+    return loss
+
+
+@MODELS.register_module()
+class LabelRelaxationLoss(nn.Module):
+    """Label-relaxation loss of RGPNet (sec. 3.2, eq. 4).
+
+    Border pixels (more than one non-ignored label in their ``k x k``
+    window) get ``-log sum_{c in N} p_c`` over the labels ``N`` of the
+    window; every other pixel gets plain cross-entropy.  Drop-in for mmseg's
+    ``CrossEntropyLoss`` (same call interface and reduction semantics,
+    including the ``avg_non_ignore=False`` default that divides the mean by
+    all pixels), e.g. in a decode head::
+
+        loss_decode=[
+            dict(type='CrossEntropyLoss', loss_weight=1.0),
+            dict(type='LabelRelaxationLoss', loss_weight=1.0,
+                 loss_name='loss_lr')]
+
+    Alone (``loss_decode=dict(type='LabelRelaxationLoss')``) it already is
+    the paper's loss, cross-entropy off the borders; in a list with
+    ``CrossEntropyLoss`` the non-border pixels are counted twice.
+
+    ``class_weight`` applies the weight of the pixel's own ground-truth
+    label to its loss (border pixels included), as ``CrossEntropyLoss``
+    does; see :func:`label_relaxation_loss` for the mean's divisor.
+    Per-pixel ``weight`` (e.g. from ``OHEMPixelSampler``) multiplies the
+    per-pixel loss; ``reduction_override='none'`` (as ``OHEMPixelSampler``
+    without ``thresh`` uses) gives the (N, H, W) per-pixel losses.
+
+    Args:
+        reduction (str): 'none', 'mean' or 'sum'. Default: 'mean'.
+        class_weight (list[float] | str, optional): Weight of each class, or
+            a file to read them from. Default: None.
+        loss_weight (float): Weight of the loss. Default: 1.0.
+        loss_name (str): Name of the loss item; must start with ``loss_`` to
+            be back-propagated. Default: 'loss_lr'.
+        avg_non_ignore (bool): Average only over non-ignored pixels.
+            Default: False.
+        kernel_size (int): Odd size ``k`` of the border window. Default: 3.
+    """
+
+    def __init__(self,
+                 reduction: str = 'mean',
+                 class_weight: Optional[Union[List[float], str]] = None,
+                 loss_weight: float = 1.0,
+                 loss_name: str = 'loss_lr',
+                 avg_non_ignore: bool = False,
+                 kernel_size: int = 3) -> None:
+        super().__init__()
+        if reduction not in ('none', 'mean', 'sum'):
+            raise ValueError(f'invalid reduction {reduction!r}')
+        _check_kernel_size(kernel_size)
+        self.reduction = reduction
+        self.class_weight = get_class_weight(class_weight)
+        self.loss_weight = loss_weight
+        self.avg_non_ignore = avg_non_ignore
+        self.kernel_size = kernel_size
+        self._loss_name = loss_name
+
+    def extra_repr(self) -> str:
+        """Extra repr."""
+        return (f'kernel_size={self.kernel_size}, '
+                f'avg_non_ignore={self.avg_non_ignore}')
+
+    def forward(self,
+                cls_score: Tensor,
+                label: Tensor,
+                weight: Optional[Tensor] = None,
+                avg_factor: Optional[Union[int, float, Tensor]] = None,
+                reduction_override: Optional[str] = None,
+                ignore_index: int = -100,
+                **kwargs) -> Tensor:
+        """Forward function.
+
+        Args:
+            cls_score (Tensor): Logits of shape (N, C, H, W).
+            label (Tensor): Integer labels of shape (N, H, W).
+            weight (Tensor, optional): Per-pixel weight of shape (N, H, W).
+                Default: None.
+            avg_factor (int | float | Tensor, optional): Divisor of the
+                'mean' reduction. Default: None.
+            reduction_override (str, optional): Overrides ``reduction``
+                ('none', 'mean' or 'sum'). Default: None.
+            ignore_index (int): Label value to ignore. Default: -100.
+
+        Returns:
+            Tensor: The weighted loss (shape (N, H, W) for 'none').
+        """
+        assert reduction_override in (None, 'none', 'mean', 'sum')
+        reduction = (
+            reduction_override if reduction_override else self.reduction)
+        if self.class_weight is not None:
+            class_weight = cls_score.new_tensor(
+                self.class_weight, dtype=torch.float32)
+        else:
+            class_weight = None
+        return self.loss_weight * label_relaxation_loss(
+            cls_score,
+            label,
+            weight,
+            class_weight=class_weight,
+            reduction=reduction,
+            avg_factor=avg_factor,
+            ignore_index=ignore_index,
+            avg_non_ignore=self.avg_non_ignore,
+            kernel_size=self.kernel_size)
+
+    @property
+    def loss_name(self) -> str:
+        """Name of the loss item (``loss_`` prefix: back-propagated)."""
+        return self._loss_name
