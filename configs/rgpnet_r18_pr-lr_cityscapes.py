@@ -1,0 +1,3 @@
+# Short name of
+# configs/rgpnet/rgpnet_r18-d32_2xb6-pr-lr-80k_cityscapes-1024x1024.py
+_base_ = ['./rgpnet/rgpnet_r18-d32_2xb6-pr-lr-80k_cityscapes-1024x1024.py']

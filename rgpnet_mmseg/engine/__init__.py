@@ -1,0 +1,2 @@
+# Copyright (c) rgpnet-mmseg contributors. All rights reserved.
+from .hooks import *  # noqa

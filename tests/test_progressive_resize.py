@@ -1,0 +1,402 @@
+# Copyright (c) rgpnet-mmseg contributors. All rights reserved.
+"""Progressive resizing: ProgressiveResizeDataPreProcessor on hand-checked
+batches, ProgressiveResizeHook in real mmengine Runners on the demo data
+(stage changes, validation left alone, resume, epoch-based loops)."""
+import itertools
+import json
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mmengine.config import Config
+from mmengine.registry import HOOKS
+from mmengine.runner import Runner
+from mmengine.structures import PixelData
+
+from mmseg.models.data_preprocessor import SegDataPreProcessor
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+from rgpnet_mmseg.engine.hooks import ProgressiveResizeHook
+from rgpnet_mmseg.models.data_preprocessors import (
+    ProgressiveResizeDataPreProcessor, scaled_size)
+from .conftest import CONFIG_DIR
+
+DEMO_CFG = CONFIG_DIR / 'rgpnet_r18_demo.py'
+PR_DEMO_CFG = CONFIG_DIR / 'rgpnet_r18_pr-lr_demo.py'
+# the tests train on 64x128 crops of the 128x256 demo images at half size
+# (and validate at 64x128), to stay fast on a CPU
+FULL = (64, 128)
+# the test schedule: 1/2 for iterations 0-1, 3/4 for 2-3, full from 4 on
+STAGES = [(0, 0.5), (2, 0.75), (4, 1.0)]
+SIZE = {0.5: (32, 64), 0.75: (48, 96), 1.0: FULL}
+
+
+@pytest.fixture(scope='module', autouse=True)
+def one_torch_thread():
+    """These tensors are tiny: a second intra-op thread buys nothing and, on
+    a CPU shared with other jobs, its synchronisation made the Runner tests
+    ~5x slower (measured: 57 s -> 10 s for the 6-iteration run)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# ---------------------------------------------------------------------------
+# the data preprocessor
+
+
+def batch(images, labels):
+    """A dataloader batch: CHW images, (H, W) integer label maps."""
+    samples = []
+    for img, label in zip(images, labels):
+        sample = SegDataSample()
+        sample.gt_sem_seg = PixelData(data=label[None].clone())
+        sample.set_metainfo(dict(ori_shape=tuple(img.shape[-2:])))
+        samples.append(sample)
+    return dict(inputs=[img.clone() for img in images], data_samples=samples)
+
+
+def build(**kwargs):
+    return MODELS.build(
+        dict(type='ProgressiveResizeDataPreProcessor', **kwargs))
+
+
+def test_halves_bilinear_images_and_nearest_labels_by_hand():
+    pre = build(size=(4, 4), train_scale=0.5)
+    img = torch.arange(16.).view(1, 4, 4)
+    label = torch.arange(16).view(4, 4)
+    out = pre(batch([img], [label]), training=True)
+    # bilinear, half-pixel centres: each output pixel is the mean of a 2x2
+    # block of the input
+    assert out['inputs'].shape == (1, 1, 2, 2)
+    assert torch.equal(out['inputs'][0, 0],
+                       torch.tensor([[2.5, 4.5], [10.5, 12.5]]))
+    # nearest, pixel centres aligned: output pixel i takes input 2i + 1
+    sample = out['data_samples'][0]
+    assert sample.gt_sem_seg.data.dtype == torch.int64
+    assert torch.equal(sample.gt_sem_seg.data,
+                       torch.tensor([[[5, 7], [13, 15]]]))
+    assert tuple(sample.img_shape) == (2, 2)
+    assert tuple(sample.pad_shape) == (2, 2)
+    assert list(sample.padding_size) == [0, 0, 0, 0]
+
+
+def test_resizes_after_padding_and_keeps_the_ignore_index():
+    """A 3x4 image padded to 4x4 (image 0, label 255), then halved."""
+    pre = build(size=(4, 4), train_scale=0.5)
+    img = torch.arange(12.).view(1, 3, 4)
+    label = torch.arange(12).view(3, 4)
+    out = pre(batch([img], [label]), training=True)
+    assert torch.equal(
+        out['inputs'][0, 0],
+        torch.tensor([[2.5, 4.5], [(8 + 9) / 4, (10 + 11) / 4]]))
+    sample = out['data_samples'][0]
+    assert torch.equal(sample.gt_sem_seg.data,
+                       torch.tensor([[[5, 7], [255, 255]]]))
+    assert tuple(sample.img_shape) == (2, 2)  # 3 * 0.5 rounds half up
+    assert tuple(sample.pad_shape) == (2, 2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    h=st.integers(1, 12),
+    w=st.integers(1, 12),
+    n=st.integers(1, 3),
+    scale=st.floats(0.05, 1.0),
+    values=st.lists(
+        st.sampled_from([0, 1, 7, 18, 255]), min_size=1, max_size=4),
+    seed=st.integers(0, 2**16))
+def test_resize_matches_torch_and_keeps_labels_in_their_set(
+        h, w, n, scale, values, seed):
+    gen = torch.Generator().manual_seed(seed)
+    images = [torch.rand(3, h, w, generator=gen) * 255 for _ in range(n)]
+    pool = torch.tensor(values)
+    labels = [
+        pool[torch.randint(len(values), (h, w), generator=gen)]
+        for _ in range(n)
+    ]
+    pre = build(size=(h, w), train_scale=scale)
+    out = pre(batch(images, labels), training=True)
+    size = (scaled_size(h, scale), scaled_size(w, scale))
+    assert out['inputs'].shape == (n, 3, *size)
+    expected = F.interpolate(
+        torch.stack(images), size=size, mode='bilinear', align_corners=False)
+    torch.testing.assert_close(out['inputs'], expected)
+    for sample, label in zip(out['data_samples'], labels):
+        got = sample.gt_sem_seg.data
+        assert got.shape == (1, *size) and got.dtype == label.dtype
+        assert set(got.unique().tolist()) <= set(values)
+        nearest = F.interpolate(
+            label[None, None].float(), size=size, mode='nearest-exact')
+        assert torch.equal(got, nearest[0].long())
+        assert tuple(sample.pad_shape) == size
+
+
+def test_eval_and_full_scale_are_plain_seg_data_preprocessor():
+    args = dict(
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+        size=(8, 10))
+    plain = SegDataPreProcessor(**args)
+    pre = build(train_scale=0.25, **args)
+    images = [torch.randint(0, 256, (3, 8, 10), dtype=torch.uint8)] * 2
+    labels = [torch.randint(0, 19, (8, 10))] * 2
+    # validation/test: never resized
+    got = pre(batch(images, labels), training=False)
+    want = plain(batch(images, labels), training=False)
+    assert torch.equal(got['inputs'], want['inputs'])
+    assert got['inputs'].shape[-2:] == (8, 10)
+    # scale 1: what SegDataPreProcessor gives
+    pre.train_scale = 1.0
+    got = pre(batch(images, labels), training=True)
+    want = plain(batch(images, labels), training=True)
+    assert torch.equal(got['inputs'], want['inputs'])
+    for a, b in zip(got['data_samples'], want['data_samples']):
+        assert torch.equal(a.gt_sem_seg.data, b.gt_sem_seg.data)
+    # not in the state dict: checkpoints load into a plain preprocessor
+    assert pre.state_dict().keys() == plain.state_dict().keys()
+
+
+@pytest.mark.parametrize('scale', [0, -0.5, 1.5, float('nan'), True, '0.5'])
+def test_train_scale_must_be_in_0_1(scale):
+    with pytest.raises(ValueError, match=r'\(0, 1\]'):
+        build(train_scale=scale)
+    pre = build()
+    with pytest.raises(ValueError, match=r'\(0, 1\]'):
+        pre.train_scale = scale
+    assert pre.train_scale == 1.0
+
+
+# ---------------------------------------------------------------------------
+# the hook on its own
+
+
+def test_hook_is_in_mmengine_registry_and_finds_stages():
+    hook = HOOKS.build(dict(type='ProgressiveResizeHook', stages=STAGES))
+    assert isinstance(hook, ProgressiveResizeHook)
+    assert [hook.scale_at(i)
+            for i in range(7)] == [0.5, 0.5, 0.75, 0.75, 1.0, 1.0, 1.0]
+    # lists (as --cfg-options gives them) work as well
+    assert ProgressiveResizeHook([[0, 1]]).stages == [(0, 1.0)]
+
+
+@pytest.mark.parametrize('stages, match',
+                         [([], 'non-empty'), ('0.5', 'non-empty'),
+                          ([(0, )], 'pair'),
+                          ([(1, 0.5), (4, 1.0)], 'start at 0'),
+                          ([(0, 0.5), (0, 1.0)], 'strictly increasing'),
+                          ([(0, 0.5), (4, 1.0),
+                            (2, 0.75)], 'strictly increasing'),
+                          ([(0.5, 1.0)], 'integers'),
+                          ([(-1, 1.0)], 'integers'), ([(0, 0.0)], r'\(0, 1\]'),
+                          ([(0, 0.5), (2, 1.25)], r'stages\[1\]')])
+def test_bad_schedules_are_refused(stages, match):
+    with pytest.raises(ValueError, match=match):
+        ProgressiveResizeHook(stages)
+
+
+# ---------------------------------------------------------------------------
+# the hook in real Runners on the demo data
+
+_names = itertools.count()
+
+
+def demo_cfg(root,
+             work_dir,
+             max_iters,
+             stages=STAGES,
+             cfg_file=DEMO_CFG,
+             val_interval=2,
+             checkpoints=False):
+    """The demo config (with ProgressiveResizeDataPreProcessor) shrunk to a
+    few iterations of batch 2 on 64x128 crops, with a one image validation
+    set (every ``val_interval`` iterations; None: never), saving a
+    checkpoint every 2 iterations if ``checkpoints``."""
+    cfg = Config.fromfile(str(cfg_file))
+    cfg.model.data_preprocessor.type = 'ProgressiveResizeDataPreProcessor'
+    cfg.model.data_preprocessor.size = FULL
+    h, w = FULL
+    for split in ('train', 'val', 'test'):
+        for step in cfg[f'{split}_dataloader'].dataset.pipeline:
+            if step.type in ('RandomResize', 'Resize'):
+                step.scale = (w, h)
+            elif step.type == 'RandomCrop':
+                step.crop_size = FULL
+    cfg.work_dir = str(work_dir)
+    # MessageHub/Visualizer/logger instances are global, keyed by name
+    name = f'test_progressive_resize_{next(_names)}_{work_dir.name}'
+    cfg.experiment_name = name
+    cfg.visualizer.name = name
+    cfg.log_level = 'WARNING'
+    cfg.train_cfg.max_iters = max_iters
+    if val_interval is None:  # no validation at all
+        cfg.train_cfg.val_begin = 10**9
+        val_interval = max(max_iters, 1)
+    cfg.train_cfg.val_interval = val_interval
+    cfg.train_dataloader.batch_size = 2
+    for split in ('train', 'val', 'test'):
+        loader = cfg[f'{split}_dataloader']
+        loader.dataset.data_root = str(root)
+        loader.num_workers = 0
+        loader.persistent_workers = False
+    cfg.val_dataloader.dataset.indices = 1
+    # plain SGD: no optimizer state, 1/3 of AdamW's checkpoint to write/read
+    cfg.optim_wrapper.optimizer = dict(type='SGD', lr=0.01)
+    if checkpoints:
+        cfg.default_hooks.checkpoint.interval = 2
+        cfg.default_hooks.checkpoint.max_keep_ckpts = 5
+    else:
+        cfg.default_hooks.checkpoint = None
+    cfg.default_hooks.logger.interval = 1
+    cfg.custom_hooks = [dict(type='ProgressiveResizeHook', stages=stages)]
+    return cfg
+
+
+def record_inputs(runner):
+    """Record (training?, input size, preprocessor's train_scale) at every
+    forward of the backbone."""
+    seen = []
+    preprocessor = runner.model.data_preprocessor
+
+    def record(module, args):
+        seen.append((module.training, tuple(args[0].shape[-2:]),
+                     getattr(preprocessor, 'train_scale', None)))
+
+    runner.model.backbone.register_forward_pre_hook(record)
+    return seen
+
+
+def train_sizes(seen):
+    return [size for training, size, _ in seen if training]
+
+
+def scales(runner):
+    return runner.message_hub.get_scalar('train/scale').data[0].tolist()
+
+
+@pytest.fixture(scope='module')
+def six_iters(demo_data_root, tmp_path_factory):
+    """6 iterations with the test schedule, validating every 2, saving
+    iter_2/4/6.pth."""
+    work_dir = tmp_path_factory.mktemp('pr_six')
+    runner = Runner.from_cfg(
+        demo_cfg(demo_data_root, work_dir, 6, checkpoints=True))
+    seen = record_inputs(runner)
+    runner.train()
+    return runner, seen, work_dir
+
+
+def test_scale_follows_the_stages(six_iters):
+    runner, seen, work_dir = six_iters
+    want = [0.5, 0.5, 0.75, 0.75, 1.0, 1.0]
+    assert train_sizes(seen) == [SIZE[scale] for scale in want]
+    assert scales(runner) == want
+    # the LoggerHook wrote the scale with the other training scalars
+    scalars = next(work_dir.rglob('scalars.json')).read_text()
+    lines = [json.loads(line) for line in scalars.splitlines()]
+    logged = [(d['step'], d['scale']) for d in lines if 'scale' in d]
+    assert logged == [(1, 0.5), (2, 0.5), (3, 0.75), (4, 0.75), (5, 1.0),
+                      (6, 1.0)]
+    # back to full size after training
+    assert runner.model.data_preprocessor.train_scale == 1.0
+
+
+def test_validation_is_never_resized(six_iters):
+    """Validation after iterations 2 and 4 ran while the training scale was
+    1/2 and 3/4: the validation image still went in at full size."""
+    _, seen, _ = six_iters
+    val = [(size, scale) for training, size, scale in seen if not training]
+    assert val == [(FULL, 0.5), (FULL, 0.75), (FULL, 1.0)]
+
+
+@pytest.mark.parametrize('checkpoint, scale', [(2, 0.75), (4, 1.0)])
+def test_resume_trains_at_the_stage_of_the_checkpoint(six_iters,
+                                                      demo_data_root, tmp_path,
+                                                      checkpoint, scale):
+    """Resume from iter_2 (stage 2) / iter_4 (stage 3) in a new Runner: the
+    first resumed iteration runs at that stage's scale; nothing but the
+    iteration count comes from the checkpoint."""
+    _, _, work_dir = six_iters
+    cfg = demo_cfg(
+        demo_data_root,
+        tmp_path / f'resumed_{checkpoint}',
+        checkpoint + 1,
+        val_interval=None)
+    cfg.resume = True
+    cfg.load_from = str(work_dir / f'iter_{checkpoint}.pth')
+    runner = Runner.from_cfg(cfg)
+    seen = record_inputs(runner)
+    runner.train()
+    assert runner.iter == checkpoint + 1
+    assert train_sizes(seen) == [SIZE[scale]]
+    # the restored history of the first run, then the resumed iteration
+    assert scales(runner)[-1] == scale
+    assert scales(runner)[:-1] == [0.5, 0.5, 0.75, 0.75, 1.0, 1.0][:checkpoint]
+
+
+def test_by_epoch_with_the_pr_lr_demo_config(demo_data_root, tmp_path):
+    """configs/rgpnet_r18_pr-lr_demo.py (label relaxation loss) with the
+    stages by epoch in an epoch-based loop: 3 epochs of 1 iteration."""
+    cfg = demo_cfg(demo_data_root, tmp_path, 0, [(0, 0.5), (1, 0.75),
+                                                 (2, 1.0)], PR_DEMO_CFG, None)
+    cfg.train_cfg = dict(
+        type='EpochBasedTrainLoop', max_epochs=3, val_begin=100)
+    cfg.train_dataloader.sampler = dict(type='DefaultSampler', shuffle=False)
+    cfg.train_dataloader.dataset.indices = 2
+    cfg.custom_hooks[0]['by_epoch'] = True
+    runner = Runner.from_cfg(cfg)
+    seen = record_inputs(runner)
+    runner.train()
+    assert train_sizes(seen) == [SIZE[0.5], SIZE[0.75], FULL]
+    assert scales(runner) == [0.5, 0.75, 1.0]
+    assert runner.message_hub.get_scalar('train/decode.loss_lr').current() > 0
+
+
+def test_by_epoch_in_an_iteration_loop_is_refused(six_iters):
+    runner, _, _ = six_iters
+    hook = ProgressiveResizeHook(STAGES, by_epoch=True)
+    with pytest.raises(ValueError, match='EpochBasedTrainLoop'):
+        hook.before_train(runner)
+
+
+def test_plain_preprocessor_is_refused(demo_data_root, tmp_path):
+    cfg = demo_cfg(demo_data_root, tmp_path, 2)
+    cfg.model.data_preprocessor.type = 'SegDataPreProcessor'
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(TypeError, match='ProgressiveResizeDataPreProcessor'):
+        runner.train()
+
+
+# ---------------------------------------------------------------------------
+# the configs
+
+
+def test_configs():
+    demo = Config.fromfile(str(PR_DEMO_CFG))
+    city = Config.fromfile(str(CONFIG_DIR / 'rgpnet_r18_pr-lr_cityscapes.py'))
+    long_name = Config.fromfile(
+        str(CONFIG_DIR / 'rgpnet' /
+            'rgpnet_r18-d32_2xb6-pr-lr-80k_cityscapes-1024x1024.py'))
+    assert city.to_dict() == long_name.to_dict()
+    for cfg in (demo, city):
+        assert cfg.model.data_preprocessor.type == \
+            'ProgressiveResizeDataPreProcessor'
+        assert cfg.model.decode_head.loss_decode == dict(
+            type='LabelRelaxationLoss', loss_weight=1.0, loss_name='loss_lr')
+        (hook, ) = cfg.custom_hooks
+        assert hook.type == 'ProgressiveResizeHook' and not hook.by_epoch
+    # the paper's epochs 0/100/130 of 150, as iterations of 80k
+    assert city.train_cfg.max_iters == 80000
+    assert city.custom_hooks[0].stages == [(0, 0.25), (53333, 0.5),
+                                           (69333, 1.0)]
+    assert math.isclose(53333 / 80000, 100 / 150, rel_tol=1e-4)
+    assert city.model.decode_head.sampler.type == 'OHEMPixelSampler'
+    assert city.model.data_preprocessor.size == (1024, 1024)
+    # demo: 0 / 40% / 80% of its 400 iterations
+    assert demo.custom_hooks[0].stages == [(0, 0.5), (160, 0.75), (320, 1.0)]
+    assert demo.train_cfg.max_iters == 400
