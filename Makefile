@@ -25,9 +25,9 @@ demo-data: install
 # the val predictions into the work dir.
 demo: demo-data
 	$(PY) tools/train.py $(DEMO_CFG) --work-dir $(DEMO_WORK_DIR)
-	$(PY) tools/test.py $(DEMO_CFG) $(DEMO_WORK_DIR)/latest.pth \
+	$(PY) tools/test.py $(DEMO_CFG) "$$(cat $(DEMO_WORK_DIR)/last_checkpoint)" \
 	    --work-dir $(DEMO_WORK_DIR) --show-dir predictions
-	@echo "predictions painted under $(DEMO_WORK_DIR)/<timestamp>/predictions"
+	@echo "prediction pictures: $(DEMO_WORK_DIR)/predictions/vis_data/vis_image"
 
 test: demo-data
 	$(PY) -m pytest $(PYTEST_ARGS)
