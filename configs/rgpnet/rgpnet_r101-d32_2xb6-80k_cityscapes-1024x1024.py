@@ -1,0 +1,10 @@
+# RGPNet-R101 on Cityscapes, the paper's recipe (sec. 4, tables 3 and 7):
+# 2 GPUs x 6 images, crop 1024x1024 from 1024x2048, OHEM, poly lr.
+_base_ = [
+    '../_base_/models/rgpnet_r101-d32.py',
+    '../_base_/datasets/cityscapes_1024x1024.py',
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_80k.py'
+]
+crop_size = (1024, 1024)
+data_preprocessor = dict(size=crop_size)
+model = dict(data_preprocessor=data_preprocessor)

