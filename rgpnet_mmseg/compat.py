@@ -92,26 +92,34 @@ def load_from_local_weights_only(filename: str,
         return torch.load(
             filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
+        unsafe = _unsafe_globals(filename)
+        if not unsafe:  # not a pickle we can read at all
+            raise _corrupted(filename, err) from err
         raise CheckpointError(
             f'Refusing to load checkpoint {filename}: it holds objects '
-            'outside the weights-only allow-list '
-            f'({_unsafe_globals(filename)}). Only tensors, plain containers '
-            'and the data types mmengine writes are accepted. If you trust '
-            'the file, re-save its state dict with plain types. '
-            f'Detail: {err}') from err
-    except (RuntimeError, EOFError, ValueError) as err:
-        raise CheckpointError(
-            f'Cannot read checkpoint {filename}: the file is truncated or '
-            f'corrupted ({type(err).__name__}: {err})') from err
+            f'outside the weights-only allow-list ({", ".join(unsafe)}). '
+            'Only tensors, plain containers and the data types mmengine '
+            'writes are accepted. If you trust the file, re-save its state '
+            f'dict with plain types. Detail: {err}') from err
+    except (RuntimeError, EOFError, ValueError, OSError) as err:
+        # OSError: torch reports a zip archive cut short as EINVAL
+        raise _corrupted(filename, err) from err
 
 
-def _unsafe_globals(filename: str) -> str:
-    """Names of the globals in ``filename`` that torch does not allow."""
+def _corrupted(filename: str, err: Exception) -> CheckpointError:
+    return CheckpointError(
+        f'Cannot read checkpoint {filename}: the file is truncated or '
+        f'corrupted ({type(err).__name__}: {err})')
+
+
+def _unsafe_globals(filename: str) -> List[str]:
+    """Names of the globals in ``filename`` that torch does not allow;
+    empty when the file cannot be read as a checkpoint at all."""
     try:
-        names = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
-    except Exception:  # noqa: BLE001 - only used to word an error message
-        return 'unknown objects'
-    return ', '.join(names) or 'unknown objects'
+        return list(
+            torch.serialization.get_unsafe_globals_in_checkpoint(filename))
+    except Exception:  # noqa: BLE001 - unreadable: the caller says so
+        return []
 
 
 def apply() -> None:

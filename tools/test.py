@@ -62,18 +62,14 @@ def enable_visualization(cfg, args: argparse.Namespace) -> None:
         cfg.visualizer['save_dir'] = osp.join(cfg.work_dir, args.show_dir)
 
 
-def main() -> None:
-    args = parse_args()
-    from rgpnet_mmseg.utils import PreflightError, load_run_config, preflight
-    try:
-        cfg = load_run_config(args.config, args.work_dir, args.cfg_options,
-                              args.launcher)
-        if not osp.isfile(osp.expanduser(args.checkpoint)):
-            raise FileNotFoundError(
-                f'Checkpoint file not found: {args.checkpoint}')
-        preflight(cfg, ('test_dataloader', ), pretrained=False)
-    except (FileNotFoundError, PreflightError) as err:
-        sys.exit(f'error: {err}')
+def run(args: argparse.Namespace) -> None:
+    from rgpnet_mmseg.utils import load_run_config, preflight
+    cfg = load_run_config(args.config, args.work_dir, args.cfg_options,
+                          args.launcher)
+    if not osp.isfile(osp.expanduser(args.checkpoint)):
+        raise FileNotFoundError(
+            f'Checkpoint file not found: {args.checkpoint}')
+    preflight(cfg, ('test_dataloader', ), pretrained=False)
 
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
@@ -88,6 +84,16 @@ def main() -> None:
 
     runner = Runner.from_cfg(cfg)
     runner.test()
+
+
+def main() -> None:
+    args = parse_args()
+    # importing rgpnet_mmseg registers its modules and the torch.load fix
+    from rgpnet_mmseg.utils import USER_ERRORS, user_error_message
+    try:
+        run(args)
+    except USER_ERRORS as err:
+        sys.exit(user_error_message(err))
 
 
 if __name__ == '__main__':

@@ -42,16 +42,11 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def main() -> None:
-    args = parse_args()
-    # importing rgpnet_mmseg registers its modules and the torch.load fix
-    from rgpnet_mmseg.utils import PreflightError, load_run_config, preflight
-    try:
-        cfg = load_run_config(args.config, args.work_dir, args.cfg_options,
-                              args.launcher)
-        preflight(cfg, ('train_dataloader', 'val_dataloader'))
-    except (FileNotFoundError, PreflightError) as err:
-        sys.exit(f'error: {err}')
+def run(args: argparse.Namespace) -> None:
+    from rgpnet_mmseg.utils import load_run_config, preflight
+    cfg = load_run_config(args.config, args.work_dir, args.cfg_options,
+                          args.launcher)
+    preflight(cfg, ('train_dataloader', 'val_dataloader'))
 
     if args.amp:
         if cfg.optim_wrapper.type == 'AmpOptimWrapper':
@@ -71,6 +66,16 @@ def main() -> None:
     else:
         runner = Runner.from_cfg(cfg)
     runner.train()
+
+
+def main() -> None:
+    args = parse_args()
+    # importing rgpnet_mmseg registers its modules and the torch.load fix
+    from rgpnet_mmseg.utils import USER_ERRORS, user_error_message
+    try:
+        run(args)
+    except USER_ERRORS as err:
+        sys.exit(user_error_message(err))
 
 
 if __name__ == '__main__':
