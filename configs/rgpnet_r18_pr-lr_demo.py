@@ -18,5 +18,8 @@ custom_hooks = [
         type='ProgressiveResizeHook',
         by_epoch=False,
         stages=[(0, 0.5), (max_iters * 2 // 5, 0.75),
-                (max_iters * 4 // 5, 1.0)])
+                (max_iters * 4 // 5, 1.0)]),
+    # a config's own custom_hooks replaces the default_runtime list
+    dict(type='NonFiniteLossHook'),
+    dict(type='LabelCheckHook')
 ]

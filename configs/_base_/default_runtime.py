@@ -17,3 +17,12 @@ load_from = None
 resume = False
 
 tta_model = dict(type='SegTTAModel')
+# Reliability (docs/reliability.md): stop at the first NaN/inf loss before
+# that iteration's checkpoint is written (the last good one stays), and
+# name label files whose values are neither a class nor the ignore index
+# before they reach the loss (a device-side assert on CUDA). A config that
+# sets its own `custom_hooks` replaces this list: list these two as well.
+custom_hooks = [
+    dict(type='NonFiniteLossHook'),
+    dict(type='LabelCheckHook'),
+]

@@ -29,5 +29,8 @@ custom_hooks = [
         type='ProgressiveResizeHook',
         by_epoch=False,
         stages=[(0, 0.25), (max_iters * 100 // 150, 0.5),
-                (max_iters * 130 // 150, 1.0)])
+                (max_iters * 130 // 150, 1.0)]),
+    # a config's own custom_hooks replaces the default_runtime list
+    dict(type='NonFiniteLossHook'),
+    dict(type='LabelCheckHook')
 ]

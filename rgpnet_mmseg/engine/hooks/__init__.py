@@ -1,4 +1,6 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
+from .label_check_hook import LabelCheckHook
+from .non_finite_loss_hook import NonFiniteLossHook
 from .progressive_resize_hook import ProgressiveResizeHook
 
-__all__ = ['ProgressiveResizeHook']
+__all__ = ['LabelCheckHook', 'NonFiniteLossHook', 'ProgressiveResizeHook']

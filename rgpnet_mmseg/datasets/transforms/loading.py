@@ -1,0 +1,121 @@
+# Copyright (c) rgpnet-mmseg contributors. All rights reserved.
+"""Loading transforms that name the file they cannot read.
+
+What the stock transforms (mmcv 2.1 / mmseg 1.2.2) raise for a bad file:
+
+===========================  ===============================================
+file                         stock error
+===========================  ===============================================
+truncated/garbage image      ``AssertionError: failed to load image: PATH``
+                             (and, under ``python -O``, ``AttributeError:
+                             'NoneType' object has no attribute 'shape'``)
+empty image                  ``cv2.error: ... !buf.empty() in function
+                             'imdecode_'`` (no file name)
+truncated label map          ``OSError: image file is truncated`` (no name)
+garbage/empty label map      ``PIL.UnidentifiedImageError: cannot identify
+                             image file <_io.BytesIO object at 0x...>``
+colour (RGB) label map       no error: an ``(H, W, 3)`` map that fails much
+                             later, in a crop or the loss
+===========================  ===============================================
+
+The classes here subclass mmcv's ``LoadImageFromFile`` and mmseg's
+``LoadAnnotations``, take the same arguments, do the same thing, and only
+turn those failures into one :class:`DataFileError` (or
+``FileNotFoundError``) whose message names the file and the cause.
+
+Why they are registered under the stock names (``force=True`` in mmseg's
+``TRANSFORMS`` registry) rather than under new ones: every pipeline, ours,
+mmseg's own configs, users' configs and mmseg's inference API
+(``InferencerLoader`` builds ``LoadImageFromFile`` by name), names
+``LoadImageFromFile`` and ``LoadAnnotations``. New names would protect only
+the configs that were rewritten to use them. A subclass that adds nothing
+but the error wrapping can stand in for the original safely; it applies to
+the ``mmseg`` scope only (mmcv's root registry and other OpenMMLab scopes
+keep theirs) and only once :mod:`rgpnet_mmseg` is imported, as every config
+of ours does through ``custom_imports``. mmseg's ``LoadImageFromNDArray``
+(arrays, no file) is left alone.
+"""
+from typing import Optional
+
+from mmcv.transforms import LoadImageFromFile as MMCVLoadImageFromFile
+
+from mmseg.datasets.transforms.loading import \
+    LoadAnnotations as MMSegLoadAnnotations
+from mmseg.registry import TRANSFORMS
+
+__all__ = ['DataFileError', 'LoadImageFromFile', 'LoadAnnotations']
+
+
+class DataFileError(OSError):
+    """An image or label file that cannot be decoded, or holds no usable
+    image (empty, truncated, corrupted, wrong format)."""
+
+
+def _unreadable(kind: str, filename: str, err: BaseException) -> str:
+    return (f'Cannot read {kind} {filename}: the file is empty, truncated, '
+            f'corrupted or not an image ({type(err).__name__}: '
+            f'{str(err).strip()}). '
+            'Replace the file, or regenerate the data set.')
+
+
+@TRANSFORMS.register_module(force=True)
+class LoadImageFromFile(MMCVLoadImageFromFile):
+    """mmcv's ``LoadImageFromFile`` (same arguments and results) whose
+    errors name the image file.
+
+    Raises:
+        FileNotFoundError: The image file does not exist (unless
+            ``ignore_empty=True``, which returns None as mmcv does).
+        DataFileError: The file cannot be decoded into an image.
+    """
+
+    def transform(self, results: dict) -> Optional[dict]:
+        """Load the image of ``results['img_path']``."""
+        filename = results['img_path']
+        try:
+            return super().transform(results)
+        except FileNotFoundError as err:
+            raise FileNotFoundError(
+                f'Image file not found: {filename}') from err
+        except Exception as err:  # noqa: BLE001 - reworded with the name
+            raise DataFileError(_unreadable('image file', filename,
+                                            err)) from err
+
+
+@TRANSFORMS.register_module(force=True)
+class LoadAnnotations(MMSegLoadAnnotations):
+    """mmseg's ``LoadAnnotations`` (same arguments and results) whose
+    errors name the label file, and which refuses a label image that is not
+    a single-channel map of class ids (e.g. a colour-coded RGB label).
+
+    Label *values* are checked against the model's classes by
+    :class:`rgpnet_mmseg.engine.hooks.LabelCheckHook`, which knows
+    ``num_classes`` and ``ignore_index``; this transform does not.
+
+    Raises:
+        FileNotFoundError: The label file does not exist.
+        DataFileError: The file cannot be decoded, or it is not a 2-D map.
+    """
+
+    def _load_seg_map(self, results: dict) -> None:
+        """Load ``results['seg_map_path']`` into ``results['gt_seg_map']``."""
+        filename = results['seg_map_path']
+        try:
+            super()._load_seg_map(results)
+        except FileNotFoundError as err:
+            raise FileNotFoundError(
+                f'Label map file not found: {filename}') from err
+        except AssertionError:
+            # mmseg's own check that reduce_zero_label agrees with the
+            # dataset: a config error with its own message, not the file's
+            raise
+        except Exception as err:  # noqa: BLE001 - reworded with the name
+            raise DataFileError(_unreadable('label map file', filename,
+                                            err)) from err
+        seg = results['gt_seg_map']
+        if seg.ndim != 2:
+            raise DataFileError(
+                f'Label map {filename} decodes to an array of shape '
+                f'{tuple(seg.shape)}, not a single-channel (H, W) map of '
+                'class ids: is it a colour-coded label image? Convert it to '
+                'class ids (e.g. Cityscapes *_labelTrainIds.png).')

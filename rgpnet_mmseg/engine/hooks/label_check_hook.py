@@ -1,0 +1,164 @@
+# Copyright (c) rgpnet-mmseg contributors. All rights reserved.
+"""Report label maps whose values are neither a class nor the ignore index.
+
+A label value ``>= num_classes`` that is not the ignore index makes the
+cross-entropy of a CUDA run stop with ``device-side assert triggered`` (no
+file, no value, and the CUDA context is lost), on the CPU with ``IndexError:
+Target 33 is out of bounds``; in evaluation mmseg's ``IoUMetric`` silently
+drops such pixels. Typical causes: Cityscapes ``*_labelIds.png`` instead of
+``*_labelTrainIds.png``, colour/palette label images, a wrong
+``num_classes``, or ``reduce_zero_label`` left off.
+"""
+from typing import Any, List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS
+
+__all__ = ['LabelCheckHook', 'LabelValueError', 'check_label_values']
+
+# how many bad values / files a message lists at most
+_MAX_LISTED = 10
+
+
+class LabelValueError(ValueError):
+    """A label map holds values that are neither a class nor ignored."""
+
+
+def _head_limits(model) -> Optional[Tuple[int, int, str]]:
+    """``(num_classes, ignore_index, head name)`` of the strictest decode
+    or auxiliary head of an mmseg segmentor, None if it has none."""
+    if is_model_wrapper(model):
+        model = model.module
+    found = []
+    for attr in ('decode_head', 'auxiliary_head'):
+        heads = getattr(model, attr, None)
+        if heads is None:
+            continue
+        if isinstance(heads, torch.nn.ModuleList):
+            named = [(f'{attr}[{i}]', h) for i, h in enumerate(heads)]
+        else:
+            named = [(attr, heads)]
+        for name, head in named:
+            num_classes = getattr(head, 'num_classes', None)
+            if isinstance(num_classes, int):
+                found.append((num_classes,
+                              int(getattr(head, 'ignore_index', 255)), name))
+    if not found:
+        return None
+    return min(found, key=lambda item: item[0])
+
+
+def check_label_values(data_samples: Sequence[Any],
+                       num_classes: int,
+                       ignore_index: int = 255,
+                       owner: str = 'the model') -> None:
+    """Raise if a sample's ``gt_sem_seg`` holds a value that is neither in
+    ``[0, num_classes)`` nor ``ignore_index``.
+
+    Args:
+        data_samples (Sequence[SegDataSample]): Samples of a batch, as the
+            dataloader gives them (before the data preprocessor), with
+            ``seg_map_path`` in their metainfo.
+        num_classes (int): Number of classes.
+        ignore_index (int): The ignored label value. Default: 255.
+        owner (str): Who the limits come from, for the message.
+
+    Raises:
+        LabelValueError: Names every offending label file of the batch and
+            its bad values.
+    """
+    problems: List[str] = []
+    for sample in data_samples:
+        gt = getattr(sample, 'gt_sem_seg', None)
+        label = getattr(gt, 'data', None)
+        if not isinstance(label, torch.Tensor) or label.numel() == 0:
+            continue
+        bad = ((label < 0) | (label >= num_classes)) & (label != ignore_index)
+        if not bool(bad.any()):
+            continue
+        values = torch.unique(label[bad]).tolist()
+        shown = ', '.join(map(str, values[:_MAX_LISTED])) + (
+            f', ... ({len(values)} values)'
+            if len(values) > _MAX_LISTED else '')
+        path = sample.metainfo.get('seg_map_path', '<unknown file>')
+        problems.append(f'{path} holds {int(bad.sum())} pixels with values '
+                        f'[{shown}]')
+    if problems:
+        listed = '; '.join(problems[:_MAX_LISTED])
+        raise LabelValueError(
+            f'Label values outside the classes: {listed}. {owner} has '
+            f'num_classes={num_classes} (labels 0..{num_classes - 1}) and '
+            f'ignore_index={ignore_index}; other values would end in a '
+            'CUDA device-side assert. Check that the label files hold '
+            'train ids (e.g. Cityscapes *_labelTrainIds.png from mmseg\'s '
+            'tools/dataset_converters/cityscapes.py), the dataset\'s '
+            'reduce_zero_label, and decode_head.num_classes.')
+
+
+@HOOKS.register_module()
+class LabelCheckHook(Hook):
+    """Check every batch's label values before the model sees them.
+
+    Before each training (and validation/test) iteration, the ground-truth
+    maps of the batch, as the dataloader gives them (after the pipeline's
+    ``reduce_zero_label``/``label_map``, before the data preprocessor pads
+    them with ``seg_pad_val``), must hold only ``0 .. num_classes - 1`` and
+    ``ignore_index``, taken from the model's decode head (the smallest
+    ``num_classes`` of its decode and auxiliary heads). Otherwise
+    :class:`LabelValueError` names the label files and their bad values.
+
+    Why a hook and not the loading transform: ``LoadAnnotations`` is built
+    from the stock pipeline configs without the number of classes, while
+    the model's heads know it (and the ignore index their losses use), and
+    the batches carry the file names (``seg_map_path``). Checked on the host
+    before the forward pass, so the message comes before any device-side
+    assert; cost: one comparison over the batch's labels (the values are
+    gathered only for a bad batch).
+
+    Args:
+        check_val (bool): Also check validation and test batches (bad
+            values there make the metrics silently wrong). Default: True.
+    """
+
+    priority = 'ABOVE_NORMAL'
+
+    def __init__(self, check_val: bool = True) -> None:
+        self.check_val = bool(check_val)
+
+    def _check(self, runner, data_batch: Any) -> None:
+        if not isinstance(data_batch, dict):
+            return
+        samples = data_batch.get('data_samples')
+        if not samples:
+            return
+        limits = _head_limits(runner.model)
+        if limits is None:
+            return
+        num_classes, ignore_index, head = limits
+        check_label_values(samples, num_classes, ignore_index,
+                           f'The model\'s {head}')
+
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
+                          data_batch: Any = None) -> None:
+        """Check a training batch."""
+        self._check(runner, data_batch)
+
+    def before_val_iter(self,
+                        runner,
+                        batch_idx: int,
+                        data_batch: Any = None) -> None:
+        """Check a validation batch."""
+        if self.check_val:
+            self._check(runner, data_batch)
+
+    def before_test_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch: Any = None) -> None:
+        """Check a test batch."""
+        if self.check_val:
+            self._check(runner, data_batch)
