@@ -1,0 +1,23 @@
+# mmdeploy deploy config, RGPNet segmentation, static input shape.
+# `input_shape` is [W, H] (mmdeploy's order) and must be a multiple of 32
+# (RGPNet's output stride); tools/deploy.py checks it before exporting.
+onnx_config = dict(
+    type='onnx',
+    export_params=True,
+    keep_initializers_as_inputs=False,
+    opset_version=11,
+    save_file='end2end.onnx',
+    input_names=['input'],
+    output_names=['output'],
+    input_shape=[1024, 512],
+    # mmdeploy's graph optimizer needs its TorchScript extension, which the
+    # mmdeploy wheel does not ship; BN folding is done by rgpnet_mmseg.
+    optimize=False)
+codebase_config = dict(
+    type='mmseg',
+    task='Segmentation',
+    # output the label map (ArgMax inside the graph); False: the logits
+    with_argmax=True,
+    # mmdeploy imports these before building anything: our exporter
+    # choice, torch 2.13 fixes and TensorRT 10/11 support
+    module=['rgpnet_mmseg.deploy'])

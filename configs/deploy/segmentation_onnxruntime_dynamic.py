@@ -1,0 +1,3 @@
+_base_ = [
+    './_base_/segmentation_dynamic.py', './_base_/backends/onnxruntime.py'
+]
