@@ -1,0 +1,155 @@
+# Copyright (c) rgpnet-mmseg contributors. All rights reserved.
+"""Segment an image, a folder of images or a video with RGPNet.
+
+    python tools/infer.py CONFIG CHECKPOINT INPUT --out DIR     # PyTorch
+    python tools/infer.py DEPLOY_DIR [MODEL_FILE] INPUT --out DIR
+                                              # ONNX Runtime / TensorRT
+
+CONFIG + CHECKPOINT: a model config and its ``.pth`` (PyTorch). DEPLOY_DIR:
+a dir written by ``tools/deploy.py`` (mmdeploy: ``end2end.onnx`` or
+``end2end.engine``, ``pipeline.json``, ``detail.json``, ...); MODEL_FILE
+may be left out (the dir's model for the backend it was deployed for is
+used) or name a ``.onnx``/``.engine`` file, as a path or a name inside the
+dir. A config with an ``.onnx``/``.engine`` file works too. The backend
+follows from the model file's ending; ``--backend`` picks one where that is
+ambiguous (``--backend onnxruntime`` runs the ONNX file of a TensorRT dir)
+and is checked against the file otherwise.
+
+INPUT: an image, a folder (its images, recursively) or a video (.mp4,
+.avi, .mov, .mkv, ...). Writes DIR/vis/<name>.png overlays (DIR/vis/<video
+stem>.mp4 for a video, same frame rate, mp4v), and with --save-labels
+DIR/pred/<name>.png label PNGs of class ids (DIR/pred/<video stem>/NNNNNN.png
+per frame).
+
+Exit status: 0 when every input was segmented; 1 when some could not be
+read (each is named on stderr as it is met and again at the end; the others
+are written); 2 for a bad command line, a missing or unusable
+config/checkpoint/model file, or an input path that does not exist.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Segment an image, a folder of images or a video with '
+        'RGPNet on PyTorch, ONNX Runtime or TensorRT.',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog='examples:\n'
+        '  python tools/infer.py configs/rgpnet_r18_demo.py '
+        'work_dirs/rgpnet_r18_demo/iter_400.pth data/demo/leftImg8bit/val '
+        '--out out\n'
+        '  python tools/infer.py work_dirs/deploy_ort street.mp4 --out out '
+        '--show-fps\n'
+        '  python tools/infer.py work_dirs/deploy_trt end2end.engine img.png '
+        '--out out --device cuda:0')
+    parser.add_argument(
+        'model', help='model config (.py), or a dir written by '
+        'tools/deploy.py')
+    parser.add_argument(
+        'checkpoint',
+        nargs='?',
+        help='model file: .pth (pytorch), .onnx (onnxruntime) or .engine '
+        '(tensorrt); may be left out for a deployed dir')
+    parser.add_argument('input', help='image, folder of images or video')
+    parser.add_argument('--out', required=True, help='output dir')
+    parser.add_argument(
+        '--backend',
+        choices=['pytorch', 'onnxruntime', 'tensorrt'],
+        help='default: told by the model file (.pth/.onnx/.engine), for a '
+        'deployed dir the model file in it')
+    parser.add_argument(
+        '--device',
+        help='cpu, cuda, cuda:N (default: cpu; cuda:0 for tensorrt)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        help='CPU threads of the network (torch / ONNX Runtime intra-op); '
+        'default: all cores. 1 can be far faster on cores that other '
+        'processes keep busy')
+    parser.add_argument(
+        '--opacity',
+        type=float,
+        default=0.5,
+        help='weight of the class colours in the overlays, 0..1 '
+        '(default 0.5)')
+    parser.add_argument(
+        '--show-fps',
+        action='store_true',
+        help='write the segmenter\'s frames per second into each overlay')
+    parser.add_argument(
+        '--save-labels',
+        action='store_true',
+        help='also write label PNGs (class ids) to OUT/pred')
+    parser.add_argument(
+        '--no-progress', action='store_true', help='no progress bars')
+    parser.add_argument(
+        '--no-video-threads',
+        action='store_true',
+        help='decode and encode video frames in the main thread (no '
+        'overlap with inference)')
+    args = parser.parse_args(argv)
+    if not 0.0 <= args.opacity <= 1.0:
+        parser.error(f'--opacity must be in [0, 1], got {args.opacity}')
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    err = sys.stderr
+    if not osp.exists(args.input):
+        err.write(f'Input not found: {args.input}\n')
+        return 2
+    if osp.isfile(args.model) and args.checkpoint is None and \
+            args.backend in (None, 'pytorch'):
+        err.write(f'{args.model} is a config: name its checkpoint (.pth) '
+                  f'as the second argument\n')
+        return 2
+
+    from rgpnet_mmseg.apis import (InferenceError, MediaSegmenter,
+                                   build_segmenter)
+    from rgpnet_mmseg.compat import CheckpointError
+    try:
+        segmenter = build_segmenter(
+            args.model,
+            args.checkpoint,
+            args.backend,
+            args.device,
+            num_threads=args.threads)
+    except (InferenceError, CheckpointError) as e:
+        err.write(f'{e}\n')
+        return 2
+    print(f'{segmenter.backend} segmenter, {len(segmenter.classes)} classes')
+
+    os.makedirs(args.out, exist_ok=True)
+    # unreadable inputs are reported by us, by name; OpenCV's own decoder
+    # warnings about them would only come first and confuse
+    import cv2
+    log_level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    runner = MediaSegmenter(
+        segmenter,
+        args.out,
+        opacity=args.opacity,
+        save_labels=args.save_labels,
+        show_fps=args.show_fps,
+        progress=not args.no_progress,
+        threaded_video=not args.no_video_threads)
+    try:
+        summary = runner.run([args.input])
+    finally:
+        cv2.utils.logging.setLogLevel(log_level)
+    print(summary.throughput())
+    print(f'Results in {args.out}')
+    if summary.failed:
+        err.write(f'{len(summary.failed)} input(s) could not be read:\n')
+        for path, _ in summary.failed:
+            err.write(f'  {path}\n')
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
