@@ -6,6 +6,7 @@ from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
 
 from mmseg.registry import MODELS
+from rgpnet_mmseg.utils.cpu_config import cpu_friendly  # noqa: F401
 from .conftest import CONFIG_DIR
 
 # model configs; configs/deploy/ holds mmdeploy deploy configs
@@ -13,22 +14,6 @@ CONFIGS = sorted(p for p in CONFIG_DIR.rglob('*.py')
                  if not {'_base_', 'deploy'} & set(p.parts))
 # output stride of the decode head; RGPHead predicts at 1/4
 OUTPUT_STRIDE = {'mixing/bisenetv1_r18-d32_lr-pr_demo.py': 8}
-
-
-def cpu_friendly(cfg):
-    """Swap SyncBN for BN and drop pretrained downloads, recursively."""
-    if isinstance(cfg, dict):
-        if cfg.get('type') == 'SyncBN':
-            cfg['type'] = 'BN'
-        if isinstance(cfg.get('init_cfg'), dict) and \
-                cfg['init_cfg'].get('type') == 'Pretrained':
-            cfg['init_cfg'] = None
-        for value in cfg.values():
-            cpu_friendly(value)
-    elif isinstance(cfg, list):
-        for value in cfg:
-            cpu_friendly(value)
-    return cfg
 
 
 def test_configs_are_found():

@@ -215,25 +215,6 @@ def config_path(key: str) -> str:
     return osp.join(REPO_ROOT, 'configs', rel)
 
 
-def cpu_friendly(cfg: Any) -> Any:
-    """SyncBN -> BN and no pretrained initialisation, recursively (as
-    ``tests/test_configs.py``)."""
-    if isinstance(cfg, dict):
-        if cfg.get('type') == 'SyncBN':
-            cfg['type'] = 'BN'
-        if isinstance(cfg.get('init_cfg'), dict) and \
-                cfg['init_cfg'].get('type') == 'Pretrained':
-            cfg['init_cfg'] = None
-        if 'pretrained' in cfg:
-            cfg['pretrained'] = None
-        for value in cfg.values():
-            cpu_friendly(value)
-    elif isinstance(cfg, list):
-        for value in cfg:
-            cpu_friendly(value)
-    return cfg
-
-
 def load_model_cfg(key: str):
     from mmengine.config import Config
     cfg = Config.fromfile(config_path(key))
@@ -247,6 +228,7 @@ def build_segmentor(key: str, train: bool = False,
     import torch
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
+    from rgpnet_mmseg.utils.cpu_config import cpu_friendly
 
     cfg = load_model_cfg(key)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
