@@ -388,8 +388,11 @@ def test_configs():
             'ProgressiveResizeDataPreProcessor'
         assert cfg.model.decode_head.loss_decode == dict(
             type='LabelRelaxationLoss', loss_weight=1.0, loss_name='loss_lr')
-        (hook, ) = cfg.custom_hooks
+        hook, *others = cfg.custom_hooks
         assert hook.type == 'ProgressiveResizeHook' and not hook.by_epoch
+        # the default runtime's safety hooks are kept alongside
+        assert [h.type for h in others] == ['NonFiniteLossHook',
+                                            'LabelCheckHook']
     # the paper's epochs 0/100/130 of 150, as iterations of 80k
     assert city.train_cfg.max_iters == 80000
     assert city.custom_hooks[0].stages == [(0, 0.25), (53333, 0.5),
