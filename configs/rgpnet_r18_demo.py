@@ -3,7 +3,8 @@
 # BN (one process), no pretrained download, no OHEM and a short schedule.
 _base_ = [
     './_base_/models/rgpnet_r18-d32.py',
-    './_base_/datasets/cityscapes_demo.py', './_base_/default_runtime.py'
+    './_base_/datasets/cityscapes_demo.py', './_base_/default_runtime.py',
+    './_base_/schedules/schedule_demo_400it.py'
 ]
 crop_size = (128, 256)
 norm_cfg = dict(type='BN', requires_grad=True)
@@ -12,33 +13,5 @@ model = dict(
     backbone=dict(norm_cfg=norm_cfg, init_cfg=None),
     decode_head=dict(norm_cfg=norm_cfg, sampler=None))
 
-max_iters = 400
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=0.002, betas=(0.9, 0.999),
-                   weight_decay=0.0001))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, begin=0, end=20, by_epoch=False),
-    dict(
-        type='PolyLR',
-        eta_min=0.0,
-        power=0.9,
-        begin=20,
-        end=max_iters,
-        by_epoch=False)
-]
-train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=100, max_keep_ckpts=2),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    # `tools/test.py --show-dir` paints every 4th val image
-    visualization=dict(type='SegVisualizationHook', interval=4))
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0)

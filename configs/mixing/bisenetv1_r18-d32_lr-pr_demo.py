@@ -17,7 +17,8 @@
 # BiSeNetV1's decode head predicts at 1/8 of the input (RGPNet: 1/4).
 _base_ = [
     'mmseg::_base_/models/bisenetv1_r18-d32.py',
-    '../_base_/datasets/cityscapes_demo.py', '../_base_/default_runtime.py'
+    '../_base_/datasets/cityscapes_demo.py', '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_demo_400it.py'
 ]
 crop_size = (128, 256)
 # one process on a CPU: BN instead of the base's SyncBN (which mmengine's
@@ -69,33 +70,8 @@ model = dict(
                 loss_name='loss_lr')),
     ])
 
+# the stages below are computed from the schedule's length
 max_iters = 400
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(
-        type='AdamW', lr=0.002, betas=(0.9, 0.999), weight_decay=0.0001))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, begin=0, end=20, by_epoch=False),
-    dict(
-        type='PolyLR',
-        eta_min=0.0,
-        power=0.9,
-        begin=20,
-        end=max_iters,
-        by_epoch=False)
-]
-train_cfg = dict(
-    type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=20, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=100, max_keep_ckpts=2),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook', interval=4))
 # progressive resizing as configs/rgpnet_r18_pr-lr_demo.py: 1/2 size for the
 # first 40 % of the iterations, 3/4 up to 80 %, then full size (the stages
 # do not follow max_iters: override both together)
