@@ -74,7 +74,7 @@ def test_end_to_end_tiny(tmp_path):
             assert row['parity']['ok'], row
     by_key = {r['key']: r for r in result['rows']}
     # the paper's 17.8 M parameters; mmseg's BiSeNetV1 without aux heads
-    assert by_key['rgpnet-r18']['params'] == pytest.approx(17.78e6, rel=1e-3)
+    assert by_key['rgpnet-r18']['params'] == pytest.approx(17.76e6, rel=1e-3)
     for key in ('rgpnet-r18', 'bisenetv1-r18'):
         assert by_key[key]['train_its'] > 0
     assert result['ceiling']['best'] > 0

@@ -4,7 +4,7 @@
 The label-relaxation loss function itself has its property tests in
 tests/test_label_relaxation_loss.py (random logits/labels/ignore masks:
 finite, non-negative, equal to CE off the borders); here the head and the
-whole segmentor (ResNetV1c-18 + RGPHead + LabelRelaxationLoss) get random
+whole segmentor (ResNet-18 + RGPHead + LabelRelaxationLoss) get random
 input sizes, odd ones included.
 """
 import functools

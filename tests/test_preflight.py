@@ -1,5 +1,7 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """The up-front checks for data sets and pretrained files."""
+import importlib.util
+
 import pytest
 import torch
 from mmengine.config import Config
@@ -25,9 +27,26 @@ def test_open_mmlab_name_resolves_to_the_mmengine_cache(torch_hub):
                         'resnet18_v1c-b5776b93.pth')
 
 
+def test_torchvision_name_resolves_without_torchvision(torch_hub):
+    source, local = resolve_checkpoint('torchvision://resnet18')
+    assert source == 'https://download.pytorch.org/models/resnet18-f37072fd.pth'
+    assert local == str(torch_hub / 'checkpoints' / 'resnet18-f37072fd.pth')
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec('torchvision') is not None,
+    reason='torchvision is installed: mmengine can load torchvision:// names')
+def test_torchvision_name_without_torchvision_names_the_url():
+    cfg = Config.fromfile(str(CONFIG_DIR / 'rgpnet_r18_cityscapes.py'))
+    cfg.model.backbone.init_cfg.checkpoint = 'torchvision://resnet18'
+    with pytest.raises(PreflightError, match='resnet18-f37072fd.pth'):
+        check_pretrained(cfg)
+
+
 def test_cached_pretrained_file_passes(torch_hub):
     cfg = Config.fromfile(str(CONFIG_DIR / 'rgpnet_r18_cityscapes.py'))
-    cached = torch_hub / 'checkpoints' / 'resnet18_v1c-b5776b93.pth'
+    # the configs start from torchvision's ImageNet ResNet-18
+    cached = torch_hub / 'checkpoints' / 'resnet18-f37072fd.pth'
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b'')  # only its presence is checked
     check_pretrained(cfg)

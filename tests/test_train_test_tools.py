@@ -162,12 +162,12 @@ def test_train_without_pretrained_file_says_which(demo_data_root, tmp_path):
         'tools/train.py', CITYSCAPES_CFG, '--cfg-options',
         f'train_dataloader.dataset.data_root={demo_data_root}',
         f'val_dataloader.dataset.data_root={demo_data_root}',
-        f'model.backbone.init_cfg.checkpoint={tmp_path}/resnet18_v1c.pth',
+        f'model.backbone.init_cfg.checkpoint={tmp_path}/resnet18.pth',
         cwd=tmp_path)
     assert proc.returncode == 1
     assert 'Traceback' not in proc.stderr
     assert 'model.backbone.init_cfg.checkpoint' in proc.stderr
-    assert f'{tmp_path}/resnet18_v1c.pth' in proc.stderr
+    assert f'{tmp_path}/resnet18.pth' in proc.stderr
 
 
 def test_missing_config_is_reported(tmp_path):

@@ -6,7 +6,7 @@ cross-entropy and with label relaxation (paper sec. 4.4, table 4).
         [--threads N] [--crop 512 1024] [--batch 2] [--device cpu]
         [--config configs/rgpnet_r18_cityscapes.py] [--json out.json]
 
-The model is the one of ``--config`` (RGPNet-R18, ResNetV1c-18 encoder,
+The model is the one of ``--config`` (RGPNet-R18, ResNet-18 encoder,
 OHEM (0.6, 5000), SGD) with SyncBN replaced by BN, no pretrained weights,
 and ``ProgressiveResizeDataPreProcessor`` as its data preprocessor; one
 copy trains with the config's ``CrossEntropyLoss``, one with

@@ -2,6 +2,7 @@
 """Checks that run before a Runner is built, so that a missing data set or
 pretrained file stops with one clear message instead of a traceback from
 deep inside a dataloader worker or a download."""
+import importlib.util
 import os
 import os.path as osp
 from typing import Iterator, List, Tuple
@@ -101,12 +102,24 @@ def _pretrained_entries(cfg: ConfigDict, prefix: str = 'model'
                 yield from _pretrained_entries(value, f'{prefix}.{key}')
 
 
+TORCHVISION_SCHEME = 'torchvision://'
+
+
+def _torchvision_urls() -> dict:
+    """torchvision's model URLs as mmengine ships them (read without
+    importing torchvision)."""
+    import mmengine
+    return mmengine.load(
+        osp.join(osp.dirname(mmengine.__file__), 'hub',
+                 'torchvision_0.12.json'))
+
+
 def resolve_checkpoint(checkpoint: str) -> Tuple[str, str]:
     """Resolve a checkpoint name to (source, local path it is read from).
 
-    ``open-mmlab://`` names and URLs are downloaded by mmengine (through
-    ``torch.hub``) into ``<torch hub dir>/checkpoints``; a local path is
-    read as it is.
+    ``open-mmlab://`` and ``torchvision://`` names and URLs are downloaded
+    by mmengine (through ``torch.hub``) into ``<torch hub dir>/checkpoints``;
+    a local path is read as it is.
     """
     from mmengine.runner.checkpoint import get_external_models
     from torch.hub import get_dir
@@ -115,6 +128,9 @@ def resolve_checkpoint(checkpoint: str) -> Tuple[str, str]:
         if checkpoint.startswith(scheme):
             source = get_external_models().get(checkpoint[len(scheme):],
                                                checkpoint)
+    if checkpoint.startswith(TORCHVISION_SCHEME):
+        source = _torchvision_urls().get(checkpoint[len(TORCHVISION_SCHEME):],
+                                         checkpoint)
     if source.startswith(('http://', 'https://')):
         name = osp.basename(source.split('?')[0])
         return source, osp.join(get_dir(), 'checkpoints', name)
@@ -138,6 +154,12 @@ def check_pretrained(cfg: Config) -> None:
         if not checkpoint:
             continue
         source, local = resolve_checkpoint(checkpoint)
+        if checkpoint.startswith(TORCHVISION_SCHEME) and \
+                importlib.util.find_spec('torchvision') is None:
+            raise PreflightError(
+                f'{key}={checkpoint!r}: mmengine loads torchvision:// names '
+                'through torchvision, which is not installed. Use the file\'s '
+                f'URL instead ({source}) or pip install torchvision.')
         if osp.isfile(local):
             continue
         fix = (f'Put the file at {local}, or point the config at a local '

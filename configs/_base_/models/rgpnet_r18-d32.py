@@ -1,5 +1,9 @@
-# RGPNet with an ImageNet-pretrained ResNet-18 (V1c) encoder, paper sec. 3.1.
+# RGPNet with an ImageNet-pretrained ResNet-18 encoder, paper sec. 3.1.
 # Output stride 32 (no dilation): the adaptor works on 1/4 .. 1/32.
+# The encoder is the paper's ResNet (He et al., its ref. [14]): the plain
+# 7x7 stem, as in torchvision and in mmseg's BiSeNetV1-R18, not mmseg's
+# deep-stem ResNetV1c. Its weights are torchvision's ImageNet ResNet-18, the
+# file `torchvision://resnet18` names; the URL needs no torchvision install.
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 data_preprocessor = dict(
     type='SegDataPreProcessor',
@@ -13,7 +17,7 @@ model = dict(
     data_preprocessor=data_preprocessor,
     pretrained=None,
     backbone=dict(
-        type='ResNetV1c',
+        type='ResNet',
         depth=18,
         num_stages=4,
         out_indices=(0, 1, 2, 3),
@@ -24,7 +28,9 @@ model = dict(
         style='pytorch',
         contract_dilation=True,
         init_cfg=dict(
-            type='Pretrained', checkpoint='open-mmlab://resnet18_v1c')),
+            type='Pretrained',
+            checkpoint='https://download.pytorch.org/models/'
+            'resnet18-f37072fd.pth')),
     decode_head=dict(
         type='RGPHead',
         in_channels=(64, 128, 256, 512),

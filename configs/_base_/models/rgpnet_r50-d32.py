@@ -1,4 +1,5 @@
-# RGPNet with an ImageNet-pretrained ResNet-50 (V1c) encoder, paper sec. 3.1:
+# RGPNet with an ImageNet-pretrained ResNet-50 encoder (plain stem, see
+# rgpnet_r18-d32.py), paper sec. 3.1:
 # the four levels (1/4 .. 1/32) have 256, 512, 1024 and 2048 channels, which
 # the adaptor's 1x1 transfer convolutions reduce by four to 64 .. 512.
 _base_ = './rgpnet_r18-d32.py'
@@ -6,7 +7,9 @@ model = dict(
     backbone=dict(
         depth=50,
         init_cfg=dict(
-            type='Pretrained', checkpoint='open-mmlab://resnet50_v1c')),
+            type='Pretrained',
+            checkpoint='https://download.pytorch.org/models/'
+            'resnet50-0676ba61.pth')),
     decode_head=dict(
         in_channels=(256, 512, 1024, 2048),
         adaptor_channels=(64, 128, 256, 512)))
