@@ -29,7 +29,8 @@ def test_open_mmlab_name_resolves_to_the_mmengine_cache(torch_hub):
 
 def test_torchvision_name_resolves_without_torchvision(torch_hub):
     source, local = resolve_checkpoint('torchvision://resnet18')
-    assert source == 'https://download.pytorch.org/models/resnet18-f37072fd.pth'
+    assert source == ('https://download.pytorch.org/models/'
+                      'resnet18-f37072fd.pth')
     assert local == str(torch_hub / 'checkpoints' / 'resnet18-f37072fd.pth')
 
 
