@@ -1,13 +1,5 @@
 # TensorRT FP16, dynamic shape: any H x W from 512x1024 to 1024x2048
 # (multiples of 32), tuned for the full Cityscapes resolution.
-_base_ = [
-    './_base_/segmentation_dynamic.py', './_base_/backends/tensorrt-fp16.py'
-]
-backend_config = dict(model_inputs=[
-    dict(
-        input_shapes=dict(
-            input=dict(
-                min_shape=[1, 3, 512, 1024],
-                opt_shape=[1, 3, 1024, 2048],
-                max_shape=[1, 3, 1024, 2048])))
-])
+# The FP32 config with FP16 kernels.
+_base_ = ['./segmentation_tensorrt_dynamic-512x1024-1024x2048.py']
+backend_config = dict(common_config=dict(fp16_mode=True, fp16_typing='auto'))

@@ -1,13 +1,4 @@
 # TensorRT FP16, static 1024x2048 (H x W), paper table 5.
-_base_ = [
-    './_base_/segmentation_static.py', './_base_/backends/tensorrt-fp16.py'
-]
-onnx_config = dict(input_shape=[2048, 1024])
-backend_config = dict(model_inputs=[
-    dict(
-        input_shapes=dict(
-            input=dict(
-                min_shape=[1, 3, 1024, 2048],
-                opt_shape=[1, 3, 1024, 2048],
-                max_shape=[1, 3, 1024, 2048])))
-])
+# The FP32 config with FP16 kernels.
+_base_ = ['./segmentation_tensorrt_static-1024x2048.py']
+backend_config = dict(common_config=dict(fp16_mode=True, fp16_typing='auto'))

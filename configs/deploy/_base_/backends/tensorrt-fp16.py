@@ -1,7 +1,0 @@
-# TensorRT FP16. `fp16_typing` (rgpnet_mmseg): 'auto' uses BuilderFlag.FP16
-# where TensorRT has it (8.6, 10) and a float16 graph in a strongly typed
-# network where it does not (11); 'flag' / 'strong' force one.
-backend_config = dict(
-    type='tensorrt',
-    common_config=dict(
-        fp16_mode=True, fp16_typing='auto', max_workspace_size=1 << 30))
