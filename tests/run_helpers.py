@@ -1,8 +1,11 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Shared by tests/test_distributed.py and tests/test_faults.py: small test
-configs on top of the repository's configs, and launching tools/ in fresh
-interpreters (with the repository root on PYTHONPATH, so that the test
-config's ``custom_imports`` finds ``tests.reliability_hooks``)."""
+"""Shared by the tests that run real trainings: small test configs on top
+of the repository's configs (:func:`shrink_for_quick_run` in process, for
+tests/test_mixing.py and tests/test_progressive_resize.py;
+:func:`write_config` for tests/test_distributed.py and tests/test_faults.py),
+and launching tools/ in fresh interpreters (with the repository root on
+PYTHONPATH, so that the test config's ``custom_imports`` finds
+``tests.reliability_hooks``)."""
 import json
 import os
 import shutil
@@ -45,6 +48,37 @@ RANDOM_PIPELINE = [
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs'),
 ]
+
+
+def shrink_for_quick_run(cfg, data_root: Path, work_dir: Path, *,
+                         crop: Sequence[int], max_iters: int, name: str):
+    """Shrink a loaded config, in place, to a quick run in this process:
+    ``max_iters`` iterations of batch 2 on ``crop`` (h, w) inputs from
+    ``data_root``, no dataloader workers, a one-image validation set,
+    warnings only, every iteration logged. ``name`` keys mmengine's global
+    instances (MessageHub, Visualizer, logger), so it must be new per run.
+    """
+    h, w = crop
+    cfg.model.data_preprocessor.size = tuple(crop)
+    for split in ('train', 'val', 'test'):
+        loader = cfg[f'{split}_dataloader']
+        loader.dataset.data_root = str(data_root)
+        loader.num_workers = 0
+        loader.persistent_workers = False
+        for step in loader.dataset.pipeline:
+            if step.type in ('RandomResize', 'Resize'):
+                step.scale = (w, h)
+            elif step.type == 'RandomCrop':
+                step.crop_size = tuple(crop)
+    cfg.train_dataloader.batch_size = 2
+    cfg.val_dataloader.dataset.indices = 1
+    cfg.work_dir = str(work_dir)
+    cfg.experiment_name = name
+    cfg.visualizer.name = name
+    cfg.log_level = 'WARNING'
+    cfg.train_cfg.max_iters = max_iters
+    cfg.default_hooks.logger.interval = 1
+    return cfg
 
 
 def write_config(path: Path,

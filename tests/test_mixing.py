@@ -18,6 +18,7 @@ from mmengine.runner import Runner
 
 from mmseg.registry import MODELS
 from .conftest import CONFIG_DIR
+from .run_helpers import shrink_for_quick_run
 
 MIXING_DIR = CONFIG_DIR / 'mixing'
 BISENET_CFG = MIXING_DIR / 'bisenetv1_r18-d32_lr-pr_demo.py'
@@ -32,33 +33,14 @@ _names = itertools.count()
 def small_cfg(path, root, work_dir, *, progressive: bool):
     """``path`` shrunk to ``ITERS`` iterations of batch 2 on 64x128 crops,
     no workers, one validation image at the end."""
-    cfg = Config.fromfile(str(path))
-    h, w = CROP
-    cfg.model.data_preprocessor.size = CROP
-    for split in ('train', 'val', 'test'):
-        loader = cfg[f'{split}_dataloader']
-        loader.dataset.data_root = str(root)
-        loader.num_workers = 0
-        loader.persistent_workers = False
-        for step in loader.dataset.pipeline:
-            if step.type in ('RandomResize', 'Resize'):
-                step.scale = (w, h)
-            elif step.type == 'RandomCrop':
-                step.crop_size = CROP
-    cfg.train_dataloader.batch_size = 2
-    cfg.val_dataloader.dataset.indices = 1
-    cfg.work_dir = str(work_dir)
-    name = f'test_mixing_{next(_names)}_{work_dir.name}'
-    cfg.experiment_name = name
-    cfg.visualizer.name = name
-    cfg.log_level = 'WARNING'
-    cfg.train_cfg.max_iters = ITERS
+    cfg = shrink_for_quick_run(
+        Config.fromfile(str(path)), root, work_dir, crop=CROP,
+        max_iters=ITERS, name=f'test_mixing_{next(_names)}_{work_dir.name}')
     cfg.train_cfg.val_interval = ITERS
     cfg.param_scheduler = [
         dict(type='PolyLR', power=0.9, begin=0, end=ITERS, by_epoch=False)
     ]
     cfg.default_hooks.checkpoint = None
-    cfg.default_hooks.logger.interval = 1
     if progressive:
         hooks = [h for h in cfg.custom_hooks
                  if h.type == 'ProgressiveResizeHook']

@@ -23,6 +23,7 @@ from rgpnet_mmseg.engine.hooks import ProgressiveResizeHook
 from rgpnet_mmseg.models.data_preprocessors import (
     ProgressiveResizeDataPreProcessor, scaled_size)
 from .conftest import CONFIG_DIR
+from .run_helpers import shrink_for_quick_run
 
 DEMO_CFG = CONFIG_DIR / 'rgpnet_r18_demo.py'
 PR_DEMO_CFG = CONFIG_DIR / 'rgpnet_r18_pr-lr_demo.py'
@@ -219,32 +220,13 @@ def demo_cfg(root,
     checkpoint every 2 iterations if ``checkpoints``."""
     cfg = Config.fromfile(str(cfg_file))
     cfg.model.data_preprocessor.type = 'ProgressiveResizeDataPreProcessor'
-    cfg.model.data_preprocessor.size = FULL
-    h, w = FULL
-    for split in ('train', 'val', 'test'):
-        for step in cfg[f'{split}_dataloader'].dataset.pipeline:
-            if step.type in ('RandomResize', 'Resize'):
-                step.scale = (w, h)
-            elif step.type == 'RandomCrop':
-                step.crop_size = FULL
-    cfg.work_dir = str(work_dir)
-    # MessageHub/Visualizer/logger instances are global, keyed by name
-    name = f'test_progressive_resize_{next(_names)}_{work_dir.name}'
-    cfg.experiment_name = name
-    cfg.visualizer.name = name
-    cfg.log_level = 'WARNING'
-    cfg.train_cfg.max_iters = max_iters
+    shrink_for_quick_run(
+        cfg, root, work_dir, crop=FULL, max_iters=max_iters,
+        name=f'test_progressive_resize_{next(_names)}_{work_dir.name}')
     if val_interval is None:  # no validation at all
         cfg.train_cfg.val_begin = 10**9
         val_interval = max(max_iters, 1)
     cfg.train_cfg.val_interval = val_interval
-    cfg.train_dataloader.batch_size = 2
-    for split in ('train', 'val', 'test'):
-        loader = cfg[f'{split}_dataloader']
-        loader.dataset.data_root = str(root)
-        loader.num_workers = 0
-        loader.persistent_workers = False
-    cfg.val_dataloader.dataset.indices = 1
     # plain SGD: no optimizer state, 1/3 of AdamW's checkpoint to write/read
     cfg.optim_wrapper.optimizer = dict(type='SGD', lr=0.01)
     if checkpoints:
@@ -252,7 +234,6 @@ def demo_cfg(root,
         cfg.default_hooks.checkpoint.max_keep_ckpts = 5
     else:
         cfg.default_hooks.checkpoint = None
-    cfg.default_hooks.logger.interval = 1
     cfg.custom_hooks = [dict(type='ProgressiveResizeHook', stages=stages)]
     return cfg
 
