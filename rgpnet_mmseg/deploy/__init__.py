@@ -22,6 +22,7 @@ from . import compat
 compat.apply()
 
 from . import exporter, tensorrt  # noqa: E402
+from .backends import onnxruntime_session, register_onnxruntime  # noqa: E402
 from .checks import (OUTPUT_STRIDE, DeployConfigError,  # noqa: E402
                      check_deploy_config)
 from .exporter import (EXPORTER_ENV, ExporterError,  # noqa: E402
@@ -32,10 +33,12 @@ from .onnx_graph import (FORBIDDEN_OPS, TENSORRT_OPS,  # noqa: E402
 
 exporter._register_mmdeploy_rewriter()
 tensorrt.register_backend_manager()
+register_onnxruntime()
 
 __all__ = [
     'EXPORTER_ENV', 'FORBIDDEN_OPS', 'OUTPUT_STRIDE', 'TENSORRT_OPS',
     'DeployConfigError', 'ExporterError', 'SegmentorForExport',
     'check_deploy_config', 'choose_exporter', 'convert_to_fp16',
-    'export_onnx', 'export_segmentor', 'fold_batchnorm', 'op_types'
+    'export_onnx', 'export_segmentor', 'fold_batchnorm', 'onnxruntime_session',
+    'op_types'
 ]
