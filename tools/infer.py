@@ -5,15 +5,16 @@
     python tools/infer.py DEPLOY_DIR [MODEL_FILE] INPUT --out DIR
                                               # ONNX Runtime / TensorRT
 
-CONFIG + CHECKPOINT: a model config and its ``.pth`` (PyTorch). DEPLOY_DIR:
-a dir written by ``tools/deploy.py`` (mmdeploy: ``end2end.onnx`` or
-``end2end.engine``, ``pipeline.json``, ``detail.json``, ...); MODEL_FILE
-may be left out (the dir's model for the backend it was deployed for is
-used) or name a ``.onnx``/``.engine`` file, as a path or a name inside the
-dir. A config with an ``.onnx``/``.engine`` file works too. The backend
-follows from the model file's ending; ``--backend`` picks one where that is
-ambiguous (``--backend onnxruntime`` runs the ONNX file of a TensorRT dir)
-and is checked against the file otherwise.
+CONFIG + CHECKPOINT: a model config and its ``.pth`` (PyTorch, run by
+``mmseg.apis.inference_model``). DEPLOY_DIR: a dir written by
+``tools/deploy.py`` (``end2end.onnx`` or ``end2end.engine`` with the
+``deploy_cfg.py`` and ``model_cfg.py`` it was built from), run by mmdeploy's
+task processor; MODEL_FILE may be left out (the model of the backend the
+dir was deployed for) or name a ``.onnx``/``.engine`` file, as a path or a
+name inside the dir. CONFIG with a deployed ``.onnx``/``.engine`` file works
+too. The backend follows from the model file's ending; ``--backend`` picks
+one where that is ambiguous (``--backend onnxruntime`` runs the ONNX file of
+a TensorRT dir) and is checked against the file otherwise.
 
 INPUT: an image, a folder (its images, recursively) or a video (.mp4,
 .avi, .mov, .mkv, ...). Writes DIR/vis/<name>.png overlays (DIR/vis/<video
@@ -108,7 +109,7 @@ def main(argv=None) -> int:
                   f'as the second argument\n')
         return 2
 
-    from rgpnet_mmseg.apis import (InferenceError, MediaSegmenter,
+    from rgpnet_mmseg.apis import (InferenceError, InferenceRunner,
                                    build_segmenter)
     from rgpnet_mmseg.compat import CheckpointError
     try:
@@ -129,7 +130,7 @@ def main(argv=None) -> int:
     import cv2
     log_level = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-    runner = MediaSegmenter(
+    runner = InferenceRunner(
         segmenter,
         args.out,
         opacity=args.opacity,

@@ -9,7 +9,7 @@ for images of a config's val (or test) split.
 MODEL [CHECKPOINT] are what ``tools/infer.py`` takes (a config and its
 ``.pth``, or a deployed dir and optionally its model file); the images and
 their ground truth come from the config's data set (``--config`` names it
-when MODEL is a deployed dir without one). Each prediction carries its pixel
+to use another data set). Each prediction carries its pixel
 accuracy; the per-image accuracy and the mIoU over the shown images are also
 printed.
 """
@@ -69,18 +69,14 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     from mmseg.registry import DATASETS
 
-    from rgpnet_mmseg.apis import (DeployedModel, InferenceError,
-                                   build_segmenter, comparison_figure,
-                                   read_image)
-    from rgpnet_mmseg.apis.inference import load_config
+    from rgpnet_mmseg.apis import (InferenceError, build_segmenter,
+                                   comparison_figure, deployed_configs,
+                                   load_config, read_image)
     try:
         if args.config:
             cfg = load_config(args.config)
         elif osp.isdir(args.model):
-            cfg = DeployedModel(args.model).config
-            if cfg is None:
-                raise InferenceError(
-                    f'{args.model} holds no model config: pass --config')
+            cfg = deployed_configs(args.model)[0]
         else:
             cfg = load_config(args.model)
         segmenter = build_segmenter(args.model, args.checkpoint,
