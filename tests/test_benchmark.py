@@ -1,0 +1,161 @@
+# Copyright (c) rgpnet-mmseg contributors. All rights reserved.
+"""tools/benchmark.py: every mode end to end on tiny inputs, and its fast
+paths against eager. No timing assertions: the tables have their rows and
+columns, and every faster path computes what eager computes."""
+import argparse
+import importlib.util
+import json
+import re
+
+import pytest
+import torch
+
+from rgpnet_mmseg.utils.timing import environment, time_round_robin
+from .conftest import CONFIG_DIR, REPO_ROOT
+
+pytest.importorskip('onnxruntime')
+spec = importlib.util.spec_from_file_location(
+    'benchmark', REPO_ROOT / 'tools' / 'benchmark.py')
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+zoo, training = bench.benchmark_zoo, bench.benchmark_training
+X = (64, 128)
+NUMBER = r'([-+]?\d+\.\d+)'
+
+
+def test_round_robin_order_and_environment():
+    calls = []
+    times = time_round_robin({k: (lambda k=k: calls.append(k))
+                              for k in 'abc'}, repeats=2, warmup=1)
+    # warm-up a b c, then b c a, then c a b: rotated every round
+    assert ''.join(calls) == 'abcbcacab'
+    assert {k: len(v) for k, v in times.items()} == dict(a=2, b=2, c=2)
+    env = environment('cpu', 3)
+    assert env['threads'] == 3 and env['torch'] == torch.__version__
+    flags = open('/proc/cpuinfo').read()
+    assert ('avx512' in env['isa']) == (' avx512f' in flags)
+
+
+def test_zoo_end_to_end_tiny(tmp_path, capsys):
+    md, png, js = (tmp_path / f'zoo.{e}' for e in ('md', 'png', 'json'))
+    rc = bench.main([
+        'zoo', '--shape', *map(str, X), '--repeats', '1', '--warmup', '0',
+        '--threads', '1', '--models', 'bisenetv1-r18', 'rgpnet-r18',
+        '--fast-models', 'rgpnet-r18', '--fast-paths', 'fused',
+        'channels-last', 'onnxruntime', '--train', '--train-shape', *map(
+            str, X), '--train-iters', '1', '--profile', '--work-dir',
+        str(tmp_path / 'work'), '--out-md', str(md), '--out-plot', str(png),
+        '--out-json', str(js)
+    ])
+    assert rc == 0
+    result = json.loads(js.read_text())
+    labels = [r['label'] for r in result['rows']]
+    assert labels == [
+        'BiSeNetV1-R18', 'RGPNet-R18', 'RGPNet-R18 fused BN',
+        'RGPNet-R18 fused BN + channels-last',
+        'RGPNet-R18 onnxruntime (CPU EP)'
+    ]
+    by_key = {r['key']: r for r in result['rows']}
+    # the paper's 17.8 M parameters
+    assert by_key['rgpnet-r18']['params'] == pytest.approx(17.76e6, rel=1e-3)
+    assert {k for k, r in by_key.items() if 'train_its' in r} == {
+        'rgpnet-r18', 'bisenetv1-r18'}
+    assert set(result['ceiling']['gemm']) >= {'torch.mm (MKL)'}
+    assert set(result['profile']) == {
+        'RGPNet-R18 eager', 'RGPNet-R18 fused BN + channels-last'}
+    text = md.read_text()
+    header = re.search(r'^\| model \|.*\|$', text, re.M).group(0)
+    assert header.count('|') == 11 and '% of GEMM ceiling' in header
+    for label in labels:
+        cells = re.search(rf'^\| {re.escape(label)} \|(.*)$', text, re.M)
+        assert cells and cells.group(1).count('|') == 9, label
+    assert '| conv 3x3 | 1/4 |' in text  # the layer breakdown
+    assert text.split('\n', 1)[1] in capsys.readouterr().out
+    assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+@pytest.fixture(scope='module')
+def rgpnet_r18():
+    torch.manual_seed(0)
+    return zoo.build_segmentor('rgpnet-r18')
+
+
+def test_fast_paths_compute_what_eager_computes(rgpnet_r18, tmp_path):
+    x = torch.randn(1, 3, *X)
+    with torch.inference_mode():
+        ref = rgpnet_r18(x, mode='tensor')
+    for path in zoo.FAST_LABELS:  # incl. torch.compile
+        fn, _ = zoo.fast_path(path, rgpnet_r18, x, 1, str(tmp_path))
+        with torch.inference_mode():
+            out = torch.as_tensor(fn())
+        torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
+        assert zoo.parity(ref, out)['ok']
+    assert not zoo.parity(ref, ref + 0.01 * ref.abs().max())['ok']
+    assert any(isinstance(m, torch.nn.BatchNorm2d)  # the original kept
+               for m in rgpnet_r18.modules())
+
+
+def test_complexity_is_mmengines(rgpnet_r18):
+    """Our FLOP/parameter count is get_model_complexity_info's."""
+    from mmengine.analysis import get_model_complexity_info
+    x = torch.randn(1, 3, *X)
+    ours = zoo.complexity(rgpnet_r18, x)
+    theirs = get_model_complexity_info(
+        rgpnet_r18, inputs=(x, ), show_table=False, show_arch=False)
+    assert (ours['macs'], ours['params']) == (theirs['flops'],
+                                              theirs['params'])
+
+
+def test_bad_arguments_are_refused():
+    for argv in (['zoo', '--models', 'segformer'], ['zoo', '--repeats', '0'],
+                 ['deploy'], ['training', '--threads', '0']):
+        with pytest.raises(SystemExit):
+            bench.parse_args(argv)
+
+
+def test_deploy_table(tmp_path, capsys):
+    rc = bench.main([
+        'deploy', str(CONFIG_DIR / 'rgpnet_r18_demo.py'), '--shape', '64',
+        '128', '--repeats', '2', '--warmup', '1', '--threads', '1',
+        '--work-dir', str(tmp_path)
+    ])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    rows = {line.split()[0]: line.split() for line in out.splitlines()
+            if line.startswith(('pytorch ', 'onnxruntime '))}
+    assert set(rows) == {'pytorch', 'onnxruntime'}, out
+    assert rows['pytorch'][5] == '1.00x'
+    assert 'input 1x3x64x128, 1 warm-up + 2 timed runs' in out
+    assert (tmp_path / 'end2end_64x128.onnx').is_file()
+
+
+def test_training_schedule_ratio_and_table(tmp_path, capsys):
+    # time proportional to pixels gives the theoretical ratio
+    assert training.theoretical_ratio() == pytest.approx(0.2875)
+    pixels = {s: s * s for s in training.SCALES}
+    assert training.schedule_ratio(pixels, 1.0) == pytest.approx(0.2875)
+    rc = bench.main(['training', '--crop', *map(str, X), '--repeats', '1',
+                     '--warmup', '0', '--threads', '1', '--json',
+                     str(tmp_path / 'train.json')])
+    text = capsys.readouterr().out
+    assert rc == 0
+    for scale, size in (('1/4', '16x32'), ('1/2', '32x64'), ('1', '64x128')):
+        # scale, input, CE median/min, LR median/min, overheads, ratios
+        assert re.search(rf'^{re.escape(scale)}\s+{size}' + rf'\s+{NUMBER}' *
+                         4 + rf'\s+{NUMBER}%\s+{NUMBER}%' + rf'\s+{NUMBER}' *
+                         3 + '$', text, re.M), text
+    assert re.search(r'ratio theoretical.*= 0\.2875$', text, re.M), text
+    assert len(re.findall(rf'ratio measured, [^:]+:\s+{NUMBER}\s+{NUMBER}',
+                          text)) == 3, text
+    saved = json.loads((tmp_path / 'train.json').read_text())
+    assert [r['input'] for r in saved['rows']] == [[16, 32], [32, 64],
+                                                   [64, 128]]
+
+
+def test_loss_table(capsys):
+    args = argparse.Namespace(device='cpu', threads=1, repeats=1, warmup=0)
+    training.run_loss(args, shapes=((2, 19, 32, 64), ))
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()
+            if line.startswith('(2, 19, 32, 64)')]
+    assert [r[4] for r in rows] == ['regions', 'noise']
+    assert rows[1][5] == '100.0'  # every pixel of random labels is border
