@@ -1,7 +1,9 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Deployment (issue 5): RGPNet through mmdeploy 1.3.1 to ONNX Runtime (and
-TensorRT where it exists), with the real mmdeploy, torch exporters and
-onnxruntime - small inputs, the demo model."""
+"""Deployment: RGPNet through mmdeploy 1.3.1 to ONNX Runtime (and TensorRT
+where it exists), with the real mmdeploy, torch exporters and onnxruntime -
+small inputs, the demo model."""
+import copy
+import inspect
 import json
 import os
 import re
@@ -18,6 +20,15 @@ from .conftest import CONFIG_DIR, REPO_ROOT
 DEMO_CFG = str(CONFIG_DIR / 'rgpnet_r18_demo.py')
 DEPLOY_DIR = CONFIG_DIR / 'deploy'
 H, W = 128, 256  # the demo images
+# what an RGPNet graph may hold for TensorRT: convolutions (BN fused),
+# activations, the adaptor's sums, crop/pad of `match_size`, the resize,
+# argmax, and the shape arithmetic of dynamic graphs
+TENSORRT_OPS = frozenset({
+    'Conv', 'ConvTranspose', 'Relu', 'Add', 'MaxPool', 'Resize', 'ArgMax',
+    'Slice', 'Pad', 'Cast', 'Shape', 'Gather', 'Unsqueeze', 'Squeeze',
+    'Concat', 'Constant', 'Reshape', 'Div', 'Mul', 'Sub', 'Floor', 'Ceil',
+    'Identity', 'Expand', 'ConstantOfShape', 'Range', 'Min', 'Max', 'Clip'
+})
 
 
 def run_tool(*args, env=None, timeout=600):
@@ -33,8 +44,8 @@ def run_tool(*args, env=None, timeout=600):
 
 
 def small_deploy_cfg(path, base, **overrides):
-    """A deploy config that inherits one of configs/deploy/ and overrides
-    a few keys (python literals)."""
+    """A deploy config inheriting one of configs/deploy/, with a few keys
+    overridden (python literals)."""
     lines = [f'_base_ = [{str(DEPLOY_DIR / base)!r}]']
     lines += [f'{key} = {value}' for key, value in overrides.items()]
     path.write_text('\n'.join(lines) + '\n')
@@ -50,11 +61,10 @@ def demo_img(demo_data_root):
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory):
     """The demo model with random weights and non-trivial BN statistics
-    (so that folding BN matters), saved as mmengine saves checkpoints."""
+    (so that fusing BN matters), saved as mmengine saves checkpoints."""
     import rgpnet_mmseg  # noqa: F401
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-
     from mmseg.registry import MODELS
     init_default_scope('mmseg')
     torch.manual_seed(0)
@@ -74,45 +84,44 @@ def checkpoint(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def torch_model(checkpoint):
-    import rgpnet_mmseg  # noqa: F401
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmengine.runner.checkpoint import load_checkpoint
-
-    from mmseg.registry import MODELS
-    init_default_scope('mmseg')
-    cfg = Config.fromfile(DEMO_CFG)
-    model = MODELS.build(cfg.model)
-    load_checkpoint(model, checkpoint, map_location='cpu')
-    model.cfg = cfg  # what mmseg.apis.init_model sets
-    return model.eval()
+    from mmseg.apis import init_model
+    return init_model(DEMO_CFG, checkpoint, device='cpu')
 
 
 def torch_logits(model, x):
-    from rgpnet_mmseg.deploy.runners import TorchRunner
-    return TorchRunner(model, with_argmax=False)(x)['logits']
+    from rgpnet_mmseg.deploy import SegmentorForExport
+    with torch.no_grad():
+        return SegmentorForExport(model, with_argmax=False)(x).numpy()
 
 
-def assert_parity(ref_logits, output, logits=None):
-    from rgpnet_mmseg.deploy.runners import compare_outputs
-    p = compare_outputs(ref_logits, output, logits)
+def ort_run(onnx_file, x):
+    from rgpnet_mmseg.deploy import onnxruntime_session
+    return onnxruntime_session(onnx_file).run(None, {'input': x.numpy()})[0]
+
+
+def assert_parity(ref_logits, output):
+    from rgpnet_mmseg.deploy.verify import compare_outputs
+    p = compare_outputs(ref_logits, output)
     assert p['pixel_agreement'] >= 0.999, p
-    if logits is not None:
+    if 'logits_max_abs_diff' in p:
         assert p['logits_max_abs_diff'] <= 1e-3 * max(p['logits_max_abs'],
                                                       1), p
     return p
 
 
 def assert_deployable(onnx_file):
-    """Only ops TensorRT parses; BN folded, no dropout."""
-    from rgpnet_mmseg.deploy import FORBIDDEN_OPS, TENSORRT_OPS, op_types
-    ops = op_types(onnx.load(onnx_file))
+    """Only ops TensorRT parses, BN fused, no dropout, one file."""
+    from rgpnet_mmseg.deploy import FORBIDDEN_OPS
+    ops = {n.op_type for n in onnx.load(onnx_file).graph.node}
     assert not ops & FORBIDDEN_OPS, ops
+    assert 'BatchNormalization' not in ops
     assert ops <= TENSORRT_OPS, ops - TENSORRT_OPS
-    assert {'Conv', 'ConvTranspose', 'ArgMax'} <= ops
+    assert {'Conv', 'ConvTranspose'} <= ops
+    assert not os.path.exists(onnx_file + '.data')
+    return ops
 
 
-# --- tools/deploy.py, ONNX Runtime, static shape -------------------------
+# --- tools/deploy.py, ONNX Runtime, static shape, logits (the default) ---
 
 
 @pytest.fixture(scope='module')
@@ -121,7 +130,8 @@ def deployed_static(tmp_path_factory, checkpoint, demo_img):
     cfg = small_deploy_cfg(
         tmp / 'ort_static.py',
         'segmentation_onnxruntime_static-512x1024.py',
-        onnx_config=f'dict(input_shape=[{W}, {H}])')
+        onnx_config=f'dict(input_shape=[{W}, {H}])',
+        backend_config='dict(intra_op_num_threads=1)')
     work_dir = tmp / 'out'
     proc = run_tool('tools/deploy.py', cfg, DEMO_CFG, checkpoint, demo_img,
                     '--work-dir', work_dir)
@@ -130,60 +140,72 @@ def deployed_static(tmp_path_factory, checkpoint, demo_img):
 
 
 def test_deploy_tool_onnxruntime(deployed_static):
+    """Also the compat test of mmdeploy calling torch.onnx.export without
+    dynamo= (torch >= 2.9 would write opset 18 and a .data file) and of
+    export2SDK mutating its config (the parity check builds the model
+    after it)."""
     _, work_dir, proc = deployed_static
     for name in ('end2end.onnx', 'deploy.json', 'pipeline.json',
-                 'detail.json'):
+                 'detail.json', 'deploy_cfg.py', 'model_cfg.py'):
         assert (work_dir / name).is_file(), name
-    assert not (work_dir / 'end2end.onnx.data').exists()
     deploy = json.loads((work_dir / 'deploy.json').read_text())
     assert deploy['models'][0]['backend'] == 'onnxruntime'
     assert deploy['models'][0]['net'] == 'end2end.onnx'
-    log = proc.stdout + proc.stderr
-    assert 'legacy exporter' in log
+    assert 'legacy exporter' in proc.stdout + proc.stderr
     line = re.search(
         r'parity onnxruntime vs pytorch on input 1x3x128x256: '
         r'([\d.]+)% of pixels agree; logits max \|diff\| ([\d.e+-]+)',
         proc.stdout)
     assert line, proc.stdout
-    assert float(line.group(1)) >= 99.9
-    assert float(line.group(2)) < 1e-3
+    assert float(line.group(1)) >= 99.9 and float(line.group(2)) < 1e-3
     assert '-> OK' in proc.stdout
-    model = onnx.load(str(work_dir / 'end2end.onnx'))
+    onnx_file = str(work_dir / 'end2end.onnx')
+    assert_deployable(onnx_file)
+    model = onnx.load(onnx_file)
+    assert [o.version for o in model.opset_import if o.domain == ''] == [11]
     (inp, ), (out, ) = model.graph.input, model.graph.output
-    dims = [d.dim_value for d in inp.type.tensor_type.shape.dim]
-    assert dims == [1, 3, H, W]
-    assert out.type.tensor_type.elem_type == onnx.TensorProto.INT64
+    assert [d.dim_value for d in inp.type.tensor_type.shape.dim] == \
+        [1, 3, H, W]
+    assert [d.dim_value for d in out.type.tensor_type.shape.dim] == \
+        [1, 19, H, W]  # logits: the default ONNX Runtime configs
+    assert out.type.tensor_type.elem_type == onnx.TensorProto.FLOAT
 
 
-def test_exported_graph_is_tensorrt_friendly(deployed_static):
-    _, work_dir, _ = deployed_static
-    assert_deployable(str(work_dir / 'end2end.onnx'))
-
-
-def test_mmdeploy_inference_api_loads_the_result(deployed_static, demo_img,
-                                                 torch_model):
-    """mmdeploy's own inference API and SDK files accept the work dir."""
+def test_work_dir_rebuilds_the_backend_model(deployed_static, demo_img,
+                                             torch_model):
+    """The configs the tool leaves in the work dir rebuild mmdeploy's task
+    processor; its backend model (our ONNX Runtime manager, with the
+    config's thread count) and mmdeploy's inference API agree with
+    mmseg's inference_model."""
     from mmdeploy.apis import inference_model
-    cfg, work_dir, _ = deployed_static
-    result = inference_model(DEMO_CFG, cfg, [str(work_dir / 'end2end.onnx')],
-                             demo_img, 'cpu')
-    pred = result[0].pred_sem_seg.data.numpy()
-    assert pred.shape == (1, H, W)
+    from mmdeploy.apis.utils import build_task_processor
+    from mmengine.config import Config
     from mmseg.apis import inference_model as mmseg_inference
+    _, work_dir, _ = deployed_static
+    deploy_cfg = Config.fromfile(str(work_dir / 'deploy_cfg.py'))
+    model_cfg = Config.fromfile(str(work_dir / 'model_cfg.py'))
+    processor = build_task_processor(model_cfg, deploy_cfg, 'cpu')
+    backend = processor.build_backend_model([str(work_dir / 'end2end.onnx')])
+    options = backend.wrapper.sess.get_session_options()
+    assert options.intra_op_num_threads == 1
+    result = inference_model(model_cfg, deploy_cfg,
+                             [str(work_dir / 'end2end.onnx')], demo_img,
+                             'cpu')
+    pred = result[0].pred_sem_seg.data.numpy()
     ref = mmseg_inference(torch_model, demo_img).pred_sem_seg.data.numpy()
+    assert pred.shape == ref.shape == (1, H, W)
     assert (pred == ref).mean() >= 0.999
     pipeline = json.loads((work_dir / 'pipeline.json').read_text())
-    tasks = pipeline['pipeline']['tasks']
-    resize = tasks[0]['transforms'][1]
+    resize = pipeline['pipeline']['tasks'][0]['transforms'][1]
     assert resize['type'] == 'Resize' and resize['size'] == [W, H]
 
 
 def test_miou_comparison_over_a_backend(deployed_static, checkpoint,
                                         demo_data_root):
-    """The mIoU comparison that tools/deploy.py runs for TensorRT FP16,
-    here on ONNX Runtime (it takes any mmdeploy backend)."""
-    from rgpnet_mmseg.deploy.evaluation import evaluate_backend_miou
-    from rgpnet_mmseg.deploy.pipeline import load_configs
+    """The mIoU comparison tools/deploy.py runs for TensorRT FP16, on ONNX
+    Runtime (it takes any mmdeploy backend)."""
+    from rgpnet_mmseg.deploy.convert import load_configs
+    from rgpnet_mmseg.deploy.verify import evaluate_backend_miou
     cfg, work_dir, _ = deployed_static
     deploy_cfg, model_cfg = load_configs(cfg, DEMO_CFG)
     m = evaluate_backend_miou(
@@ -192,14 +214,23 @@ def test_miou_comparison_over_a_backend(deployed_static, checkpoint,
         checkpoint, [str(work_dir / 'end2end.onnx')],
         max_images=3,
         data_root=str(demo_data_root))
-    assert m['images'] == 3
-    assert m['pixel_agreement'] >= 0.999
-    assert abs(m['miou_diff']) < 0.5
-    assert 0 <= m['pytorch_miou'] <= 100
+    assert m['images'] == 3 and m['pixel_agreement'] >= 0.999
+    assert abs(m['miou_diff']) < 0.5 and 0 <= m['pytorch_miou'] <= 100
 
 
-# --- the mmdeploy API, dynamic shapes and logits -------------------------
+def test_onnxruntime_session_errors(tmp_path):
+    import onnxruntime as ort
 
+    from rgpnet_mmseg.deploy import onnxruntime_session
+    with pytest.raises(FileNotFoundError, match='ONNX file not found'):
+        onnxruntime_session(str(tmp_path / 'missing.onnx'))
+    if 'CUDAExecutionProvider' not in ort.get_available_providers():
+        (tmp_path / 'x.onnx').write_bytes(b'')
+        with pytest.raises(RuntimeError, match='CUDA execution provider'):
+            onnxruntime_session(str(tmp_path / 'x.onnx'), 'cuda:0')
+
+
+# --- the mmdeploy API, dynamic shapes, argmax ------------------------------
 
 MMDEPLOY_USER_SCRIPT = """
 import sys
@@ -214,10 +245,9 @@ assert 'rgpnet_mmseg.deploy' in sys.modules  # codebase_config.module
 
 def test_mmdeploy_api_dynamic_export(tmp_path, checkpoint, demo_img,
                                      torch_model):
-    """A plain mmdeploy user script (torch2onnx with the dynamic deploy
-    config) finds our code through codebase_config.module; ONNX Runtime at
-    two sizes agrees with PyTorch."""
-    from rgpnet_mmseg.deploy.runners import ORTRunner
+    """A plain mmdeploy user script (torch2onnx, the dynamic deploy config)
+    finds our code through codebase_config.module; the logits agree with
+    PyTorch at several sizes, also not multiples of 32."""
     cfg = str(DEPLOY_DIR / 'segmentation_onnxruntime_dynamic.py')
     proc = subprocess.run(
         [
@@ -230,49 +260,41 @@ def test_mmdeploy_api_dynamic_export(tmp_path, checkpoint, demo_img,
         timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     onnx_file = str(tmp_path / 'end2end.onnx')
-    assert_deployable(onnx_file)  # BN folded: our exporter ran
-    model = onnx.load(onnx_file)
-    dims = [(d.dim_param or d.dim_value)
-            for d in model.graph.input[0].type.tensor_type.shape.dim]
+    assert 'ArgMax' not in assert_deployable(onnx_file)
+    dims = [(d.dim_param or d.dim_value) for d in onnx.load(
+        onnx_file).graph.input[0].type.tensor_type.shape.dim]
     assert dims == ['batch', 3, 'height', 'width']
-    runner = ORTRunner(onnx_file, with_logits=True)
     torch.manual_seed(1)
-    # any size: multiples of 32, and one that is not
     for shape in ((1, 3, 64, 128), (2, 3, 96, 160), (1, 3, 100, 200)):
         x = torch.randn(*shape)
-        out = runner(x)
-        assert out['output'].shape == (shape[0], 1) + shape[2:]
-        assert_parity(torch_logits(torch_model, x), out['output'],
-                      out['logits'])
+        out = ort_run(onnx_file, x)
+        assert out.shape == (shape[0], 19) + shape[2:]
+        assert_parity(torch_logits(torch_model, x), out)
 
 
-def test_logits_variant(tmp_path, checkpoint, demo_img, torch_model):
-    """with_argmax=False (the _logits config / --logits) outputs the
-    logits (N, 19, H, W)."""
+def test_argmax_variant(tmp_path, checkpoint, demo_img, torch_model):
+    """The _argmax config (tools/deploy.py --argmax) puts the label map
+    (N, 1, H, W) int64 into the graph."""
     from mmdeploy.apis import torch2onnx
 
-    from rgpnet_mmseg.deploy.pipeline import load_configs
-    from rgpnet_mmseg.deploy.runners import ORTRunner
-    cfg = small_deploy_cfg(
-        tmp_path / 'logits.py',
-        'segmentation_onnxruntime_static-512x1024.py',
-        onnx_config=f'dict(input_shape=[{W // 2}, {H // 2}])')
-    deploy_cfg, model_cfg = load_configs(cfg, DEMO_CFG, with_argmax=False)
+    from rgpnet_mmseg.deploy.convert import load_configs
+    cfg = str(DEPLOY_DIR / 'segmentation_onnxruntime_dynamic_argmax.py')
+    deploy_cfg, model_cfg = load_configs(cfg, DEMO_CFG)
+    assert deploy_cfg.codebase_config.with_argmax is True
     torch2onnx(demo_img, str(tmp_path), 'end2end.onnx', deploy_cfg,
                model_cfg, checkpoint, 'cpu')
     onnx_file = str(tmp_path / 'end2end.onnx')
-    from rgpnet_mmseg.deploy import op_types
-    assert 'ArgMax' not in op_types(onnx.load(onnx_file))
+    assert 'ArgMax' in assert_deployable(onnx_file)
     x = torch.randn(1, 3, H // 2, W // 2)
-    out = ORTRunner(onnx_file)(x)['output']
-    assert out.shape == (1, 19, H // 2, W // 2) and out.dtype == np.float32
-    assert_parity(torch_logits(torch_model, x), out, out)
+    out = ort_run(onnx_file, x)
+    assert out.shape == (1, 1, H // 2, W // 2) and out.dtype == np.int64
+    assert_parity(torch_logits(torch_model, x), out)
 
 
 # --- exporters -------------------------------------------------------------
 
 
-def test_choose_exporter():
+def test_choose_exporter(monkeypatch):
     from rgpnet_mmseg.deploy.exporter import (EXPORTER_ENV, ExporterError,
                                               choose_exporter,
                                               dynamo_exporter_available,
@@ -280,162 +302,188 @@ def test_choose_exporter():
 
     # this stack: torch 2.13 still has the TorchScript exporter
     assert legacy_exporter_available() and dynamo_exporter_available()
-    env = os.environ.pop(EXPORTER_ENV, None)
-    try:
-        assert choose_exporter() == 'legacy'
-        assert choose_exporter('dynamo') == 'dynamo'
-        # once torch drops the legacy exporter, auto falls back to dynamo
-        assert choose_exporter('auto', legacy_available=False) == 'dynamo'
-        os.environ[EXPORTER_ENV] = 'dynamo'
-        assert choose_exporter() == 'dynamo'
-        assert choose_exporter('legacy') == 'legacy'  # argument wins
-        with pytest.raises(ExporterError, match='dynamo'):
-            choose_exporter('legacy', legacy_available=False)
-        with pytest.raises(ExporterError, match='onnxscript'):
-            choose_exporter('dynamo', dynamo_available=False)
-        with pytest.raises(ExporterError, match='Unknown ONNX exporter'):
-            choose_exporter('torchscript')
-    finally:
-        os.environ.pop(EXPORTER_ENV, None)
-        if env is not None:
-            os.environ[EXPORTER_ENV] = env
+    monkeypatch.delenv(EXPORTER_ENV, raising=False)
+    assert choose_exporter() == 'legacy'
+    assert choose_exporter('dynamo') == 'dynamo'
+    # once torch drops the legacy exporter, auto falls back to dynamo
+    assert choose_exporter('auto', legacy_available=False) == 'dynamo'
+    monkeypatch.setenv(EXPORTER_ENV, 'dynamo')
+    assert choose_exporter() == 'dynamo'
+    assert choose_exporter('legacy') == 'legacy'  # the argument wins
+    with pytest.raises(ExporterError, match='dynamo'):
+        choose_exporter('legacy', legacy_available=False)
+    with pytest.raises(ExporterError, match='onnxscript'):
+        choose_exporter('dynamo', dynamo_available=False)
+    with pytest.raises(ExporterError, match='Unknown ONNX exporter'):
+        choose_exporter('torchscript')
 
 
-def test_dynamo_exporter_on_rgpnet(tmp_path, torch_model):
-    """The dynamo exporter (what remains once the TorchScript one is gone)
-    directly on our model: one file, BN folded, readable by TensorRT 8.6's
-    parser, same result as PyTorch. (Dynamic shapes with it: the mmdeploy
-    test below.)"""
-    from rgpnet_mmseg.deploy.exporter import export_segmentor
-    from rgpnet_mmseg.deploy.runners import ORTRunner
-    onnx_file = str(tmp_path / 'dynamo.onnx')
+@pytest.mark.parametrize('exporter', ['legacy', 'dynamo'])
+def test_export_segmentor_fuses_bn(tmp_path, torch_model, exporter):
+    """BN is fused in the model (one place: rgpnet_mmseg.models.
+    fuse_conv_bn, the shared-weight block included), so no exporter leaves
+    a BatchNormalization (the legacy one never folds BN into the
+    transposed convolutions); the user's model is not changed; the dynamo
+    graph is brought to what TensorRT 8.6 parses (opset 17, IR 8)."""
+    from rgpnet_mmseg.deploy import export_segmentor
+    onnx_file = str(tmp_path / f'{exporter}.onnx')
+    bns = sum(isinstance(m, torch.nn.BatchNorm2d)
+              for m in torch_model.modules())
     info = export_segmentor(
-        torch_model, onnx_file, (64, 128), exporter='dynamo')
-    assert info['exporter'] == 'dynamo' and info['folded_bn'] > 0
-    # brought down to what TensorRT 8.6's parser reads (opset 17, IR 8)
-    assert info['opset'] <= 17 and info['ir_version'] <= 8
-    assert not os.path.exists(onnx_file + '.data')
+        torch_model, onnx_file, (64, 128), with_argmax=False,
+        exporter=exporter)
+    assert info['exporter'] == exporter
+    assert bns == sum(isinstance(m, torch.nn.BatchNorm2d)
+                      for m in torch_model.modules())
+    if exporter == 'dynamo':
+        assert info['opset'] <= 17 and info['ir_version'] <= 8
     assert_deployable(onnx_file)
     x = torch.randn(1, 3, 64, 128)
-    out = ORTRunner(onnx_file, with_logits=True)(x)
-    assert_parity(torch_logits(torch_model, x), out['output'], out['logits'])
+    assert_parity(torch_logits(torch_model, x), ort_run(onnx_file, x))
 
 
 def test_dynamo_exporter_through_mmdeploy(tmp_path, checkpoint, demo_img,
                                           torch_model, monkeypatch):
     """mmdeploy's torch2onnx with RGPNET_ONNX_EXPORTER=dynamo and the
-    dynamic deploy config: no KeyError from mmdeploy's rewriter on exit, no
-    shape specialisation by mmdeploy's marks, any size runs."""
+    dynamic config. Compat test of three fixes: no KeyError from mmdeploy's
+    fx.wrap bookkeeping on exit, no shape specialisation by mmdeploy's
+    marks, forward(*args) matched to the dynamic axes; any size runs."""
     from mmdeploy.apis import torch2onnx
 
-    from rgpnet_mmseg.deploy.exporter import EXPORTER_ENV, LAST_EXPORT
-    from rgpnet_mmseg.deploy.runners import ORTRunner
+    from rgpnet_mmseg.deploy.exporter import EXPORTER_ENV
     monkeypatch.setenv(EXPORTER_ENV, 'dynamo')
     cfg = str(DEPLOY_DIR / 'segmentation_onnxruntime_dynamic.py')
     torch2onnx(demo_img, str(tmp_path), 'end2end.onnx', cfg, DEMO_CFG,
                checkpoint, 'cpu')
-    assert LAST_EXPORT['exporter'] == 'dynamo'
     onnx_file = str(tmp_path / 'end2end.onnx')
     assert_deployable(onnx_file)
-    runner = ORTRunner(onnx_file, with_logits=True)
+    assert onnx.load(onnx_file).opset_import[0].version >= 17  # dynamo's
     for shape in ((1, 3, 64, 128), (1, 3, 100, 200)):
         x = torch.randn(*shape)
-        out = runner(x)
-        assert_parity(torch_logits(torch_model, x), out['output'],
-                      out['logits'])
+        assert_parity(torch_logits(torch_model, x), ort_run(onnx_file, x))
 
 
-def test_fold_batchnorm_shared_weight_and_deconv(tmp_path):
-    """Folding keeps a conv weight shared by two BNs correct and folds BN
-    into grouped transposed convolutions."""
-    import torch.nn as nn
-
-    from rgpnet_mmseg.deploy import export_onnx, fold_batchnorm, op_types
-    from rgpnet_mmseg.deploy.runners import ORTRunner
-
-    class Net(nn.Module):
-
-        def __init__(self):
-            super().__init__()
-            self.conv = nn.Conv2d(4, 4, 3, padding=1, bias=False)
-            self.bn1, self.bn2 = nn.BatchNorm2d(4), nn.BatchNorm2d(4)
-            self.up = nn.ConvTranspose2d(
-                4, 6, 3, 2, 1, output_padding=1, groups=2)
-            self.bn3 = nn.BatchNorm2d(6)
-
-        def forward(self, x):
-            x = torch.relu(self.bn1(self.conv(x)))
-            x = self.bn2(self.conv(x)) + x
-            return self.bn3(self.up(x))
-
-    net = Net()
-    for bn in (net.bn1, net.bn2, net.bn3):
-        bn.running_mean.uniform_(-1, 1)
-        bn.running_var.uniform_(0.5, 2)
-        bn.weight.data.uniform_(0.5, 1.5)
-        bn.bias.data.uniform_(-1, 1)
-    net.eval()
-    x = torch.randn(2, 4, 8, 8)
-    path = str(tmp_path / 'net.onnx')
-    export_onnx(
-        net, (x, ),
-        path,
-        exporter='legacy',
-        fold_bn=False,
-        input_names=['input'],
-        output_names=['output'],
-        opset_version=11,
-        do_constant_folding=False)  # torch then leaves the BNs to us
-    model = onnx.load(path)
-    n_bn = sum(n.op_type == 'BatchNormalization' for n in model.graph.node)
-    assert n_bn >= 1  # at least the one after the transposed convolution
-    assert fold_batchnorm(model) == n_bn
-    assert 'BatchNormalization' not in op_types(model)
-    out = ORTRunner(model)(x)['output']
-    with torch.no_grad():
-        np.testing.assert_allclose(out, net(x).numpy(), rtol=1e-4, atol=1e-4)
+# --- the compat workarounds: each test fails without its fix -------------
 
 
-def test_fp16_graph_for_strongly_typed_tensorrt(deployed_static, torch_model):
-    """TensorRT 11 builds FP16 only from a float16 graph: the converted
-    graph type-checks and gives nearly the same labels."""
+def test_compat_fx_wrap_registry():
+    """torch.fx.wrap inside mmdeploy's RewriterContext (torch.export does
+    it): leaving the context must not raise KeyError: -1 and must drop the
+    entry again."""
+    import rgpnet_mmseg.deploy  # noqa: F401
+    from mmdeploy.core import RewriterContext
+    from torch.fx import _symbolic_trace
+    registry = _symbolic_trace._wrapped_fns_to_patch
+    before = dict(registry)
+    with RewriterContext(cfg={}, backend='onnxruntime'):
+        exec('import torch.fx\ntorch.fx.wrap("len")', {'__name__': 'm'})
+        assert len(registry) == len(before) + 1
+    assert registry == before
+
+
+def test_compat_torchscript_symbolics():
+    """mmdeploy's TensorRT rewriter of _prepare_onnx_paddings applies."""
+    import rgpnet_mmseg.deploy  # noqa: F401
+    import torch.onnx.symbolic_opset11 as opset11
+    from mmdeploy.core import RewriterContext
+    original = opset11._prepare_onnx_paddings
+    with RewriterContext(cfg={}, backend='tensorrt'):
+        assert opset11._prepare_onnx_paddings is not original
+    assert opset11._prepare_onnx_paddings is original
+
+
+def test_compat_deepcopy_rewriter(monkeypatch):
+    """Inside mmdeploy's ONNX RewriterContext copy.deepcopy clones a tensor
+    (mmdeploy's behaviour) without walking the stack on every call."""
+    import rgpnet_mmseg.deploy  # noqa: F401
+    from mmdeploy.core import RewriterContext
+    from mmdeploy.utils import IR
+    calls = []
+    stack = inspect.stack
+    monkeypatch.setattr(inspect, 'stack',
+                        lambda *a: calls.append(1) or stack(*a))
+    x = torch.arange(3.)
+    with RewriterContext(cfg={}, backend='onnxruntime', ir=IR.ONNX):
+        y = copy.deepcopy(x)
+        calls.clear()
+        for _ in range(3):
+            copy.deepcopy(x)
+    assert torch.equal(x, y) and y is not x
+    assert calls == []
+
+
+def test_compat_tensorrt_manager():
+    """mmdeploy's `tensorrt` backend is ours (TensorRT 10 removed the
+    binding API of mmdeploy's TRTWrapper, mmdeploy#2758), and so is
+    `onnxruntime` (the one place opening sessions)."""
+    import rgpnet_mmseg.deploy  # noqa: F401
+    from mmdeploy.backend.base import get_backend_manager
+    assert get_backend_manager('tensorrt').__module__ == \
+        'rgpnet_mmseg.compat.tensorrt'
+    assert get_backend_manager('onnxruntime').__module__ == \
+        'rgpnet_mmseg.deploy.backends'
+
+
+BROKEN_TENSORRT = 'raise {}("libnvinfer.so.10: cannot open shared object")\n'
+IMPORT_DEPLOY = """
+import rgpnet_mmseg.deploy
+from rgpnet_mmseg.compat.tensorrt import tensorrt_unavailable_reason
+print(tensorrt_unavailable_reason())
+"""
+
+
+@pytest.mark.parametrize('error', ['ImportError', 'OSError'])
+def test_import_with_a_broken_tensorrt(tmp_path, error):
+    (tmp_path / 'tensorrt').mkdir()
+    (tmp_path / 'tensorrt' / '__init__.py').write_text(
+        BROKEN_TENSORRT.format(error))
+    proc = subprocess.run([sys.executable, '-c', IMPORT_DEPLOY],
+                          cwd=REPO_ROOT,
+                          env=dict(os.environ, PYTHONPATH=str(tmp_path)),
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'TensorRT is not installed' in proc.stdout or \
+        'libnvinfer' in proc.stdout
+
+
+def test_builder_precision():
+    from rgpnet_mmseg.compat.tensorrt import builder_precision
+    fp32 = builder_precision({}, has_fp16_flag=True)
+    assert fp32 == dict(fp16_flag=False, strongly_typed=False, tf32=False)
+    fp16 = dict(fp16_mode=True, fp16_typing='auto')
+    assert builder_precision(fp16, True)['fp16_flag']
+    assert builder_precision(fp16, False) == dict(
+        fp16_flag=False, strongly_typed=True, tf32=True)
+    with pytest.raises(ValueError, match='no BuilderFlag.FP16'):
+        builder_precision(dict(fp16_mode=True, fp16_typing='flag'), False)
+    with pytest.raises(ValueError, match='calibrator'):
+        builder_precision(dict(int8_mode=True), True)
+
+
+def test_float16_graph_for_strongly_typed_tensorrt(deployed_static,
+                                                   torch_model, tmp_path):
+    """Where TensorRT has no BuilderFlag.FP16 it builds FP16 from a float16
+    graph with float32 I/O: it type-checks and gives nearly the same
+    labels (ONNX Runtime as a stand-in)."""
     from onnx import shape_inference
 
-    from rgpnet_mmseg.deploy import convert_to_fp16
-    from rgpnet_mmseg.deploy.runners import ORTRunner, compare_outputs
+    from rgpnet_mmseg.compat.tensorrt import float16_graph
+    from rgpnet_mmseg.deploy.verify import compare_outputs
     _, work_dir, _ = deployed_static
-    fp16 = convert_to_fp16(onnx.load(str(work_dir / 'end2end.onnx')))
-    onnx.checker.check_model(fp16, full_check=True)
+    fp16 = float16_graph(str(work_dir / 'end2end.onnx'))
     shape_inference.infer_shapes(fp16, check_type=True, strict_mode=True)
     inits = {i.name: i.data_type for i in fp16.graph.initializer}
-    conv_weights = [
-        n.input[1] for n in fp16.graph.node if n.op_type == 'Conv'
-    ]
-    assert all(inits[w] == onnx.TensorProto.FLOAT16 for w in conv_weights)
+    assert all(inits[n.input[1]] == onnx.TensorProto.FLOAT16
+               for n in fp16.graph.node if n.op_type == 'Conv')
     assert fp16.graph.input[0].type.tensor_type.elem_type == \
         onnx.TensorProto.FLOAT
+    onnx.save(fp16, str(tmp_path / 'fp16.onnx'))
     x = torch.randn(1, 3, H, W)
-    out = ORTRunner(fp16)(x)['output']
-    p = compare_outputs(torch_logits(torch_model, x), out)
+    p = compare_outputs(
+        torch_logits(torch_model, x), ort_run(str(tmp_path / 'fp16.onnx'), x))
     assert p['pixel_agreement'] >= 0.98, p
-
-
-def test_benchmark_tool_table(tmp_path, checkpoint):
-    proc = run_tool('tools/benchmark.py', DEMO_CFG, '--checkpoint',
-                    checkpoint, '--shape', 64, 128, '--backend', 'pytorch',
-                    'onnxruntime', '--runs', 2, '--warmup', 1, '--threads', 1,
-                    '--work-dir', tmp_path)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    rows = {
-        line.split()[0]: line.split()
-        for line in proc.stdout.splitlines()
-        if line.startswith(('pytorch ', 'onnxruntime '))
-    }
-    assert set(rows) == {'pytorch', 'onnxruntime'}, proc.stdout
-    assert float(rows['onnxruntime'][2]) > 0  # median ms
-    assert rows['pytorch'][5] == '1.00x'
-    assert 'input 1x3x64x128, 1 warm-up + 2 timed runs' in proc.stdout
-    assert (tmp_path / 'end2end_64x128.onnx').is_file()
 
 
 # --- clear errors ------------------------------------------------------------
@@ -523,7 +571,6 @@ def test_tensorrt_deploy_tool(tmp_path, checkpoint, demo_img, demo_data_root,
         assert 'mIoU on 4 val images' in proc.stdout
     else:
         assert '-> OK' in proc.stdout
-    # mmdeploy's inference API runs the engine through our wrapper
     from mmdeploy.apis import inference_model
     result = inference_model(DEMO_CFG, cfg,
                              [str(tmp_path / 'out' / 'end2end.engine')],
@@ -533,21 +580,21 @@ def test_tensorrt_deploy_tool(tmp_path, checkpoint, demo_img, demo_data_root,
 
 def test_tensorrt_dynamic_profile(tmp_path, torch_model):
     _tensorrt_or_skip()
-    from rgpnet_mmseg.deploy.exporter import export_segmentor
-    from rgpnet_mmseg.deploy.runners import TensorRTRunner
-    from rgpnet_mmseg.deploy.tensorrt import build_engine
+    from rgpnet_mmseg.compat.tensorrt import TRTWrapper, build_engine
+    from rgpnet_mmseg.deploy import export_segmentor
     onnx_file = str(tmp_path / 'dyn.onnx')
     export_segmentor(torch_model, onnx_file, (H, W), dynamic=True)
     engine = build_engine(
-        onnx_file,
-        str(tmp_path / 'dyn.engine'),
+        onnx_file, str(tmp_path / 'dyn.engine'),
         dict(input=dict(
             min_shape=[1, 3, 64, 128],
             opt_shape=[1, 3, H, W],
             max_shape=[1, 3, 256, 512])))
-    runner = TensorRTRunner(engine)
+    wrapper = TRTWrapper(engine)
+    assert wrapper.input_range('input') == ((1, 3, 64, 128), (1, 3, 256, 512))
     for shape in ((1, 3, 64, 128), (1, 3, 192, 320)):
         x = torch.randn(*shape)
-        assert_parity(torch_logits(torch_model, x), runner(x)['output'])
+        out = wrapper({'input': x})['output'].cpu().numpy()
+        assert_parity(torch_logits(torch_model, x), out)
     with pytest.raises(ValueError, match='outside the engine'):
-        runner(torch.randn(1, 3, 512, 512))
+        wrapper({'input': torch.randn(1, 3, 512, 512)})

@@ -1,21 +1,19 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """Convert a segmentor to ONNX Runtime or TensorRT with mmdeploy 1.3.1 (what
-mmdeploy's own ``tools/deploy.py`` does; the mmdeploy wheel does not ship
-it), then check the result against PyTorch.
+mmdeploy's own ``tools/deploy.py`` does; its wheel does not ship it), then
+check the result against PyTorch.
 
     python tools/deploy.py DEPLOY_CFG MODEL_CFG CHECKPOINT IMAGE
         [--work-dir DIR] [--device cpu|cuda[:N]]
-        [--exporter auto|legacy|dynamo]
-        [--logits] [--test-img IMAGE] [--miou | --no-miou]
-        [--miou-max-images N] [--data-root DIR] [--no-parity]
-        [--cfg-options k=v ...]
+        [--exporter auto|legacy|dynamo] [--argmax] [--test-img IMAGE]
+        [--miou | --no-miou] [--miou-max-images N] [--data-root DIR]
+        [--no-parity] [--no-sdk-info] [--cfg-options k=v ...]
 
-Leaves in the work dir: ``end2end.onnx`` (``end2end.engine`` for TensorRT)
-and mmdeploy's SDK files ``deploy.json``, ``pipeline.json`` and
-``detail.json``, loadable by ``mmdeploy.apis.inference_model`` and
-mmdeploy's SDK. Prints the parity of the backend with PyTorch (pixels and
-logits) and, for TensorRT FP16 or with ``--miou``, the mIoU of both on the
-model config's val split.
+Leaves in the work dir: ``end2end.onnx`` (and ``end2end.engine`` for
+TensorRT), the two configs it used (``deploy_cfg.py``, ``model_cfg.py``)
+and mmdeploy's SDK files ``deploy.json``, ``pipeline.json``,
+``detail.json``. Prints the parity of the backend with PyTorch and, for
+TensorRT FP16 or with ``--miou``, the mIoU of both on the val split.
 
 Exit status: 0 done; 1 the conversion cannot run (bad shape, missing file
 or backend); 2 converted, but FP32 parity below the threshold.
@@ -38,54 +36,40 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('img', help='image used for the conversion')
     parser.add_argument(
         '--test-img', help='image for the parity check (default: IMG)')
+    parser.add_argument('--work-dir', default='work_dirs/deploy')
     parser.add_argument(
-        '--work-dir', default='work_dirs/deploy', help='output directory')
-    parser.add_argument(
-        '--device',
-        default='cpu',
-        help='device: cpu, or cuda[:N] (TensorRT needs cuda)')
+        '--device', default='cpu', help='cpu, or cuda[:N] (TensorRT)')
     parser.add_argument(
         '--exporter',
         choices=['auto', 'legacy', 'dynamo'],
-        default=None,
         help='ONNX exporter (default: $RGPNET_ONNX_EXPORTER, else auto: the '
         'TorchScript-based one while torch has it)')
     parser.add_argument(
-        '--logits',
+        '--argmax',
         action='store_true',
-        help='output the logits instead of the label map '
-        '(codebase_config.with_argmax=False)')
-    parser.add_argument(
-        '--no-parity', action='store_true', help='skip the parity check')
+        help='label map (argmax in the graph, at the input size) instead of '
+        'the logits (codebase_config.with_argmax=True)')
+    parser.add_argument('--no-parity', action='store_true')
     parser.add_argument(
         '--miou',
         action='store_true',
-        help='also compare the mIoU of backend and PyTorch on the val split '
-        '(always done for TensorRT FP16)')
+        help='compare the mIoU of backend and PyTorch on the val split '
+        '(always for TensorRT FP16)')
     parser.add_argument(
-        '--no-miou',
-        action='store_true',
-        help='skip the mIoU comparison (also for TensorRT FP16)')
-    parser.add_argument(
-        '--miou-max-images',
-        type=int,
-        default=None,
-        help='use the first N val images for --miou')
-    parser.add_argument(
-        '--data-root', help='data root of the val split (default: config)')
+        '--no-miou', action='store_true', help='not even for TensorRT FP16')
+    parser.add_argument('--miou-max-images', type=int)
+    parser.add_argument('--data-root', help='data root of the val split')
     parser.add_argument(
         '--dump-info',
         action='store_true',
-        help='accepted for mmdeploy compatibility: the SDK files are always '
+        help="accepted as mmdeploy's tool does: the SDK files are always "
         'written (see --no-sdk-info)')
     parser.add_argument(
         '--no-sdk-info',
         action='store_true',
         help='do not write deploy.json/pipeline.json/detail.json')
     parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
+        '--cfg-options', nargs='+', action=DictAction,
         help='override model config settings')
     parser.add_argument(
         '--log-level',
@@ -117,11 +101,9 @@ def main(argv=None) -> int:
             return 1
 
     import rgpnet_mmseg  # noqa: F401  (registers RGPNet)
-    from rgpnet_mmseg.deploy import DeployConfigError, ExporterError
-    from rgpnet_mmseg.deploy.pipeline import (DeployError, format_miou,
-                                              format_parity, run_deploy)
-    from rgpnet_mmseg.deploy.tensorrt import ShapeOutsideProfileError
-    log = logging.getLogger('rgpnet_mmseg.deploy')
+    from rgpnet_mmseg.deploy import ExporterError
+    from rgpnet_mmseg.deploy.convert import DeployError, run_deploy
+    from rgpnet_mmseg.deploy.verify import format_miou, format_parity
     try:
         result = run_deploy(
             args.deploy_cfg,
@@ -131,7 +113,7 @@ def main(argv=None) -> int:
             args.work_dir,
             device=args.device,
             exporter=args.exporter,
-            with_argmax=False if args.logits else None,
+            with_argmax=True if args.argmax else None,
             test_img=args.test_img,
             parity=not args.no_parity,
             miou=True if args.miou else (False if args.no_miou else None),
@@ -139,21 +121,19 @@ def main(argv=None) -> int:
             data_root=args.data_root,
             cfg_options=args.cfg_options,
             dump_info=not args.no_sdk_info)
-    except (DeployConfigError, DeployError, ExporterError,
-            FileNotFoundError, ImportError, ShapeOutsideProfileError) as err:
+    except (DeployError, ExporterError, FileNotFoundError, ImportError,
+            ValueError) as err:  # ValueError: DeployConfigError, shapes
         print(f'error: {err}', file=sys.stderr)
         return 1
-    export = result.export
-    log.info(f'ONNX: {result.onnx_file} ({export.get("exporter")} exporter, '
-             f'opset {export.get("opset")}, {export.get("folded_bn", 0)} '
-             f'BatchNormalization folded; ops: {", ".join(result.ops)})')
+    log = logging.getLogger('rgpnet_mmseg.deploy')
+    log.info(f'ONNX: {result.onnx_file} ({result.export["exporter"]} '
+             f'exporter, opset {result.export["opset"]}; ops: '
+             f'{", ".join(result.ops)})')
     log.info(f'{result.backend} files: {", ".join(result.backend_files)}')
     status = 0
     if result.parity is not None:
-        line = format_parity(result.parity)
-        print(line, flush=True)
-        if result.parity.get('ok') is False:
-            status = 2
+        print(format_parity(result.parity), flush=True)
+        status = 2 if result.parity['ok'] is False else 0
     if result.miou is not None:
         print(format_miou(result.miou), flush=True)
     return status

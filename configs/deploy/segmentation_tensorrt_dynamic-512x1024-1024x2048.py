@@ -1,4 +1,5 @@
 # TensorRT, dynamic shape: any H x W from 512x1024 to 1024x2048
+# Output: the logits (N, 19, H, W) (`tools/deploy.py --argmax`: labels).
 # (multiples of 32), tuned for the full Cityscapes resolution.
 _base_ = [
     './_base_/segmentation_dynamic.py', './_base_/backends/tensorrt.py'

@@ -1,4 +1,5 @@
 # TensorRT, static 512x1024 (H x W), paper table 5.
+# Output: the logits (N, 19, H, W) (`tools/deploy.py --argmax`: labels).
 _base_ = [
     './_base_/segmentation_static.py', './_base_/backends/tensorrt.py'
 ]

@@ -1,44 +1,38 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """Deployment of RGPNet with mmdeploy 1.3.1 (ONNX Runtime, TensorRT).
 
-Not imported by :mod:`rgpnet_mmseg` (mmdeploy is heavy): import it
-explicitly, or name it in a deploy config, where mmdeploy imports it
-before it builds anything::
+Not imported by :mod:`rgpnet_mmseg` (mmdeploy is heavy): import it, or
+name it in a deploy config, where mmdeploy imports it before it builds
+anything::
 
     codebase_config = dict(type='mmseg', task='Segmentation',
-                           with_argmax=True, module=['rgpnet_mmseg.deploy'])
+                           with_argmax=False, module=['rgpnet_mmseg.deploy'])
 
-Importing it
+Importing it applies :mod:`rgpnet_mmseg.compat.mmdeploy` (mmdeploy on torch
+>= 2.9, exports routed through :func:`.exporter.export_onnx`) and registers
+mmdeploy's ``onnxruntime`` (:mod:`.backends`) and ``tensorrt``
+(:mod:`rgpnet_mmseg.compat.tensorrt`) backend managers.
 
-* applies :mod:`.compat` (mmdeploy on torch 2.13),
-* registers a rewriter of ``torch.onnx.export`` with mmdeploy, so that
-  its export uses :func:`.exporter.export_onnx` (exporter chosen by
-  :func:`.exporter.choose_exporter`, BN folded, shapes checked),
-* replaces mmdeploy's TensorRT backend manager with
-  :mod:`.tensorrt` (TensorRT 8.6 to 11).
+* :mod:`.exporter`: exporter choice, export, :class:`SegmentorForExport`;
+* :mod:`.convert`: :func:`run_deploy` (``tools/deploy.py``);
+* :mod:`.verify`: parity with PyTorch and mIoU of a deployed model;
+* :mod:`.checks`: shapes a deploy config may ask for.
 """
-from . import compat
-
-compat.apply()
-
-from . import exporter, tensorrt  # noqa: E402
-from .backends import onnxruntime_session, register_onnxruntime  # noqa: E402
-from .checks import (OUTPUT_STRIDE, DeployConfigError,  # noqa: E402
-                     check_deploy_config)
-from .exporter import (EXPORTER_ENV, ExporterError,  # noqa: E402
+from rgpnet_mmseg.compat import mmdeploy as _compat_mmdeploy
+from rgpnet_mmseg.compat import tensorrt as _compat_tensorrt
+from .backends import onnxruntime_session, register_onnxruntime
+from .checks import OUTPUT_STRIDE, DeployConfigError, check_deploy_config
+from .exporter import (EXPORTER_ENV, FORBIDDEN_OPS, ExporterError,
                        SegmentorForExport, choose_exporter, export_onnx,
                        export_segmentor)
-from .onnx_graph import (FORBIDDEN_OPS, TENSORRT_OPS,  # noqa: E402
-                         convert_to_fp16, fold_batchnorm, op_types)
 
-exporter._register_mmdeploy_rewriter()
-tensorrt.register_backend_manager()
+_compat_mmdeploy.apply()
+_compat_tensorrt.apply()
 register_onnxruntime()
 
 __all__ = [
-    'EXPORTER_ENV', 'FORBIDDEN_OPS', 'OUTPUT_STRIDE', 'TENSORRT_OPS',
-    'DeployConfigError', 'ExporterError', 'SegmentorForExport',
-    'check_deploy_config', 'choose_exporter', 'convert_to_fp16',
-    'export_onnx', 'export_segmentor', 'fold_batchnorm', 'onnxruntime_session',
-    'op_types'
+    'EXPORTER_ENV', 'FORBIDDEN_OPS', 'OUTPUT_STRIDE', 'DeployConfigError',
+    'ExporterError', 'SegmentorForExport', 'check_deploy_config',
+    'choose_exporter', 'export_onnx', 'export_segmentor',
+    'onnxruntime_session'
 ]

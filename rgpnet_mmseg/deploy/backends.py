@@ -65,12 +65,11 @@ def register_onnxruntime() -> None:
         """mmdeploy's ``ORTWrapper`` (its ``forward``) on a session of
         :func:`onnxruntime_session`."""
 
-        def __init__(self,
-                     onnx_file: str,
-                     device: str = 'cpu',
-                     output_names: Optional[Sequence[str]] = None,
-                     num_threads: Optional[int] = None):
+        def __init__(self, onnx_file: str, device: str,
+                     output_names: Optional[Sequence[str]],
+                     num_threads: Optional[int]):
             self.sess = onnxruntime_session(onnx_file, device, num_threads)
+            self._input_metas = {i.name: i for i in self.sess.get_inputs()}
             self.io_binding = self.sess.io_binding()
             self.device_type = 'cuda' if device.startswith('cuda') else 'cpu'
             self.device_id = int(device.partition(':')[2] or 0)
@@ -83,17 +82,12 @@ def register_onnxruntime() -> None:
         :func:`onnxruntime_session`."""
 
         @classmethod
-        def build_wrapper(cls,
-                          backend_files: Sequence[str],
-                          device: str = 'cpu',
-                          input_names: Optional[Sequence[str]] = None,
+        def build_wrapper(cls, backend_files: Sequence[str],
+                          device: str = 'cpu', input_names=None,
                           output_names: Optional[Sequence[str]] = None,
-                          deploy_cfg: Optional[Any] = None,
-                          **kwargs):
-            threads = None
-            if deploy_cfg is not None:
-                threads = deploy_cfg.get('backend_config',
-                                         {}).get('intra_op_num_threads')
+                          deploy_cfg: Optional[Any] = None, **kwargs):
+            threads = ((deploy_cfg or {}).get('backend_config')
+                       or {}).get('intra_op_num_threads')
             return OnnxRuntimeWrapper(backend_files[0], device, output_names,
                                       threads)
 

@@ -1,15 +1,16 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """Checks of deploy configs against what RGPNet can take, run before any
-export so that a wrong shape fails in a second with a message that names
-it, not minutes later inside an exporter or a TensorRT build."""
+export: a wrong shape fails in a second with a message that names it, not
+minutes later inside an exporter or a TensorRT build."""
 from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
-# RGPNet's encoder has output stride 32: the adaptor fuses the levels 1/4,
-# 1/8, 1/16 and 1/32. At other sizes these levels do not tile the image and
-# the decoder crops its upsampled features (`match_size`): the graph still
-# computes, but the model was trained on multiples of 32 (crops, Cityscapes'
-# 1024x2048) and an engine is built for exactly these shapes, so a static
-# deploy shape must be a multiple of 32. Dynamic graphs accept any size.
+import torch.nn as nn
+
+# RGPNet's encoder has output stride 32: the decoder fuses the 1/4 ... 1/32
+# levels, which tile the image only for multiples of 32 (other sizes are
+# cropped by `match_size`). An engine is built for exactly the configured
+# shapes, so a static deploy shape must be a multiple of 32; dynamic graphs
+# take any size.
 OUTPUT_STRIDE = 32
 
 
@@ -17,78 +18,69 @@ class DeployConfigError(ValueError):
     """A deploy config asks for something the model cannot do."""
 
 
-def _nearest(size: int) -> Tuple[int, int]:
-    low = max(OUTPUT_STRIDE, size // OUTPUT_STRIDE * OUTPUT_STRIDE)
-    return low, low + OUTPUT_STRIDE
+def is_rgpnet(model: nn.Module) -> bool:
+    """Whether ``model`` holds an RGPNet head."""
+    return any(type(m).__name__ == 'RGPHead' for m in model.modules())
 
 
 def check_hw(h: int, w: int, where: str) -> None:
     """Raise :class:`DeployConfigError` unless ``h`` and ``w`` are positive
-    multiples of :data:`OUTPUT_STRIDE`.
-
-    Args:
-        h (int): Height.
-        w (int): Width.
-        where (str): What the shape is, for the message (e.g. the config
-            key it came from).
-    """
-    bad = [(name, v) for name, v in (('height', h), ('width', w))
+    multiples of :data:`OUTPUT_STRIDE`; ``where`` names the shape's source
+    (e.g. its config key) in the message."""
+    bad = [(name, int(v)) for name, v in (('height', h), ('width', w))
            if int(v) <= 0 or int(v) % OUTPUT_STRIDE]
     if not bad:
         return
-    hints = ', '.join(f'{name} {v} -> {" or ".join(map(str, _nearest(v)))}'
-                      for name, v in bad)
+    hints = []
+    for name, v in bad:
+        low = max(OUTPUT_STRIDE, v // OUTPUT_STRIDE * OUTPUT_STRIDE)
+        hints.append(f'{name} {v} -> {low} or {low + OUTPUT_STRIDE}')
     raise DeployConfigError(
         f'Input shape {h}x{w} (HxW, {where}) cannot be taken by RGPNet: '
         f'height and width must be multiples of {OUTPUT_STRIDE} (the '
         f'encoder\'s output stride: the decoder fuses the 1/4 ... 1/32 '
-        f'levels, which tile the image only then). Nearest valid: {hints}; '
-        'or use a dynamic-shape deploy config.')
-
-
-def _static_hw(shape: Sequence[int]) -> Tuple[int, int]:
-    return int(shape[-2]), int(shape[-1])
+        f'levels, which tile the image only then). Nearest valid: '
+        f'{", ".join(hints)}; or use a dynamic-shape deploy config.')
 
 
 def _is_dynamic_hw(dynamic_axes: Optional[Any], name: str) -> bool:
-    if not dynamic_axes or name not in dynamic_axes:
-        return False
-    axes = dynamic_axes[name]
-    axes = list(axes.keys()) if isinstance(axes, dict) else list(axes)
-    return 2 in axes or 3 in axes
+    axes = (dynamic_axes or {}).get(name) or ()
+    return bool({2, 3} & set(axes))
 
 
 def deploy_input_shapes(deploy_cfg: Any) -> List[Tuple[str, Tuple[int, int]]]:
-    """The fixed (H, W) shapes a deploy config asks for, with their source.
-
-    Reads ``onnx_config.input_shape`` (``[W, H]``, mmdeploy's order) when
-    the input's height/width are not dynamic, and the TensorRT
-    ``min/opt/max_shape`` (``[N, C, H, W]``) of every model input.
-    """
+    """The fixed (H, W) shapes a deploy config asks for, with their keys:
+    ``onnx_config.input_shape`` (``[W, H]``, mmdeploy's order) unless H, W
+    are dynamic, and every TensorRT ``min/opt/max_shape`` (``[N, C, H,
+    W]``)."""
     shapes = []
     onnx_cfg = deploy_cfg.get('onnx_config', {}) or {}
-    input_names = onnx_cfg.get('input_names') or ['input']
+    name = (onnx_cfg.get('input_names') or ['input'])[0]
     input_shape = onnx_cfg.get('input_shape')
     if input_shape is not None and not _is_dynamic_hw(
-            onnx_cfg.get('dynamic_axes'), input_names[0]):
+            onnx_cfg.get('dynamic_axes'), name):
         w, h = input_shape
         shapes.append((f'onnx_config.input_shape={list(input_shape)} '
                        '(W, H)', (int(h), int(w))))
-    backend_cfg = deploy_cfg.get('backend_config', {}) or {}
-    model_inputs_list = backend_cfg.get('model_inputs', []) or []
-    for i, model_inputs in enumerate(model_inputs_list):
-        for name, param in (model_inputs.get('input_shapes') or {}).items():
+    for i, params in enumerate(_model_inputs(deploy_cfg)):
+        for name, p in (params.get('input_shapes') or {}).items():
             for key in ('min_shape', 'opt_shape', 'max_shape'):
-                if key in param:
+                if key in p:
                     where = (f'backend_config.model_inputs[{i}].input_shapes.'
-                             f'{name}.{key}={list(param[key])}')
-                    shapes.append((where, _static_hw(param[key])))
+                             f'{name}.{key}={list(p[key])}')
+                    shapes.append((where, (int(p[key][-2]), int(p[key][-1]))))
     return shapes
+
+
+def _model_inputs(deploy_cfg: Any) -> Sequence[dict]:
+    return (deploy_cfg.get('backend_config', {}) or {}).get(
+        'model_inputs', []) or []
 
 
 def check_deploy_config(deploy_cfg: Any, name: str = 'deploy config') -> None:
     """Check every input shape a deploy config fixes (see
-    :func:`deploy_input_shapes`) before anything is exported.
+    :func:`deploy_input_shapes`), and that a TensorRT profile has
+    min <= opt <= max and equals a static ONNX shape.
 
     Raises:
         DeployConfigError: A shape RGPNet cannot take, named with its key.
@@ -97,25 +89,23 @@ def check_deploy_config(deploy_cfg: Any, name: str = 'deploy config') -> None:
     for where, (h, w) in shapes:
         check_hw(h, w, f'{where} in {name}')
     static = [s for s in shapes if s[0].startswith('onnx_config.')]
-    profile = [s for s in shapes if not s[0].startswith('onnx_config.')]
-    for where, hw in profile:
+    for where, hw in shapes:
         if static and hw != static[0][1]:
             raise DeployConfigError(
                 f'{name}: {where} does not match the static '
                 f'{static[0][0]}: a static ONNX graph takes '
                 f'{static[0][1][0]}x{static[0][1][1]} (HxW) only')
-    backend_cfg = deploy_cfg.get('backend_config', {}) or {}
-    model_inputs_list = backend_cfg.get('model_inputs', []) or []
-    for i, model_inputs in enumerate(model_inputs_list):
-        for input_name, p in (model_inputs.get('input_shapes') or {}).items():
-            if all(k in p for k in ('min_shape', 'opt_shape', 'max_shape')):
-                lo, opt, hi = p['min_shape'], p['opt_shape'], p['max_shape']
-                if not all(a <= b <= c for a, b, c in zip(lo, opt, hi)):
-                    raise DeployConfigError(
-                        f'{name}: backend_config.model_inputs[{i}] '
-                        f'input {input_name!r} needs min_shape <= opt_shape '
-                        f'<= max_shape in every dimension, got {list(lo)}, '
-                        f'{list(opt)}, {list(hi)}')
+    for i, params in enumerate(_model_inputs(deploy_cfg)):
+        for input_name, p in (params.get('input_shapes') or {}).items():
+            lo, opt, hi = (p.get(k) for k in ('min_shape', 'opt_shape',
+                                              'max_shape'))
+            if lo and opt and hi and not all(
+                    a <= b <= c for a, b, c in zip(lo, opt, hi)):
+                raise DeployConfigError(
+                    f'{name}: backend_config.model_inputs[{i}] '
+                    f'input {input_name!r} needs min_shape <= opt_shape '
+                    f'<= max_shape in every dimension, got {list(lo)}, '
+                    f'{list(opt)}, {list(hi)}')
 
 
 def check_export_input(args: Any, dynamic_axes: Optional[Any],
@@ -128,10 +118,7 @@ def check_export_input(args: Any, dynamic_axes: Optional[Any],
     """
     tensor = args[0] if isinstance(args, (tuple, list)) else args
     shape = getattr(tensor, 'shape', None)
-    if shape is None or len(shape) != 4:
-        return
     name = next(iter(input_names or ['input']), 'input')
-    if _is_dynamic_hw(dynamic_axes, name):
-        return
-    h, w = _static_hw(shape)
-    check_hw(h, w, 'static ONNX input of the export')
+    if shape is not None and len(shape) == 4 and not _is_dynamic_hw(
+            dynamic_axes, name):
+        check_hw(shape[-2], shape[-1], 'static ONNX input of the export')

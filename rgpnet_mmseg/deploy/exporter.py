@@ -1,28 +1,24 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""The one place that decides which ONNX exporter converts our models.
+"""The one place that exports to ONNX, for mmdeploy and without it.
 
 torch >= 2.9 has two exporters behind ``torch.onnx.export``:
 
-* ``dynamo=False``: the TorchScript-based ("legacy") exporter that
-  mmdeploy 1.3.1 was written for - its rewriters, symbolic functions and
-  graph passes hook into it, it writes the requested opset (11 in
-  mmdeploy's configs, which TensorRT 8.6 parses) and folds BN into Conv.
-  Deprecated, still in torch 2.13.
-* ``dynamo=True``: the ``torch.export`` based exporter, the default since
-  torch 2.9 (needs ``onnxscript``). It writes opset >= 18, weights as an
-  external ``.data`` file by default, and ignores mmdeploy's symbolic
-  rewriters (RGPNet needs none).
+* ``dynamo=False``, the TorchScript ("legacy") exporter that mmdeploy 1.3.1
+  was written for: its rewriters hook into it, it writes the requested
+  opset (11 in our deploy configs, which TensorRT 8.6 parses). Deprecated,
+  still in torch 2.13.
+* ``dynamo=True``, the ``torch.export`` exporter, the default since torch
+  2.9 (needs ``onnxscript``): opset >= 18, weights in a ``.data`` file by
+  default, mmdeploy's symbolic rewriters ignored (RGPNet needs none).
 
-:func:`choose_exporter` picks the legacy exporter while it exists and
-the dynamo exporter once it is gone; ``RGPNET_ONNX_EXPORTER=legacy|dynamo``
-(or the ``exporter`` argument, ``tools/deploy.py --exporter``) overrides
-it. :func:`export_onnx` runs the chosen exporter with matching arguments
-and post-processes the file (BN folding, single file, opset). mmdeploy's
-own call is routed through it by a function rewriter of
-``torch.onnx.export`` (mmdeploy's extension point; active only inside
-mmdeploy's ``RewriterContext``), registered when this package is imported
-- e.g. through ``codebase_config=dict(..., module=['rgpnet_mmseg.deploy'])``
-in a deploy config.
+:func:`choose_exporter` picks the legacy exporter while torch has it, the
+dynamo one afterwards; ``RGPNET_ONNX_EXPORTER=legacy|dynamo`` (or
+``tools/deploy.py --exporter``) overrides it. :func:`export_onnx` runs it
+with matching arguments and brings a dynamo graph to one file and, where
+onnx's version converter can, to the requested opset. mmdeploy's own call
+goes through it (:mod:`rgpnet_mmseg.compat.mmdeploy`). BN is folded in the
+model before the export (:func:`rgpnet_mmseg.models.fuse_conv_bn`), never
+in the graph.
 """
 import functools
 import importlib
@@ -32,31 +28,22 @@ import os
 import warnings
 from typing import Any, Dict, Optional, Sequence, Tuple
 
-import onnx
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .checks import check_export_input
-from .onnx_graph import fold_batchnorm
+from .checks import check_export_input, is_rgpnet
 
 logger = logging.getLogger('rgpnet_mmseg.deploy')
 
 EXPORTER_ENV = 'RGPNET_ONNX_EXPORTER'
 EXPORTER_CHOICES = ('auto', 'legacy', 'dynamo')
-# the dynamo exporter has implementations for opset 18 and newer only
-DYNAMO_MIN_OPSET = 18
-# arguments that only the TorchScript exporter understands
+DYNAMO_MIN_OPSET = 18  # the dynamo exporter implements opset >= 18 only
+# never in a deployable graph: un-folded BN, dropout
+FORBIDDEN_OPS = frozenset({'BatchNormalization', 'Dropout'})
 _LEGACY_ONLY_ARGS = ('training', 'operator_export_type', 'do_constant_folding',
                      'custom_opsets', 'export_modules_as_functions',
                      'autograd_inlining')
-
-
-# what the last :func:`export_onnx` did (read by tools/deploy.py, since
-# mmdeploy's torch2onnx returns nothing)
-LAST_EXPORT: Dict[str, Any] = {}
-# the exporter of the export in progress (read by compat's rewriters)
-_CURRENT: Dict[str, Optional[str]] = {'exporter': None}
 
 
 class ExporterError(RuntimeError):
@@ -72,7 +59,7 @@ def _export_parameters() -> Tuple[str, ...]:
 def legacy_exporter_available() -> bool:
     """Whether torch still has the TorchScript-based ONNX exporter."""
     if 'dynamo' not in _export_parameters():
-        return True  # torch < 2.5: it is the only exporter
+        return True  # torch < 2.5: the only exporter
     for name in ('torch.onnx._internal.torchscript_exporter.utils',
                  'torch.onnx.utils'):
         try:
@@ -86,14 +73,12 @@ def legacy_exporter_available() -> bool:
 
 @functools.lru_cache(maxsize=None)
 def dynamo_exporter_available() -> bool:
-    """Whether torch has the dynamo exporter and ``onnxscript`` is
-    installed."""
-    if 'dynamo' not in _export_parameters():
-        return False
-    return importlib.util.find_spec('onnxscript') is not None
+    """Whether torch has the dynamo exporter and onnxscript is installed."""
+    return 'dynamo' in _export_parameters() and importlib.util.find_spec(
+        'onnxscript') is not None
 
 
-# probe once, before any mmdeploy RewriterContext replaces torch.onnx.export
+# probe before any mmdeploy RewriterContext replaces torch.onnx.export
 legacy_exporter_available()
 dynamo_exporter_available()
 
@@ -106,22 +91,19 @@ def choose_exporter(requested: Optional[str] = None,
 
     Args:
         requested (str, optional): ``'auto'``, ``'legacy'`` or ``'dynamo'``.
-            Default: the ``RGPNET_ONNX_EXPORTER`` environment variable, else
-            ``'auto'``.
-        legacy_available (bool, optional): Override the probe (for tests).
-        dynamo_available (bool, optional): Override the probe (for tests).
+            Default: ``$RGPNET_ONNX_EXPORTER``, else ``'auto'``.
+        legacy_available (bool, optional): Override the probe (tests).
+        dynamo_available (bool, optional): Override the probe (tests).
 
     Returns:
-        str: ``'legacy'`` or ``'dynamo'``. ``'auto'`` gives the legacy
-        exporter while torch has it, the dynamo exporter otherwise.
+        str: ``'legacy'`` or ``'dynamo'`` (``'auto'``: legacy while torch
+        has it).
 
     Raises:
-        ExporterError: An unknown name, or the requested exporter is not
-            available.
+        ExporterError: An unknown name or an exporter that is not there.
     """
-    if requested is None:
-        requested = os.environ.get(EXPORTER_ENV) or 'auto'
-    requested = requested.strip().lower()
+    requested = (requested or os.environ.get(EXPORTER_ENV)
+                 or 'auto').strip().lower()
     if requested not in EXPORTER_CHOICES:
         raise ExporterError(
             f'Unknown ONNX exporter {requested!r} (from the argument or '
@@ -130,11 +112,9 @@ def choose_exporter(requested: Optional[str] = None,
         legacy_available = legacy_exporter_available()
     if dynamo_available is None:
         dynamo_available = dynamo_exporter_available()
+    if requested == 'auto' and (legacy_available or dynamo_available):
+        return 'legacy' if legacy_available else 'dynamo'
     if requested == 'auto':
-        if legacy_available:
-            return 'legacy'
-        if dynamo_available:
-            return 'dynamo'
         raise ExporterError(
             f'torch {torch.__version__} has no usable ONNX exporter: the '
             'TorchScript exporter is gone and the dynamo exporter needs '
@@ -152,207 +132,109 @@ def choose_exporter(requested: Optional[str] = None,
     return requested
 
 
-class _SingleInput(nn.Module):
-    """Gives a ``forward(*args)`` model (mmdeploy wraps the model's forward
-    that way) one named input, so that torch.export matches the dynamic
-    axes to it."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, input: torch.Tensor):  # noqa: A002 - ONNX input name
-        return self.model(input)
-
-
-def _for_torch_export(model: nn.Module, args: tuple) -> nn.Module:
-    try:
-        params = inspect.signature(model.forward).parameters.values()
-    except (TypeError, ValueError):
-        return model
-    if len(args) == 1 and any(p.kind == p.VAR_POSITIONAL for p in params):
-        return _SingleInput(model)
-    return model
-
-
-def _is_path(f: Any) -> bool:
-    return isinstance(f, (str, os.PathLike))
-
-
-def _postprocess(path: str,
-                 exporter: str,
-                 target_opset: Optional[int],
-                 fold_bn: bool = True) -> Dict[str, Any]:
-    """Fold BN, bring a dynamo graph to one file and to the requested
-    opset if the ONNX version converter can; returns what it did."""
-    model = onnx.load(path)  # also reads external data next to it
-    info = dict(exporter=exporter, folded_bn=0)
-    if fold_bn:
-        info['folded_bn'] = fold_batchnorm(model)
-    opset = next((o.version for o in model.opset_import if o.domain in
-                  ('', 'ai.onnx')), None)
-    if exporter == 'dynamo' and target_opset and opset and \
-            target_opset < opset:
-        from onnx import version_converter
-        for version in sorted({target_opset, 17}):
-            if version >= opset:
-                continue
+def _finish_dynamo_graph(path: str, target_opset: int) -> Tuple[int, int]:
+    """Bring a dynamo graph down to ``target_opset`` (or 17, the most
+    TensorRT 8.6 parses) where onnx's converter can, to the lowest IR
+    version of its opset, and into one file; returns (opset, IR version).
+    """
+    import onnx
+    from onnx import helper, version_converter
+    model = onnx.load(path)  # also reads the .data file beside it
+    opset = next(o.version for o in model.opset_import
+                 if o.domain in ('', 'ai.onnx'))
+    for version in sorted({target_opset, 17}):
+        if version < opset:
             try:
                 model = version_converter.convert_version(model, version)
                 opset = version
                 break
-            except Exception:  # noqa: BLE001 - the converter lacks adapters
+            except Exception:  # noqa: BLE001 - no adapter for an op
                 continue
-        else:
-            logger.warning(
-                'The ONNX version converter cannot bring the dynamo graph '
-                f'down to opset {target_opset}; it stays at opset {opset}')
-    if exporter == 'dynamo' and not model.functions and opset:
-        # the dynamo exporter writes IR version 10 whatever the opset; the
-        # lowest IR version of the opset lets older parsers (TensorRT 8.6:
-        # ONNX 1.13, IR <= 8) read the file
-        from onnx import helper
+    if not model.functions:  # IR 10 whatever the opset: older parsers fail
         try:
-            min_ir = helper.find_min_ir_version_for(
-                [o for o in model.opset_import if o.domain in ('', 'ai.onnx')])
-            model.ir_version = min(model.ir_version, max(min_ir, 7))
+            main = [o for o in model.opset_import if o.domain in ('', 'ai.onnx')]
+            model.ir_version = min(
+                model.ir_version,
+                max(helper.find_min_ir_version_for(main), 7))
         except Exception:  # noqa: BLE001 - an opset onnx does not know
             pass
-    info['opset'] = opset
-    info['ir_version'] = model.ir_version
     data_file = path + '.data'
-    if model.ByteSize() < 2**31 - 2**24:
-        onnx.save(model, path)  # one file, as mmdeploy's SDK expects
+    if model.ByteSize() < 2**31 - 2**24:  # protobuf's 2 GB limit
+        onnx.save(model, path)
         if os.path.isfile(data_file):
             os.remove(data_file)
-    else:  # protobuf's 2 GB limit
-        onnx.save(
-            model,
-            path,
-            save_as_external_data=True,
-            location=os.path.basename(data_file))
-    return info
+    else:
+        onnx.save(model, path, save_as_external_data=True,
+                  location=os.path.basename(data_file))
+    return opset, model.ir_version
 
 
 def export_onnx(model: nn.Module,
                 args: Any,
-                f: Any,
+                f: str,
                 *,
                 exporter: Optional[str] = None,
                 export_fn=None,
-                fold_bn: bool = True,
                 **kwargs) -> Dict[str, Any]:
-    """Export ``model`` to ONNX with the chosen exporter.
+    """Export ``model`` to the file ``f`` with the chosen exporter.
 
-    Takes the arguments of :func:`torch.onnx.export` (as mmdeploy passes
-    them) and maps them onto the chosen exporter: ``dynamo=False`` for the
-    TorchScript exporter; for the dynamo exporter ``dynamo=True``, opset at
-    least 18, weights inside the file, and no TorchScript-only arguments.
-    The written file then has its BatchNormalization nodes folded into the
-    convolutions (see :func:`~rgpnet_mmseg.deploy.onnx_graph.fold_batchnorm`)
-    and, for the dynamo exporter, is converted down to the requested opset
-    where the ONNX version converter can.
+    Takes :func:`torch.onnx.export`'s arguments (as mmdeploy passes them)
+    and maps them onto the exporter: ``dynamo=False`` for the legacy one;
+    ``dynamo=True``, opset >= 18, weights inside the file and no
+    TorchScript-only arguments for the dynamo one, whose graph is then
+    finished by :func:`_finish_dynamo_graph`.
 
     Args:
-        model (nn.Module): The model (in eval mode).
+        model (nn.Module): The model, in eval mode (BN already fused).
         args: Example inputs (a tensor or a tuple).
-        f: Output path (or a file-like object: then no post-processing).
+        f (str): Output path.
         exporter (str, optional): See :func:`choose_exporter`.
         export_fn (callable, optional): The ``torch.onnx.export`` to call
-            (mmdeploy's rewriter passes the original function).
-        fold_bn (bool): Fold BN into the convolutions. Default: True.
+            (mmdeploy's rewriter passes the original).
         **kwargs: Arguments of :func:`torch.onnx.export`.
 
     Returns:
-        dict: ``exporter``, ``opset``, ``folded_bn``.
+        dict: ``exporter``, ``opset``, ``ir_version`` (dynamo), ``file``.
     """
     mode = choose_exporter(exporter)
-    export_fn = export_fn or torch.onnx.export
-    params = _export_parameters()
-    requested_opset = kwargs.get('opset_version')
+    opset = kwargs.get('opset_version') or DYNAMO_MIN_OPSET
     if mode == 'legacy':
-        if 'dynamo' in params:
+        if 'dynamo' in _export_parameters():
             kwargs['dynamo'] = False
     else:
-        kwargs['dynamo'] = True
-        dropped = {k: kwargs.pop(k) for k in _LEGACY_ONLY_ARGS if k in kwargs}
-        if dropped:
-            logger.info('dynamo exporter: ignoring TorchScript-only '
-                        f'arguments {sorted(dropped)}')
-        kwargs['opset_version'] = max(requested_opset or DYNAMO_MIN_OPSET,
-                                      DYNAMO_MIN_OPSET)
-        kwargs.setdefault('external_data', False)
-        kwargs.setdefault('report', False)
-        if isinstance(args, torch.Tensor):
-            args = (args, )
-        model = _for_torch_export(model, tuple(args))
+        for key in _LEGACY_ONLY_ARGS:
+            kwargs.pop(key, None)
+        kwargs.update(
+            dynamo=True,
+            opset_version=max(opset, DYNAMO_MIN_OPSET),
+            external_data=False,
+            report=False)
     logger.info(f'ONNX export with the {mode} exporter '
                 f'(torch {torch.__version__})')
-    _CURRENT['exporter'] = mode
-    try:
-        with warnings.catch_warnings():
-            # our choice is deliberate: do not repeat torch's deprecation
-            # note
-            warnings.filterwarnings(
-                'ignore', message='You are using the legacy TorchScript-based')
-            # mmdeploy gives dynamic_axes; torch turns them into
-            # dynamic_shapes itself (checked: dynamic H, W export and run)
-            warnings.filterwarnings(
-                'ignore', message=".*'dynamic_axes' is not recommended")
-            export_fn(model, args, f, **kwargs)
-    finally:
-        _CURRENT['exporter'] = None
-    if not _is_path(f):
-        info = dict(exporter=mode, opset=kwargs.get('opset_version'),
-                    folded_bn=0)
-    else:
-        info = _postprocess(os.fspath(f), mode, requested_opset, fold_bn)
-        info['file'] = os.fspath(f)
-    LAST_EXPORT.clear()
-    LAST_EXPORT.update(info)
-    if not _is_path(f):
-        return info
-    logger.info(f'exported {os.fspath(f)}: {mode} exporter, opset '
-                f'{info["opset"]}, {info["folded_bn"]} BatchNormalization '
-                'folded into convolutions')
+    with warnings.catch_warnings():  # our choice is deliberate
+        warnings.filterwarnings(
+            'ignore', message='You are using the legacy TorchScript-based')
+        warnings.filterwarnings(
+            'ignore', message=".*'dynamic_axes' is not recommended")
+        (export_fn or torch.onnx.export)(model, args, f, **kwargs)
+    info = dict(exporter=mode, opset=opset, file=os.fspath(f))
+    if mode == 'dynamo':
+        info['opset'], info['ir_version'] = _finish_dynamo_graph(
+            os.fspath(f), opset)
+    logger.info(f'exported {info["file"]}: {mode} exporter, opset '
+                f'{info["opset"]}')
     return info
-
-
-def _contains_rgpnet(model: nn.Module) -> bool:
-    from rgpnet_mmseg.models.decode_heads.rgp_head import RGPHead
-    return any(isinstance(m, RGPHead) for m in model.modules())
-
-
-def _register_mmdeploy_rewriter() -> None:
-    """Route mmdeploy's ``torch.onnx.export`` call through
-    :func:`export_onnx` (inside mmdeploy's RewriterContext only)."""
-    from mmdeploy.core import FUNCTION_REWRITER
-
-    @FUNCTION_REWRITER.register_rewriter(func_name='torch.onnx.export')
-    def torch_onnx_export__rgpnet(model, args=(), f=None, **kwargs):
-        """mmdeploy's export call, with the exporter chosen by
-        :func:`choose_exporter` and the graph post-processed."""
-        ctx = FUNCTION_REWRITER.get_context()
-        if _contains_rgpnet(model):
-            check_export_input(args, kwargs.get('dynamic_axes'),
-                               kwargs.get('input_names'))
-        return export_onnx(
-            model, args, f, export_fn=ctx.origin_func, **kwargs)
 
 
 class SegmentorForExport(nn.Module):
     """An mmseg ``EncoderDecoder`` as mmdeploy exports it: normalised image
-    in, logits resized to the input size (``decode_head.predict``) out,
+    in, ``decode_head`` logits resized bilinearly to the input size out,
     optionally followed by ``argmax`` over the classes.
-
-    Used where no mmdeploy pipeline is wanted (the benchmark, the dynamo
-    exporter test); :func:`mmdeploy.apis.torch2onnx` builds the same graph
-    through its rewriters.
 
     Args:
         segmentor (nn.Module): An mmseg ``EncoderDecoder`` in eval mode.
-        with_argmax (bool): Output the label map (N, 1, H, W) int64 instead
-            of the logits (N, C, H, W). Default: True.
+        with_argmax (bool): Output labels (N, 1, H, W) int64 instead of the
+            logits (N, C, H, W). Default: True.
     """
 
     def __init__(self, segmentor: nn.Module, with_argmax: bool = True):
@@ -362,16 +244,13 @@ class SegmentorForExport(nn.Module):
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         """Forward function."""
-        segmentor = self.segmentor
-        logits = segmentor.decode_head.forward(segmentor.extract_feat(inputs))
+        head = self.segmentor.decode_head
         logits = F.interpolate(
-            logits,
+            head.forward(self.segmentor.extract_feat(inputs)),
             size=inputs.shape[2:],
             mode='bilinear',
-            align_corners=segmentor.decode_head.align_corners)
-        if self.with_argmax:
-            return logits.argmax(dim=1, keepdim=True)
-        return logits
+            align_corners=head.align_corners)
+        return logits.argmax(1, keepdim=True) if self.with_argmax else logits
 
 
 def export_segmentor(segmentor: nn.Module,
@@ -382,10 +261,10 @@ def export_segmentor(segmentor: nn.Module,
                      dynamic: bool = False,
                      exporter: Optional[str] = None,
                      opset_version: int = 11) -> Dict[str, Any]:
-    """Export an mmseg segmentor to ONNX without mmdeploy.
+    """Export a BN-fused copy of an mmseg segmentor without mmdeploy.
 
     Args:
-        segmentor (nn.Module): The segmentor (put into eval mode).
+        segmentor (nn.Module): The segmentor (not changed).
         path (str): Output ``.onnx`` file.
         input_shape (Sequence[int]): ``(H, W)`` of the example input.
         with_argmax (bool): Output labels instead of logits.
@@ -396,20 +275,17 @@ def export_segmentor(segmentor: nn.Module,
     Returns:
         dict: See :func:`export_onnx`.
     """
-    segmentor.eval()
-    wrapper = SegmentorForExport(segmentor, with_argmax).eval()
-    dynamic_axes = None
-    if dynamic:
-        axes = {0: 'batch', 2: 'height', 3: 'width'}
-        dynamic_axes = {'input': axes, 'output': axes}
-    if _contains_rgpnet(segmentor):
+    from rgpnet_mmseg.models import fuse_conv_bn
+    axes = {0: 'batch', 2: 'height', 3: 'width'}
+    dynamic_axes = dict(input=axes, output=axes) if dynamic else None
+    if is_rgpnet(segmentor):
         check_export_input(
-            torch.zeros(1, 3, *input_shape), dynamic_axes, ['input'])
+            torch.zeros(1, 3, *input_shape), dynamic_axes, None)
     device = next(segmentor.parameters()).device
-    example = torch.randn(1, 3, *input_shape, device=device)
+    wrapper = SegmentorForExport(fuse_conv_bn(segmentor), with_argmax).eval()
     with torch.no_grad():
         return export_onnx(
-            wrapper, (example, ),
+            wrapper, (torch.randn(1, 3, *input_shape, device=device), ),
             path,
             exporter=exporter,
             input_names=['input'],

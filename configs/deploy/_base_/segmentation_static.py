@@ -11,13 +11,14 @@ onnx_config = dict(
     output_names=['output'],
     input_shape=[1024, 512],
     # mmdeploy's graph optimizer needs its TorchScript extension, which the
-    # mmdeploy wheel does not ship; BN folding is done by rgpnet_mmseg.
+    # mmdeploy wheel does not ship; rgpnet_mmseg exports a BN-fused model.
     optimize=False)
 codebase_config = dict(
     type='mmseg',
     task='Segmentation',
-    # output the label map (ArgMax inside the graph); False: the logits
-    with_argmax=True,
+    # output the logits (resized to the image, then argmax, like mmseg);
+    # True: the label map at the input size (ArgMax inside the graph)
+    with_argmax=False,
     # mmdeploy imports these before building anything: our exporter
-    # choice, torch 2.13 fixes and TensorRT 10/11 support
+    # choice, torch >= 2.9 fixes, ONNX Runtime and TensorRT 10/11 backends
     module=['rgpnet_mmseg.deploy'])

@@ -1,0 +1,327 @@
+# Copyright (c) rgpnet-mmseg contributors. All rights reserved.
+"""mmdeploy's TensorRT backend for TensorRT 8.5 to 11.
+
+mmdeploy 1.3.1's ``TRTWrapper`` uses the binding API that TensorRT 10
+removed (``get_binding_index``, ``binding_is_input``, ``set_binding_shape``,
+``execute_async_v2``: mmdeploy#2758), and its ``from_onnx`` builder sets
+``EXPLICIT_BATCH`` and ``BuilderFlag.FP16``, gone in TensorRT 11 (strongly
+typed networks only). :func:`apply` registers :class:`TensorRTManager` as
+mmdeploy's ``tensorrt`` backend manager, so that ``build_task_processor(
+...).build_backend_model`` and ``mmdeploy.apis.inference_model`` run
+engines through :class:`TRTWrapper` (the tensor-name API, TensorRT >= 8.5).
+Test: ``test_compat_tensorrt_manager`` (the GPU tests run the engines).
+``tensorrt`` is imported only when an engine is built or run.
+"""
+import logging
+import os.path as osp
+from typing import Any, Dict, Optional, Sequence
+
+import torch
+from mmdeploy.backend.base import BaseBackendManager, BaseWrapper
+
+logger = logging.getLogger('rgpnet_mmseg.deploy')
+
+FP16_TYPINGS = ('auto', 'flag', 'strong')
+_DTYPES = dict(
+    FLOAT=torch.float32, HALF=torch.float16, BF16=torch.bfloat16,
+    INT32=torch.int32, INT64=torch.int64, INT8=torch.int8,
+    UINT8=torch.uint8, BOOL=torch.bool)
+
+
+class ShapeOutsideProfileError(ValueError):
+    """An input shape the engine was not built for."""
+
+
+def import_tensorrt():
+    """``import tensorrt``, or an ImportError that says what is missing."""
+    try:
+        import tensorrt as trt
+    except ImportError as err:
+        raise ImportError(
+            'TensorRT is not installed: `pip install tensorrt` (with a CUDA '
+            'build of torch and an NVIDIA GPU) to build and run engines'
+        ) from err
+    return trt
+
+
+def tensorrt_unavailable_reason() -> Optional[str]:
+    """None when TensorRT engines can be built and run here, else why not."""
+    try:
+        import_tensorrt()
+    except ImportError as err:
+        return str(err)
+    except Exception as err:  # noqa: BLE001 - e.g. OSError: a broken install
+        return f'tensorrt cannot be imported: {err}'
+    if not torch.cuda.is_available():
+        return (f'TensorRT needs an NVIDIA GPU and a CUDA build of torch '
+                f'(torch {torch.__version__}, CUDA available: False)')
+    return None
+
+
+def builder_precision(common_config: Dict[str, Any],
+                      has_fp16_flag: bool) -> Dict[str, bool]:
+    """The builder's precision settings for a deploy config's
+    ``backend_config.common_config``.
+
+    Args:
+        common_config (dict): ``fp16_mode`` (bool), ``fp16_typing`` (ours:
+            ``'auto'``: ``BuilderFlag.FP16`` where TensorRT has it, else a
+            float16 graph in a strongly typed network; ``'flag'``;
+            ``'strong'``) and ``int8_mode`` (refused).
+        has_fp16_flag (bool): Whether this TensorRT has ``BuilderFlag.FP16``.
+
+    Returns:
+        dict: ``fp16_flag`` (set ``BuilderFlag.FP16``), ``strongly_typed``
+        (build a float16 graph strongly typed) and ``tf32`` (False: clear
+        ``BuilderFlag.TF32`` so that an FP32 engine computes in FP32).
+    """
+    if common_config.get('int8_mode'):
+        raise ValueError(
+            'backend_config.common_config.int8_mode: INT8 engines need a '
+            'calibrator, which rgpnet-mmseg does not have; use FP32 or '
+            'fp16_mode=True')
+    fp16 = bool(common_config.get('fp16_mode', False))
+    typing = common_config.get('fp16_typing', 'auto')
+    if typing not in FP16_TYPINGS:
+        raise ValueError(f'fp16_typing must be one of {FP16_TYPINGS}, got '
+                         f'{typing!r}')
+    if fp16 and typing == 'flag' and not has_fp16_flag:
+        raise ValueError('This TensorRT has no BuilderFlag.FP16 (weak typing '
+                         'was removed in TensorRT 11); use fp16_typing='
+                         '"strong" or "auto"')
+    strong = fp16 and (typing == 'strong' or
+                       (typing == 'auto' and not has_fp16_flag))
+    return dict(fp16_flag=fp16 and not strong, strongly_typed=strong,
+                tf32=fp16)
+
+
+def float16_graph(onnx_file: str):
+    """A float16 copy of an ONNX graph with float32 inputs and outputs
+    (ONNX Runtime's converter), for a strongly typed FP16 engine."""
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+    import onnx
+    return convert_float_to_float16(onnx.load(onnx_file), keep_io_types=True)
+
+
+def _device(device: Any) -> torch.device:
+    device = torch.device(device)
+    if device.type != 'cuda':
+        raise ValueError(f'TensorRT runs on a CUDA device, got {device}')
+    return torch.device('cuda', device.index or 0)
+
+
+def build_engine(onnx_file: str,
+                 engine_path: str,
+                 input_shapes: Optional[Dict[str, Dict[str, Sequence[int]]]],
+                 common_config: Optional[Dict[str, Any]] = None,
+                 device: str = 'cuda:0') -> str:
+    """Build a TensorRT engine from an ONNX file.
+
+    Args:
+        onnx_file (str): The ONNX file.
+        engine_path (str): Where to write the engine.
+        input_shapes (dict, optional): ``{input: dict(min_shape=...,
+            opt_shape=..., max_shape=...)}`` (``backend_config.
+            model_inputs[i].input_shapes``); static inputs need none.
+        common_config (dict, optional): ``backend_config.common_config``:
+            ``max_workspace_size`` and see :func:`builder_precision`.
+        device (str): The CUDA device.
+
+    Returns:
+        str: ``engine_path``.
+    """
+    import onnx
+    trt = import_tensorrt()
+    common_config = dict(common_config or {})
+    precision = builder_precision(common_config,
+                                  hasattr(trt.BuilderFlag, 'FP16'))
+    torch.cuda.set_device(_device(device))
+    trt_logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(trt_logger)
+    creation, flags = trt.NetworkDefinitionCreationFlag, 0
+    if int(trt.__version__.split('.')[0]) < 10:
+        flags |= 1 << int(creation.EXPLICIT_BATCH)
+    model = onnx.load(onnx_file)
+    if precision['strongly_typed']:
+        model = float16_graph(onnx_file)
+        flags |= 1 << int(creation.STRONGLY_TYPED)
+    network = builder.create_network(flags)
+    parser = trt.OnnxParser(network, trt_logger)
+    if not parser.parse(model.SerializeToString()):
+        errors = '\n'.join(
+            str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise RuntimeError(f'TensorRT cannot parse {onnx_file}:\n{errors}')
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(
+        trt.MemoryPoolType.WORKSPACE,
+        int(common_config.get('max_workspace_size', 1 << 30)))
+    if precision['fp16_flag']:
+        config.set_flag(trt.BuilderFlag.FP16)
+    if not precision['tf32'] and hasattr(trt.BuilderFlag, 'TF32'):
+        config.clear_flag(trt.BuilderFlag.TF32)
+    profile = builder.create_optimization_profile()
+    for i in range(network.num_inputs):
+        tensor = network.get_input(i)
+        shapes = (input_shapes or {}).get(tensor.name)
+        if shapes is None and min(tensor.shape) < 0:
+            raise ValueError(
+                f'Input {tensor.name!r} has dynamic shape {tensor.shape}: '
+                'give its min_shape/opt_shape/max_shape (backend_config.'
+                'model_inputs in the deploy config)')
+        lo, opt, hi = (tuple(tensor.shape), ) * 3 if shapes is None else (
+            tuple(shapes[k]) for k in ('min_shape', 'opt_shape', 'max_shape'))
+        profile.set_shape(tensor.name, lo, opt, hi)
+    config.add_optimization_profile(profile)
+    logger.info(f'building a TensorRT {trt.__version__} engine '
+                f'({precision}) -> {engine_path}')
+    serialized = builder.build_serialized_network(network, config)
+    if serialized is None:
+        raise RuntimeError('TensorRT failed to build the engine (see its '
+                           'log above)')
+    with open(engine_path, 'wb') as f:
+        f.write(bytes(serialized))
+    return engine_path
+
+
+class TRTWrapper(BaseWrapper):
+    """mmdeploy backend wrapper (``forward(dict) -> dict``) driving an
+    engine with the tensor-name API (TensorRT >= 8.5), on its own CUDA
+    stream ordered after the caller's work and before the caller's next.
+
+    Args:
+        engine (str): Engine file.
+        device (str): CUDA device. Default: ``'cuda:0'``.
+        output_names (Sequence[str], optional): Outputs to return (all).
+    """
+
+    def __init__(self,
+                 engine: str,
+                 device: str = 'cuda:0',
+                 output_names: Optional[Sequence[str]] = None):
+        trt = import_tensorrt()
+        self.device = _device(device)
+        with open(engine, 'rb') as f:
+            data = f.read()
+        self._runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+        with torch.cuda.device(self.device):
+            self.engine = self._runtime.deserialize_cuda_engine(data)
+            if self.engine is None:
+                raise RuntimeError(
+                    f'TensorRT {trt.__version__} cannot deserialize {engine} '
+                    '(built by another TensorRT version or for another GPU?)')
+            self.context = self.engine.create_execution_context()
+            self._stream = torch.cuda.Stream(self.device)
+        names = [
+            self.engine.get_tensor_name(i)
+            for i in range(self.engine.num_io_tensors)
+        ]
+        self._inputs = [
+            n for n in names
+            if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT
+        ]
+        self._outputs = [n for n in names if n not in self._inputs]
+        super().__init__(output_names or self._outputs)
+
+    def input_range(self, name: str):
+        """``(min_shape, max_shape)`` that input ``name`` takes: its
+        optimisation profile for a dynamic engine."""
+        shape = tuple(self.engine.get_tensor_shape(name))
+        if min(shape) >= 0:
+            return shape, shape
+        lo, _, hi = self.engine.get_tensor_profile_shape(name, 0)
+        return tuple(lo), tuple(hi)
+
+    def _dtype(self, name: str) -> torch.dtype:
+        return _DTYPES[self.engine.get_tensor_dtype(name).name]
+
+    def forward(self, inputs: Dict[str,
+                                   torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """Run the engine on ``inputs`` (name -> tensor); the outputs are
+        ready for any work the caller's stream queues afterwards."""
+        caller = torch.cuda.current_stream(self.device)
+        tensors = {}
+        for name in self._inputs:
+            x = inputs[name].to(self.device, self._dtype(name)).contiguous()
+            lo, hi = self.input_range(name)
+            if len(x.shape) != len(lo) or any(
+                    not a <= s <= b for a, s, b in zip(lo, x.shape, hi)):
+                raise ShapeOutsideProfileError(
+                    f'Input {name!r} of shape {tuple(x.shape)} is outside '
+                    f'the engine\'s range {lo} .. {hi}')
+            self.context.set_input_shape(name, tuple(x.shape))
+            tensors[name] = x
+        self._stream.wait_stream(caller)  # inputs are written there
+        with torch.cuda.stream(self._stream):
+            for name in self._outputs:
+                tensors[name] = torch.empty(
+                    tuple(self.context.get_tensor_shape(name)),
+                    dtype=self._dtype(name),
+                    device=self.device)
+            for name, tensor in tensors.items():
+                self.context.set_tensor_address(name, tensor.data_ptr())
+            if not self.context.execute_async_v3(self._stream.cuda_stream):
+                raise RuntimeError('TensorRT execute_async_v3 failed')
+        caller.wait_stream(self._stream)
+        for name, tensor in tensors.items():  # no reuse of the memory
+            tensor.record_stream(  # before the other stream is done
+                caller if name in self._outputs else self._stream)
+        return {name: tensors[name] for name in self.output_names}
+
+
+class TensorRTManager(BaseBackendManager):
+    """mmdeploy's ``tensorrt`` backend: engines built by
+    :func:`build_engine`, run by :class:`TRTWrapper`."""
+
+    @classmethod
+    def is_available(cls, with_custom_ops: bool = False) -> bool:
+        """Whether engines can be built and run here."""
+        return tensorrt_unavailable_reason() is None
+
+    @classmethod
+    def get_version(cls) -> str:
+        """TensorRT's version, or 'None'."""
+        try:
+            return import_tensorrt().__version__
+        except Exception:  # noqa: BLE001 - missing or broken
+            return 'None'
+
+    @classmethod
+    def build_wrapper(cls,
+                      backend_files: Sequence[str],
+                      device: str = 'cuda:0',
+                      input_names: Optional[Sequence[str]] = None,
+                      output_names: Optional[Sequence[str]] = None,
+                      deploy_cfg: Optional[Any] = None,
+                      **kwargs) -> TRTWrapper:
+        """The wrapper of ``backend_files[0]``."""
+        return TRTWrapper(backend_files[0], device, output_names)
+
+    @classmethod
+    def to_backend(cls,
+                   ir_files: Sequence[str],
+                   work_dir: str,
+                   deploy_cfg: Any,
+                   log_level: int = logging.INFO,
+                   device: str = 'cuda:0',
+                   **kwargs) -> Sequence[str]:
+        """One engine per ONNX file, with the deploy config's
+        ``backend_config`` (``common_config``, ``model_inputs[i]``)."""
+        backend_cfg = deploy_cfg['backend_config']
+        model_inputs = list(backend_cfg.get('model_inputs') or [])
+        engines = []
+        for i, onnx_file in enumerate(ir_files):
+            params = model_inputs[i] if i < len(model_inputs) else {}
+            name = osp.splitext(osp.basename(onnx_file))[0] + '.engine'
+            engines.append(
+                build_engine(onnx_file,
+                             osp.join(work_dir, params.get('save_file', name)),
+                             params.get('input_shapes'),
+                             backend_cfg.get('common_config'), device))
+        return engines
+
+
+def apply() -> None:
+    """Register :class:`TensorRTManager` as mmdeploy's ``tensorrt``
+    backend manager (idempotent)."""
+    from rgpnet_mmseg.deploy.backends import register_backend_manager
+    register_backend_manager('tensorrt', TensorRTManager)

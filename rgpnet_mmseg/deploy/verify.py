@@ -1,0 +1,238 @@
+# Copyright (c) rgpnet-mmseg contributors. All rights reserved.
+"""Verify a deployed model against PyTorch, through mmdeploy's task
+processor for any backend (ONNX Runtime, TensorRT):
+
+* :func:`check_parity`: one image, the same preprocessed tensor through
+  both; labels and logits compared.
+* :func:`evaluate_backend_miou`: mIoU of both on a split of the model
+  config's data set (paper sec. 4.6: 79.25 FP32 vs 79.26 FP16).
+"""
+import copy
+from typing import Any, Dict, Optional, Sequence
+
+import numpy as np
+import torch
+
+from .exporter import SegmentorForExport
+
+# parity of FP32 backends with PyTorch: labels and logits
+MIN_PIXEL_AGREEMENT = 0.999
+MAX_LOGITS_REL_DIFF = 1e-3
+
+
+def compare_outputs(ref_logits: np.ndarray,
+                    output: np.ndarray) -> Dict[str, float]:
+    """Compare a backend's output with PyTorch's logits.
+
+    Args:
+        ref_logits (np.ndarray): PyTorch logits, (N, C, H, W).
+        output (np.ndarray): The backend's labels (N, 1, H, W) or logits
+            (N, C, H, W).
+
+    Returns:
+        dict: ``pixel_agreement`` (fraction of equal labels) and, for
+        logits, ``logits_max_abs_diff``, ``logits_mean_abs_diff`` and
+        ``logits_max_abs`` (PyTorch's largest magnitude, for scale).
+    """
+    ref_labels = ref_logits.argmax(1)
+    is_logits = np.issubdtype(output.dtype, np.floating) and \
+        output.shape == ref_logits.shape
+    labels = output.argmax(1) if is_logits else output.reshape(
+        ref_labels.shape)
+    result = dict(pixel_agreement=float((labels == ref_labels).mean()))
+    if is_logits:
+        diff = np.abs(output.astype(np.float64) - ref_logits)
+        result.update(
+            logits_max_abs_diff=float(diff.max()),
+            logits_mean_abs_diff=float(diff.mean()),
+            logits_max_abs=float(np.abs(ref_logits).max()))
+    return result
+
+
+def _parity_input_shape(deploy_cfg: Any) -> Optional[Sequence[int]]:
+    """``(W, H)`` the backend takes: the static shape, else the
+    ``opt_shape`` of a TensorRT profile, else None (any)."""
+    from mmdeploy.utils import get_input_shape
+    shape = get_input_shape(deploy_cfg)
+    for params in deploy_cfg.get('backend_config', {}).get(
+            'model_inputs') or []:
+        for shapes in (params.get('input_shapes') or {}).values():
+            if shape is None and 'opt_shape' in shapes:
+                shape = list(shapes['opt_shape'])[:-3:-1]
+    return shape
+
+
+def check_parity(model_cfg: Any,
+                 deploy_cfg: Any,
+                 checkpoint: Optional[str],
+                 backend_files: Sequence[str],
+                 img: Any,
+                 device: str = 'cpu') -> Dict[str, Any]:
+    """Run ``img`` through PyTorch and the backend and compare.
+
+    The image goes through mmdeploy's ``create_input`` once (the test
+    pipeline, resized to the backend's input shape, normalised); PyTorch's
+    logits come from the computation that was exported
+    (:class:`~.exporter.SegmentorForExport`) and the backend's output from
+    the wrapper of ``build_backend_model``, so the figures measure the
+    conversion alone.
+
+    Returns:
+        dict: ``backend``, ``input_shape``, ``fp16``, the figures of
+        :func:`compare_outputs` and ``ok`` (FP32 thresholds met; None for
+        FP16, which is judged by mIoU).
+    """
+    from mmdeploy.apis.utils import build_task_processor
+    from mmdeploy.utils import get_backend, get_common_config
+
+    task_processor = build_task_processor(model_cfg, deploy_cfg, device)
+    torch_model = task_processor.build_pytorch_model(checkpoint)
+    _, inputs = task_processor.create_input(
+        img,
+        _parity_input_shape(deploy_cfg),
+        data_preprocessor=getattr(torch_model, 'data_preprocessor', None))
+    backend_model = task_processor.build_backend_model(list(backend_files))
+    with torch.no_grad():
+        ref = SegmentorForExport(torch_model, with_argmax=False)(inputs)
+        out = backend_model.wrapper({backend_model.input_name: inputs})
+    out = out[backend_model.output_names[0]].cpu()
+    result = dict(
+        backend=get_backend(deploy_cfg).value,
+        input_shape=list(inputs.shape),
+        fp16=bool(get_common_config(deploy_cfg).get('fp16_mode', False)))
+    result.update(
+        compare_outputs(ref.float().cpu().numpy(),
+                        (out.float() if out.is_floating_point() else
+                         out).numpy()))
+    ok = None
+    if not result['fp16']:
+        ok = result['pixel_agreement'] >= MIN_PIXEL_AGREEMENT
+        if 'logits_max_abs_diff' in result:
+            result['logits_rel_diff'] = result['logits_max_abs_diff'] / max(
+                result['logits_max_abs'], 1.0)
+            ok = ok and result['logits_rel_diff'] <= MAX_LOGITS_REL_DIFF
+    result['ok'] = ok
+    return result
+
+
+def format_parity(p: Dict[str, Any]) -> str:
+    """One line for the log."""
+    line = (f'parity {p["backend"]}{" FP16" if p.get("fp16") else ""} vs '
+            f'pytorch on input {"x".join(map(str, p["input_shape"]))}: '
+            f'{100 * p["pixel_agreement"]:.3f}% of pixels agree')
+    if 'logits_max_abs_diff' in p:
+        line += (f'; logits max |diff| {p["logits_max_abs_diff"]:.2e}, mean '
+                 f'{p["logits_mean_abs_diff"]:.2e} (max |logit| '
+                 f'{p["logits_max_abs"]:.2f})')
+    need = (f'>= {100 * MIN_PIXEL_AGREEMENT:.1f}% pixels, logits within '
+            f'{MAX_LOGITS_REL_DIFF:g} relative')
+    if p.get('ok') is None:
+        return line + ' (FP16: judged by the mIoU difference)'
+    return line + (f' -> OK ({need})' if p['ok'] else f' -> FAILED (needs '
+                   f'{need})')
+
+
+def format_miou(m: Dict[str, Any]) -> str:
+    """One line for the log."""
+    return (f'mIoU on {m["images"]} {m.get("split", "val")} images: pytorch '
+            f'{m["pytorch_miou"]:.2f}, {m.get("backend", "backend")} '
+            f'{m["backend_miou"]:.2f} (difference {m["miou_diff"]:+.2f} '
+            f'points; {100 * m["pixel_agreement"]:.3f}% of pixels agree)')
+
+
+def _dataloader_cfg(model_cfg: Any, split: str,
+                    input_shape: Optional[Sequence[int]],
+                    max_images: Optional[int], data_root: Optional[str]):
+    key = f'{split}_dataloader'
+    if key not in model_cfg:
+        raise KeyError(f'The model config has no {key}')
+    cfg = copy.deepcopy(model_cfg[key])
+    cfg.update(batch_size=1, num_workers=0, persistent_workers=False,
+               sampler=dict(type='DefaultSampler', shuffle=False))
+    if data_root:
+        cfg.dataset.data_root = data_root
+    if max_images:
+        cfg.dataset.indices = int(max_images)
+    if input_shape is not None:  # a static graph: (W, H) like mmdeploy
+        resizes = [s for s in cfg.dataset.pipeline if s['type'] == 'Resize']
+        if not resizes:
+            raise ValueError(
+                f'{key}: the test pipeline has no Resize to bring images to '
+                f'the static input shape {list(input_shape)} (W, H)')
+        for step in resizes:
+            step.update(scale=tuple(input_shape), keep_ratio=False)
+    return cfg
+
+
+def evaluate_backend_miou(model_cfg: Any,
+                          deploy_cfg: Any,
+                          checkpoint: str,
+                          backend_files: Sequence[str],
+                          device: str = 'cpu',
+                          split: str = 'val',
+                          max_images: Optional[int] = None,
+                          data_root: Optional[str] = None) -> Dict[str, Any]:
+    """mIoU of PyTorch and of the backend model on the same images.
+
+    Both see the same batches of the config's ``{split}_dataloader`` (its
+    test pipeline, ``Resize`` set to the static input shape where the deploy
+    config has one) through mmdeploy's ``build_pytorch_model`` and
+    ``build_backend_model``, scored by mmseg's ``IoUMetric`` at the original
+    resolution, as ``tools/test.py`` scores the PyTorch model.
+
+    Args:
+        model_cfg (Config): Model config.
+        deploy_cfg (Config): Deploy config of ``backend_files``.
+        checkpoint (str): PyTorch checkpoint.
+        backend_files (Sequence[str]): E.g. ``['end2end.engine']``.
+        device (str): Device of both models.
+        split (str): ``'val'`` or ``'test'``. Default: ``'val'``.
+        max_images (int, optional): Use the first N images only.
+        data_root (str, optional): Override the data set's ``data_root``.
+
+    Returns:
+        dict: ``images``, ``pytorch_miou``, ``backend_miou``, ``miou_diff``
+        (backend - PyTorch, points), ``pixel_agreement`` of the labels.
+    """
+    from mmdeploy.apis.utils import build_task_processor
+    from mmdeploy.utils import get_input_shape
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    from mmseg.evaluation import IoUMetric
+
+    init_default_scope(model_cfg.get('default_scope', 'mmseg'))
+    task_processor = build_task_processor(model_cfg, deploy_cfg, device)
+    loader = Runner.build_dataloader(
+        _dataloader_cfg(model_cfg, split, get_input_shape(deploy_cfg),
+                        max_images, data_root))
+    models = dict(
+        pytorch=task_processor.build_pytorch_model(checkpoint),
+        backend=task_processor.build_backend_model(list(backend_files)))
+    ignore_index = (model_cfg.get(f'{split}_evaluator') or {}).get(
+        'ignore_index', 255)
+    metrics = {}
+    for name in models:
+        metrics[name] = IoUMetric(
+            iou_metrics=['mIoU'], ignore_index=ignore_index)
+        metrics[name].dataset_meta = loader.dataset.metainfo
+    same = total = n = 0
+    for data in loader:
+        with torch.no_grad():
+            outs = {
+                name: model.test_step(copy.deepcopy(data))
+                for name, model in models.items()
+            }
+        for name, out in outs.items():  # plain dicts, as mmengine's
+            metrics[name].process(data, [o.to_dict() for o in out])
+        for a, b in zip(outs['pytorch'], outs['backend']):
+            pa = a.pred_sem_seg.data.cpu()
+            same += int((pa == b.pred_sem_seg.data.cpu().to(pa.dtype)).sum())
+            total += pa.numel()
+        n += len(outs['pytorch'])
+    if n == 0:
+        raise ValueError(f'The {split} split has no images')
+    result = dict(images=n, pixel_agreement=same / max(total, 1))
+    for name, metric in metrics.items():
+        result[f'{name}_miou'] = float(metric.evaluate(n)['mIoU'])
+    result['miou_diff'] = result['backend_miou'] - result['pytorch_miou']
+    return result
