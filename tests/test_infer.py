@@ -339,6 +339,25 @@ def test_infer_tool_on_a_deployed_dir(segmenter, onnx_dir, val_images,
     assert f'{moved} has no model_cfg.py' in capsys.readouterr().err
 
 
+def test_deployed_argmax_in_graph(segmenter, checkpoint, val_images,
+                                  tmp_path):
+    """The option: a label map out of the graph (tools/deploy.py --argmax)
+    is resized nearest-neighbour; at the model's input size nothing is
+    resized and the labels are PyTorch's."""
+    from rgpnet_mmseg.apis import build_segmenter
+    assert load_tool('deploy').main([
+        str(DEPLOY_CFGS / 'segmentation_onnxruntime_dynamic.py'), DEMO_CFG,
+        checkpoint, val_images[0], '--work-dir', str(tmp_path), '--argmax',
+        '--no-parity', '--log-level', 'WARNING'
+    ]) == 0
+    labels = build_segmenter(str(tmp_path), num_threads=1)
+    for path in val_images[:2]:  # 128 x 256, the test pipeline's size
+        assert agreement(labels(path), mmseg_labels(segmenter.model,
+                                                    path)) >= 0.999
+    assert labels(cv2.resize(cv2.imread(val_images[0]),
+                             (203, 97))).shape == (97, 203)
+
+
 def _tensorrt_missing_reason():
     if importlib.util.find_spec('tensorrt') is None:
         return 'TensorRT is not installed (needs an NVIDIA GPU and CUDA)'

@@ -38,59 +38,36 @@ def parse_args(argv=None):
         description='Segment an image, a folder of images or a video with '
         'RGPNet on PyTorch, ONNX Runtime or TensorRT.',
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='examples:\n'
-        '  python tools/infer.py configs/rgpnet_r18_demo.py '
-        'work_dirs/rgpnet_r18_demo/iter_400.pth data/demo/leftImg8bit/val '
-        '--out out\n'
-        '  python tools/infer.py work_dirs/deploy_ort street.mp4 --out out '
-        '--show-fps\n'
-        '  python tools/infer.py work_dirs/deploy_trt end2end.engine img.png '
-        '--out out --device cuda:0')
-    parser.add_argument(
-        'model', help='model config (.py), or a dir written by '
+        epilog='examples:\n  python tools/infer.py configs/rgpnet_r18_demo.py'
+        ' work_dirs/rgpnet_r18_demo/iter_400.pth data/demo/leftImg8bit/val '
+        '--out out\n  python tools/infer.py work_dirs/deploy_ort street.mp4 '
+        '--out out --show-fps\n  python tools/infer.py work_dirs/deploy_trt '
+        'end2end.engine img.png --out out --device cuda:0')
+    add = parser.add_argument
+    add('model', help='model config (.py), or a dir written by '
         'tools/deploy.py')
-    parser.add_argument(
-        'checkpoint',
-        nargs='?',
-        help='model file: .pth (pytorch), .onnx (onnxruntime) or .engine '
-        '(tensorrt); may be left out for a deployed dir')
-    parser.add_argument('input', help='image, folder of images or video')
-    parser.add_argument('--out', required=True, help='output dir')
-    parser.add_argument(
-        '--backend',
-        choices=['pytorch', 'onnxruntime', 'tensorrt'],
+    add('checkpoint', nargs='?', help='model file: .pth (pytorch), .onnx '
+        '(onnxruntime) or .engine (tensorrt); may be left out for a deployed '
+        'dir')
+    add('input', help='image, folder of images or video')
+    add('--out', required=True, help='output dir')
+    add('--backend', choices=['pytorch', 'onnxruntime', 'tensorrt'],
         help='default: told by the model file (.pth/.onnx/.engine), for a '
         'deployed dir the model file in it')
-    parser.add_argument(
-        '--device',
-        help='cpu, cuda, cuda:N (default: cpu; cuda:0 for tensorrt)')
-    parser.add_argument(
-        '--threads',
-        type=int,
-        help='CPU threads of the network (torch / ONNX Runtime intra-op); '
-        'default: all cores. 1 can be far faster on cores that other '
-        'processes keep busy')
-    parser.add_argument(
-        '--opacity',
-        type=float,
-        default=0.5,
-        help='weight of the class colours in the overlays, 0..1 '
-        '(default 0.5)')
-    parser.add_argument(
-        '--show-fps',
-        action='store_true',
-        help='write the segmenter\'s frames per second into each overlay')
-    parser.add_argument(
-        '--save-labels',
-        action='store_true',
-        help='also write label PNGs (class ids) to OUT/pred')
-    parser.add_argument(
-        '--no-progress', action='store_true', help='no progress bars')
-    parser.add_argument(
-        '--no-video-threads',
-        action='store_true',
-        help='decode and encode video frames in the main thread (no '
-        'overlap with inference)')
+    add('--device', help='cpu, cuda, cuda:N (default: cpu; cuda:0 for '
+        'tensorrt)')
+    add('--threads', type=int, help='CPU threads of the network (torch / '
+        'ONNX Runtime intra-op); default: all cores. 1 can be far faster on '
+        'cores that other processes keep busy')
+    add('--opacity', type=float, default=0.5, help='weight of the class '
+        'colours in the overlays, 0..1 (default 0.5)')
+    add('--show-fps', action='store_true', help='write the segmenter\'s '
+        'frames per second into each overlay')
+    add('--save-labels', action='store_true', help='also write label PNGs '
+        '(class ids) to OUT/pred')
+    add('--no-progress', action='store_true', help='no progress bars')
+    add('--no-video-threads', action='store_true', help='decode and encode '
+        'video frames in the main thread (no overlap with inference)')
     args = parser.parse_args(argv)
     if not 0.0 <= args.opacity <= 1.0:
         parser.error(f'--opacity must be in [0, 1], got {args.opacity}')
@@ -113,12 +90,8 @@ def main(argv=None) -> int:
                                    build_segmenter)
     from rgpnet_mmseg.compat import CheckpointError
     try:
-        segmenter = build_segmenter(
-            args.model,
-            args.checkpoint,
-            args.backend,
-            args.device,
-            num_threads=args.threads)
+        segmenter = build_segmenter(args.model, args.checkpoint,
+                                    args.backend, args.device, args.threads)
     except (InferenceError, CheckpointError) as e:
         err.write(f'{e}\n')
         return 2
@@ -130,23 +103,18 @@ def main(argv=None) -> int:
     import cv2
     log_level = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
-    runner = InferenceRunner(
-        segmenter,
-        args.out,
-        opacity=args.opacity,
-        save_labels=args.save_labels,
-        show_fps=args.show_fps,
-        progress=not args.no_progress,
-        threaded_video=not args.no_video_threads)
+    runner = InferenceRunner(segmenter, args.out, args.opacity,
+                             args.save_labels, args.show_fps,
+                             not args.no_progress, not args.no_video_threads)
     try:
-        summary = runner.run([args.input])
+        runner.run([args.input])
     finally:
         cv2.utils.logging.setLogLevel(log_level)
-    print(summary.throughput())
+    print(runner.throughput())
     print(f'Results in {args.out}')
-    if summary.failed:
-        err.write(f'{len(summary.failed)} input(s) could not be read:\n')
-        for path, _ in summary.failed:
+    if runner.failed:
+        err.write(f'{len(runner.failed)} input(s) could not be read:\n')
+        for path, _ in runner.failed:
             err.write(f'  {path}\n')
         return 1
     return 0

@@ -23,10 +23,9 @@ Example::
     seg = build_segmenter('work_dirs/deploy_ort')  # end2end.onnx inside
 """
 import copy
-import json
 import os.path as osp
 from types import SimpleNamespace
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -37,17 +36,14 @@ from .visualize import make_palette
 ImageLike = Union[str, np.ndarray]
 BACKENDS = ('pytorch', 'onnxruntime', 'tensorrt')
 #: Model file endings and the backend that runs them.
-BACKEND_BY_EXTENSION = {
-    '.pth': 'pytorch', '.pt': 'pytorch', '.onnx': 'onnxruntime',
-    '.engine': 'tensorrt', '.trt': 'tensorrt', '.plan': 'tensorrt'
-}
+BACKEND_BY_EXTENSION = {'.pth': 'pytorch', '.pt': 'pytorch',
+                        '.onnx': 'onnxruntime', '.engine': 'tensorrt',
+                        '.trt': 'tensorrt', '.plan': 'tensorrt'}
 #: What the model files are called in messages.
 MODEL_FILE_KINDS = {'onnxruntime': 'ONNX model', 'tensorrt': 'TensorRT engine'}
 #: The model file ``tools/deploy.py`` (mmdeploy) writes, per backend.
-DEPLOYED_MODEL_FILES = {
-    'onnxruntime': 'end2end.onnx',
-    'tensorrt': 'end2end.engine'
-}
+DEPLOYED_MODEL_FILES = {'onnxruntime': 'end2end.onnx',
+                        'tensorrt': 'end2end.engine'}
 CONFIG_EXTENSIONS = ('.py', '.json', '.yaml', '.yml')
 
 
@@ -75,15 +71,13 @@ def _decode_head(cfg) -> dict:
     return head[-1] if isinstance(head, (list, tuple)) else head
 
 
-def dataset_meta(cfg, meta: Optional[dict] = None) -> Dict[str, list]:
-    """``classes`` and ``palette`` (one colour per class): ``meta`` (a
+def dataset_meta(cfg, meta: Optional[dict] = None) -> tuple:
+    """``(classes, palette)``, a colour per class: from ``meta`` (a
     checkpoint's), else the data set the config tests on (its ``metainfo``
-    over its class's ``METAINFO``), else mmseg's data set with as many
-    classes as the decode head (as :func:`mmseg.apis.init_model` does),
-    else numbered classes; missing colours are drawn by ``make_palette``."""
+    over its class's ``METAINFO``), else numbered classes; colours missing
+    are drawn by :func:`make_palette`."""
     import mmseg.datasets  # noqa: F401  (registers mmseg's data sets)
     from mmseg.registry import DATASETS
-    from mmseg.utils import dataset_aliases, get_classes, get_palette
     for key in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
         if meta and meta.get('classes'):
             break
@@ -95,47 +89,29 @@ def dataset_meta(cfg, meta: Optional[dict] = None) -> Dict[str, list]:
         if cls is not None:
             meta = cls._load_metainfo(dataset.get('metainfo', None))
     num_classes = _decode_head(cfg).get('num_classes', 0)
-    if not meta or not meta.get('classes'):
-        name = next((n for n in dataset_aliases
-                     if len(get_classes(n)) == num_classes), None)
-        meta = dict(classes=get_classes(name), palette=get_palette(name)) \
-            if name else dict(classes=[str(i) for i in range(num_classes)])
-    classes = list(meta['classes'])
+    classes = list((meta or {}).get('classes', None)
+                   or map(str, range(num_classes)))
     palette = make_palette(max(num_classes, len(classes)),
-                           meta.get('palette', None))
-    return dict(classes=classes, palette=palette.tolist())
+                           (meta or {}).get('palette', None))
+    return classes, palette.tolist()
 
 
 class Segmenter:
     """Image(s) in, :class:`mmseg.structures.SegDataSample` out
     (:meth:`predict`), or one image in and its ``H x W`` labels out
-    (``__call__``). Subclasses set :attr:`backend`, :attr:`dataset_meta`
-    and implement :meth:`predict`."""
+    (``__call__``). Subclasses set :attr:`backend`, :attr:`classes`,
+    :attr:`palette` and implement :meth:`predict`."""
     backend = ''
-    dataset_meta: Dict[str, list] = {}
-
-    @property
-    def classes(self) -> List[str]:
-        return self.dataset_meta['classes']
-
-    @property
-    def palette(self) -> List[List[int]]:
-        return self.dataset_meta['palette']
+    classes: List[str] = []
+    palette: List[List[int]] = []  # (R, G, B) per class
 
     def predict(self, images: Sequence[np.ndarray]) -> list:
-        """Segment BGR ``uint8`` images (as OpenCV reads them) of one size.
-
-        Returns:
-            list[SegDataSample]: with ``pred_sem_seg`` at each image's size.
-        """
+        """Segment BGR ``uint8`` images (as OpenCV reads them) of one size
+        into SegDataSamples, ``pred_sem_seg`` at each image's size."""
         raise NotImplementedError
 
     def __call__(self, image: ImageLike) -> np.ndarray:
-        """Segment one image (a BGR array or a path).
-
-        Returns:
-            np.ndarray: ``H x W`` int64 class ids at the image's size.
-        """
+        """The ``H x W`` int64 class ids of one image (BGR array or path)."""
         if isinstance(image, str):
             image = read_image(image)
         labels = self.predict([image])[0].pred_sem_seg.data[0]
@@ -161,7 +137,7 @@ class PytorchSegmenter(Segmenter):
         if checkpoint is not None and not osp.isfile(checkpoint):
             raise InferenceError(f'Checkpoint file not found: {checkpoint}')
         self.model = init_model(cfg, checkpoint, device=device)
-        self.dataset_meta = dataset_meta(
+        self.classes, self.palette = dataset_meta(
             self.model.cfg, getattr(self.model, 'dataset_meta', None))
 
     def predict(self, images: Sequence[np.ndarray]) -> list:
@@ -241,7 +217,7 @@ class DeployedSegmenter(Segmenter):
         head = _decode_head(model_cfg)
         self.align_corners = head.get('align_corners', False)
         self.threshold = head.get('threshold', None) or 0.3
-        self.dataset_meta = dataset_meta(model_cfg)
+        self.classes, self.palette = dataset_meta(model_cfg)
 
     def predict(self, images: Sequence[np.ndarray]) -> list:
         data, _ = self.task.create_input(list(images), self.input_shape)
@@ -254,81 +230,21 @@ class DeployedSegmenter(Segmenter):
                            self.threshold)
 
 
-def backend_of(checkpoint: Optional[str]) -> Optional[str]:
-    """The backend that runs a model file, by its ending (None if unknown
-    or no file)."""
-    if checkpoint is None:
-        return None
-    return BACKEND_BY_EXTENSION.get(osp.splitext(checkpoint)[1].lower())
-
-
-def deployed_configs(folder: str) -> tuple:
+def deployed_configs(folder: str, model_cfg=None) -> tuple:
     """``(model_cfg, deploy_cfg)`` of a dir written by ``tools/deploy.py``:
-    its ``model_cfg.py`` and ``deploy_cfg.py``; for a dir of mmdeploy's own
-    ``tools/deploy.py``, the deploy config's sections in ``detail.json`` and
-    the model config it names.
+    its ``model_cfg.py`` (unless ``model_cfg`` is given) and
+    ``deploy_cfg.py``.
 
     Raises:
         InferenceError: naming what is missing.
     """
     from mmengine.config import Config
-    detail: Dict[str, Any] = {}
-    if osp.isfile(osp.join(folder, 'detail.json')):
-        with open(osp.join(folder, 'detail.json')) as f:
-            detail = json.load(f)
-    deploy_file = osp.join(folder, 'deploy_cfg.py')
-    if osp.isfile(deploy_file):
-        deploy_cfg = Config.fromfile(deploy_file)
-    elif 'backend_config' in detail:
-        deploy_cfg = Config({
-            k: detail[k] for k in ('onnx_config', 'codebase_config',
-                                   'backend_config') if k in detail})
-    else:
-        raise InferenceError(
-            f'{folder} has no deploy_cfg.py (nor a detail.json with the '
-            f'deploy config): not a dir written by tools/deploy.py')
-    model_file = osp.join(folder, 'model_cfg.py')
-    if not osp.isfile(model_file):
-        model_file = (detail.get('codebase') or {}).get('config') or ''
-    if not osp.isfile(model_file):
-        raise InferenceError(
-            f'{folder} has no model_cfg.py' +
-            (f' and the model config detail.json names is gone: {model_file}'
-             if model_file else '') + '; pass the model config: '
-            f'CONFIG {folder}/<model file>')
-    return load_config(model_file), deploy_cfg
-
-
-def _deployed(model_cfg, folder: str, model_file: Optional[str],
-              backend: Optional[str], device: Optional[str],
-              num_threads: Optional[int]) -> DeployedSegmenter:
-    """A deployed model of ``folder`` (its configs), ``model_cfg`` (None:
-    the dir's) overriding its model config."""
-    if model_file is not None and not osp.isfile(model_file):
-        raise InferenceError(f'{MODEL_FILE_KINDS[backend]} file not found: '
-                             f'{model_file}')
-    dir_model_cfg, deploy_cfg = deployed_configs(folder)
-    backend = backend or deploy_cfg.backend_config.type
-    if backend not in DEPLOYED_MODEL_FILES:
-        raise InferenceError(f'unknown backend {backend!r} in the deploy '
-                             f'config of {folder}')
-    if backend != deploy_cfg.backend_config.type:  # e.g. a TRT dir's ONNX
-        deploy_cfg.backend_config = dict(type=backend)
-    if model_file is None:
-        model_file = osp.join(folder, DEPLOYED_MODEL_FILES[backend])
-        if not osp.isfile(model_file):
-            raise InferenceError(
-                f'no {backend} model in {folder} (looked for '
-                f'{DEPLOYED_MODEL_FILES[backend]}); name the model file as '
-                f'the second argument')
-    if backend == 'tensorrt':
-        device = device or 'cuda:0'
-        if not device.startswith('cuda'):
-            raise InferenceError(
-                f'the tensorrt backend runs on a CUDA device, not '
-                f'{device!r}; pass --device cuda:0')
-    return DeployedSegmenter(model_cfg or dir_model_cfg, deploy_cfg,
-                             model_file, device or 'cpu', num_threads)
+    for name in ['deploy_cfg.py'] + ['model_cfg.py'] * (model_cfg is None):
+        if not osp.isfile(osp.join(folder, name)):
+            raise InferenceError(f'{folder} has no {name}: not a dir '
+                                 f'written by tools/deploy.py')
+    return (model_cfg or load_config(osp.join(folder, 'model_cfg.py')),
+            Config.fromfile(osp.join(folder, 'deploy_cfg.py')))
 
 
 def build_segmenter(model: str,
@@ -342,11 +258,11 @@ def build_segmenter(model: str,
     ``checkpoint`` is the model file: ``.pth`` (PyTorch; with a config,
     None = random weights), ``.onnx`` (ONNX Runtime) or ``.engine``
     (TensorRT), as a path or a name inside the dir; for a dir it may be
-    left out (the model of the backend its deploy config names is used).
-    With a config and an ``.onnx``/``.engine`` file, the deploy config is
-    taken from the model file's dir. ``backend`` is told by the file's
-    ending and needed only where that is ambiguous (the ONNX file of a
-    TensorRT dir); when given it must fit the file.
+    left out (the model of the backend its deploy config names). With a
+    config and an ``.onnx``/``.engine`` file, the deploy config comes from
+    the model file's dir. ``backend`` is told by the file's ending and
+    needed only where that is ambiguous (the ONNX file of a TensorRT dir);
+    when given it must fit the file.
 
     Args:
         model (str): Config file or deployed dir.
@@ -364,13 +280,13 @@ def build_segmenter(model: str,
     if backend is not None and backend not in BACKENDS:
         raise InferenceError(
             f'unknown backend {backend!r}; one of {", ".join(BACKENDS)}')
-    file_backend = backend_of(checkpoint)
+    file_backend = BACKEND_BY_EXTENSION.get(
+        osp.splitext(checkpoint or '')[1].lower())
     if checkpoint is not None and file_backend is None and backend is None:
         raise InferenceError(
             f'cannot tell the backend of {checkpoint} by its ending '
             f'({", ".join(BACKEND_BY_EXTENSION)}); pass --backend')
-    if backend is not None and file_backend is not None and \
-            backend != file_backend:
+    if backend and file_backend and backend != file_backend:
         raise InferenceError(
             f'{checkpoint} is a {file_backend} model, not {backend}')
     backend = backend or file_backend
@@ -380,25 +296,49 @@ def build_segmenter(model: str,
                 f'num_threads must be >= 1, not {num_threads}')
         torch.set_num_threads(num_threads)
 
+    folder, model_cfg = model, None
     if osp.isdir(model):
-        if checkpoint is not None and not osp.isfile(checkpoint) and \
+        if checkpoint and not osp.isfile(checkpoint) and \
                 osp.isfile(osp.join(model, checkpoint)):
             checkpoint = osp.join(model, checkpoint)  # named inside the dir
         if backend == 'pytorch':
             return PytorchSegmenter(deployed_configs(model)[0], checkpoint,
                                     device or 'cpu')
-        return _deployed(None, model, checkpoint, backend, device,
-                         num_threads)
-    if not osp.isfile(model):
+    elif not osp.isfile(model):
         raise InferenceError(
             f'neither a config file nor a deployed model dir: {model}')
-    if not model.lower().endswith(CONFIG_EXTENSIONS):
+    elif not model.lower().endswith(CONFIG_EXTENSIONS):
         raise InferenceError(
             f'{model} is not a config ({", ".join(CONFIG_EXTENSIONS)}) or a '
             f'deployed model dir')
-    if backend in (None, 'pytorch'):
+    elif backend in (None, 'pytorch'):
         return PytorchSegmenter(model, checkpoint, device or 'cpu')
-    if checkpoint is None:
+    elif checkpoint is None:
         raise InferenceError(f'the {backend} backend needs a model file')
-    return _deployed(load_config(model), osp.dirname(osp.abspath(checkpoint)),
-                     checkpoint, backend, device, num_threads)
+    else:
+        folder = osp.dirname(osp.abspath(checkpoint))
+        model_cfg = load_config(model)
+
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        raise InferenceError(f'{MODEL_FILE_KINDS[backend]} file not found: '
+                             f'{checkpoint}')
+    model_cfg, deploy_cfg = deployed_configs(folder, model_cfg)
+    backend = backend or deploy_cfg.backend_config.type
+    if backend not in MODEL_FILE_KINDS:
+        raise InferenceError(
+            f'unknown backend {backend!r} in the deploy config of {folder}')
+    if backend != deploy_cfg.backend_config.type:  # e.g. a TRT dir's ONNX
+        deploy_cfg.backend_config = dict(type=backend)
+    checkpoint = checkpoint or osp.join(folder, DEPLOYED_MODEL_FILES[backend])
+    if not osp.isfile(checkpoint):
+        raise InferenceError(
+            f'no {backend} model in {folder} (looked for '
+            f'{DEPLOYED_MODEL_FILES[backend]}); name the model file as the '
+            f'second argument')
+    device = device or ('cuda:0' if backend == 'tensorrt' else 'cpu')
+    if backend == 'tensorrt' and not device.startswith('cuda'):
+        raise InferenceError(
+            f'the tensorrt backend runs on a CUDA device, not {device!r}; '
+            f'pass --device cuda:0')
+    return DeployedSegmenter(model_cfg, deploy_cfg, checkpoint, device,
+                             num_threads)

@@ -25,10 +25,6 @@ class MediaReadError(OSError):
     """An input file cannot be read or decoded; the message names it."""
 
 
-def is_video_file(path: str) -> bool:
-    return path.lower().endswith(VIDEO_EXTENSIONS)
-
-
 def read_image(path: str) -> np.ndarray:
     """Read an image as mmseg's ``LoadImageFromFile`` does (OpenCV, 3-channel
     BGR ``uint8``).
@@ -63,12 +59,9 @@ def list_images(folder: str) -> List[str]:
 
 def open_video(
         path: str) -> Tuple[cv2.VideoCapture, float, int, Tuple[int, int]]:
-    """Open a video for reading.
-
-    Returns:
-        tuple: ``(capture, fps, frame_count, (width, height))``;
-        ``frame_count`` is the container's count (0 when unknown), ``fps``
-        is NaN when the container does not say.
+    """Open a video: ``(capture, fps, frame_count, (width, height))``;
+    ``frame_count`` is the container's (0: unknown), ``fps`` NaN when the
+    container does not say.
 
     Raises:
         MediaReadError: OpenCV cannot open the file.
@@ -96,11 +89,8 @@ def read_frames(capture: cv2.VideoCapture,
 
     With ``threaded``, a reader thread decodes up to :data:`QUEUE_SIZE`
     frames ahead while the caller segments the current one (OpenCV's
-    decoder, PyTorch, ONNX Runtime and TensorRT all release the GIL).
-    Measured (docs/inference.md): a 1080p mp4v video with the demo model in
-    ONNX Runtime on 2 shared cores took 157-217 ms a frame with the reader
-    and writer threads, 241-261 ms without; at 128 x 256 they change
-    nothing measurable.
+    decoder and the backends release the GIL; when it pays:
+    docs/inference.md).
     """
     try:
         if not threaded:

@@ -1,16 +1,11 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """Run a segmenter over images, folders and videos and write the overlays
-and label maps: what ``tools/infer.py`` does, as a library.
-
-Output layout (the names of mmseg's ``MMSegInferencer``)::
-
-    OUT/vis/<name>.png          colour overlay of each image
-    OUT/vis/<video stem>.mp4    overlay video (mp4v, the input's frame rate)
-    OUT/pred/<name>.png         label PNG of class ids  (save_labels=True)
-    OUT/pred/<video stem>/000000.png ...  one per frame (save_labels=True)
-
-``<name>`` is the image's path relative to the input folder (or its file
-name), with the ending ``.png``.
+and label maps: what ``tools/infer.py`` does, as a library. Output, named
+as mmseg's ``MMSegInferencer`` names it: ``OUT/vis/<name>.png`` overlays
+(``OUT/vis/<video stem>.mp4``: mp4v, the input's frame rate), with
+``save_labels`` ``OUT/pred/<name>.png`` label PNGs
+(``OUT/pred/<video stem>/000000.png``... per frame); ``<name>``: the path
+relative to the input folder, or the file name, ending in ``.png``.
 """
 import os
 import os.path as osp
@@ -22,43 +17,16 @@ import cv2
 import numpy as np
 
 from .inference import Segmenter
-from .media import (MediaReadError, VideoWriter, is_video_file, list_images,
-                    open_video, read_frames, read_image)
+from .media import (VIDEO_EXTENSIONS, MediaReadError, VideoWriter,
+                    list_images, open_video, read_frames, read_image)
 from .visualize import overlay, put_text, save_labels
 
 
-class InferenceSummary:
-    """What a run did: counts, failures (path, message) and wall time, all
-    of it and in the segmenter (pre/post-processing included)."""
-
-    def __init__(self):
-        self.images = self.frames = 0
-        self.failed: List[Tuple[str, str]] = []
-        self.seconds = self.model_seconds = 0.0
-        self.outputs: List[str] = []
-
-    def throughput(self) -> str:
-        """One line: how many images/frames, in how long, how fast."""
-        what = [f'{n} {name}{"s" * (n != 1)}' for n, name in (
-            (self.images, 'image'), (self.frames, 'video frame')) if n]
-        line = f'Segmented {" and ".join(what) or "nothing"} in ' \
-               f'{self.seconds:.2f} s'
-        items = self.images + self.frames
-        if items and self.seconds > 0:
-            line += f': {items / self.seconds:.2f} per second end to end'
-            if self.model_seconds > 0:
-                line += (f', {items / self.model_seconds:.2f} per second '
-                         f'in the segmenter (preprocessing, network, '
-                         f'postprocessing)')
-        if self.failed:
-            n = len(self.failed)
-            line += f'; {n} input{"s" * (n != 1)} failed'
-        return line
-
-
 class InferenceRunner:
-    """Runs a segmenter over images, folders and videos and writes the
-    results (layout: the module's doc).
+    """Runs a segmenter over images, folders and videos, writes the results
+    (layout: the module's doc) and counts: ``images``, ``frames``,
+    ``failed`` (path, message), ``seconds`` (wall time) and
+    ``model_seconds`` (in the segmenter, pre/post-processing included).
 
     Args:
         segmenter (Segmenter): Any backend.
@@ -89,34 +57,52 @@ class InferenceRunner:
         self.show_fps = show_fps
         self.progress = progress
         self.threaded_video = threaded_video
-        self.summary = InferenceSummary()
+        self.images = self.frames = 0
+        self.failed: List[Tuple[str, str]] = []
+        self.seconds = self.model_seconds = 0.0
         self._fps: Optional[float] = None
         self._bar = None
 
-    def run(self, inputs: List[str]) -> InferenceSummary:
+    def throughput(self) -> str:
+        """One line: how many images/frames, in how long, how fast."""
+        what = [f'{n} {name}{"s" * (n != 1)}' for n, name in (
+            (self.images, 'image'), (self.frames, 'video frame')) if n]
+        line = f'Segmented {" and ".join(what) or "nothing"} in ' \
+               f'{self.seconds:.2f} s'
+        items = self.images + self.frames
+        if items and self.seconds > 0 and self.model_seconds > 0:
+            line += (f': {items / self.seconds:.2f} per second end to end, '
+                     f'{items / self.model_seconds:.2f} per second in the '
+                     f'segmenter (preprocessing, network, postprocessing)')
+        if self.failed:
+            n = len(self.failed)
+            line += f'; {n} input{"s" * (n != 1)} failed'
+        return line
+
+    def run(self, inputs: List[str]) -> 'InferenceRunner':
         """Segment each input (an image, a folder of images or a video); an
         input, or an image in a folder, that cannot be read is named on
         stderr and skipped, the rest goes on."""
         start = time.perf_counter()
         for path in inputs:
             if osp.isdir(path):
-                files = list_images(path)
+                files = [(f, osp.relpath(f, path)) for f in list_images(path)]
                 if not files:
                     self._fail(path, f'no images in {path}')
-                self.images([(f, osp.relpath(f, path)) for f in files])
-            elif is_video_file(path):
-                self.video(path)
+                self.segment_images(files)
+            elif path.lower().endswith(VIDEO_EXTENSIONS):
+                self.segment_video(path)
             else:
-                self.images([(path, osp.basename(path))])
-        self.summary.seconds += time.perf_counter() - start
-        return self.summary
+                self.segment_images([(path, osp.basename(path))])
+        self.seconds += time.perf_counter() - start
+        return self
 
     def segment(self, image: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """The labels and the overlay of one BGR image."""
         start = time.perf_counter()
         labels = self.segmenter(image)
         took = time.perf_counter() - start
-        self.summary.model_seconds += took
+        self.model_seconds += took
         fps = 1.0 / max(took, 1e-9)
         self._fps = fps if self._fps is None else 0.9 * self._fps + 0.1 * fps
         vis = overlay(image, labels, self.segmenter.palette, self.opacity)
@@ -124,7 +110,7 @@ class InferenceRunner:
             put_text(vis, f'{self._fps:.1f} FPS ({self.segmenter.backend})')
         return labels, vis
 
-    def images(self, files: List[Tuple[str, str]]) -> None:
+    def segment_images(self, files: List[Tuple[str, str]]) -> None:
         """Segment ``(path, name relative to the output dirs)`` pairs."""
         self._start_bar(len(files) if len(files) > 1 else 0)
         for path, rel in files:
@@ -139,14 +125,14 @@ class InferenceRunner:
                 os.makedirs(osp.dirname(dst), exist_ok=True)
                 if not cv2.imwrite(dst, vis):
                     raise OSError(f'cannot write {dst}')
-                self.summary.outputs.append(dst)
                 if self.save_labels:
                     save_labels(osp.join(self.out_dir, 'pred', name), labels)
-                self.summary.images += 1
-            self._step()
+                self.images += 1
+            if self._bar is not None:
+                self._bar.update()
         self._start_bar(0)
 
-    def video(self, path: str) -> None:
+    def segment_video(self, path: str) -> None:
         """Segment every frame of a video into an overlay video (and a label
         PNG per frame)."""
         try:
@@ -172,20 +158,19 @@ class InferenceRunner:
                     save_labels(osp.join(self.out_dir, 'pred', stem,
                                          f'{frames:06d}.png'), labels)
                 frames += 1
-                self._step()
+                if self._bar is not None:
+                    self._bar.update()
         finally:
             self._start_bar(0)
             writer.close()
-        self.summary.frames += frames
+        self.frames += frames
         if frames == 0:
             os.remove(dst)
             return self._fail(path, f'skipped: cannot read video {path}: no '
                               f'frame could be decoded')
-        self.summary.outputs.append(dst)
 
     def _start_bar(self, total: int) -> None:
-        """End the progress bar that runs, start one of ``total`` steps
-        (none for 0)."""
+        """End the running progress bar, start one of ``total`` steps."""
         if self._bar is not None:
             sys.stdout.write('\n')
             sys.stdout.flush()
@@ -194,13 +179,9 @@ class InferenceRunner:
             from mmengine.utils import ProgressBar
             self._bar = ProgressBar(total, file=sys.stdout)
 
-    def _step(self) -> None:
-        if self._bar is not None:
-            self._bar.update()
-
     def _fail(self, path: str, message: str) -> None:
         """Name a failed input on stderr (on a fresh line under a bar)."""
-        self.summary.failed.append((path, message))
+        self.failed.append((path, message))
         if self._bar is not None:
             sys.stdout.write('\n')
             sys.stdout.flush()

@@ -129,9 +129,6 @@ def comparison_figure(rows: Sequence[Tuple[np.ndarray, np.ndarray,
         captions: Text written into each row's prediction.
         titles: Column titles.
         gap (int): White pixels between the panels.
-
-    Returns:
-        np.ndarray: The figure, BGR ``uint8``.
     """
     if not rows:
         raise ValueError('comparison_figure needs at least one row')
