@@ -1,5 +1,7 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """Behaviour of RGPHead: the adaptor/decoder wiring of paper eq. 1-3."""
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -196,3 +198,86 @@ def test_whole_segmentor_predicts_full_resolution():
     with torch.no_grad():
         logits = model(img, mode='tensor')
     assert logits.shape == (1, 19, 17, 33)
+
+
+def _randomize_bn_stats(module: torch.nn.Module, seed: int = 0) -> None:
+    g = torch.Generator().manual_seed(seed)
+    for m in module.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            c = m.num_features
+            m.running_mean.copy_(torch.randn(c, generator=g))
+            m.running_var.copy_(torch.rand(c, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(c, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(c, generator=g))
+
+
+def test_fused_shared_res_block_is_two_folded_convs():
+    """Expected value written out: conv -> BN (eval formula) -> ReLU, the
+    same weight again -> BN2 -> + x -> ReLU."""
+    torch.manual_seed(0)
+    block = SharedResBlock(8, BN, dict(type='ReLU'))
+    _randomize_bn_stats(block)
+    block.eval()
+    x = torch.randn(2, 8, 7, 5)
+    w = block.conv.weight.detach().clone()
+
+    def bn(y, m):
+        return ((y - m.running_mean[:, None, None]) /
+                (m.running_var[:, None, None] + m.eps).sqrt() *
+                m.weight[:, None, None] + m.bias[:, None, None])
+
+    with torch.no_grad():
+        mid = F.relu(bn(F.conv2d(x, w, padding=1), block.bn1))
+        expected = F.relu(bn(F.conv2d(mid, w, padding=1), block.bn2) + x)
+        block.fuse()
+        got = block(x)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d)
+                   for m in block.modules())
+
+
+@pytest.mark.parametrize('transposed', [False, True])
+@pytest.mark.parametrize('groups', [1, 2])
+def test_fold_bn_into_conv(transposed, groups):
+    from rgpnet_mmseg.models import fold_bn_into_conv
+    torch.manual_seed(1)
+    cls = torch.nn.ConvTranspose2d if transposed else torch.nn.Conv2d
+    kwargs = dict(output_padding=1) if transposed else {}
+    conv = cls(4, 6, 3, stride=2, padding=1, groups=groups, **kwargs)
+    bn = torch.nn.BatchNorm2d(6)
+    _randomize_bn_stats(bn, seed=1)
+    ref = torch.nn.Sequential(conv, bn).eval()
+    fused = fold_bn_into_conv(conv, bn).eval()
+    x = torch.randn(2, 4, 7, 9)
+    with torch.no_grad():
+        torch.testing.assert_close(fused(x), ref(x), rtol=1e-5, atol=1e-5)
+
+
+def _demo_segmentor():
+    cfg = Config.fromfile(str(CONFIG_DIR / 'rgpnet_r18_demo.py'))
+    init_default_scope('mmseg')
+    model = MODELS.build(cfg.model)
+    _randomize_bn_stats(model, seed=2)
+    return model.eval()
+
+
+def test_fuse_conv_bn_keeps_the_segmentor_output():
+    """Fusing the whole RGPNet (backbone, U's transposed convs, the shared
+    blocks) keeps the logits and leaves no BN; mmcv's fuse_conv_bn alone
+    folds BN1 into the shared weight that BN2's conv reuses, and breaks
+    it."""
+    from mmcv.cnn import fuse_conv_bn as mmcv_fuse
+    from rgpnet_mmseg.models import fuse_conv_bn
+    model = _demo_segmentor()
+    x = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        ref = model(x, mode='tensor')
+        fused = fuse_conv_bn(model)
+        torch.testing.assert_close(
+            fused(x, mode='tensor'), ref, rtol=1e-4, atol=1e-4)
+        broken = mmcv_fuse(copy.deepcopy(model))
+        assert (broken(x, mode='tensor') - ref).abs().max() > 1e-2
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+                   for m in fused.modules())
+    # the original is untouched
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())

@@ -16,6 +16,7 @@ from torch import Tensor
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 from mmseg.utils import ConfigType, OptConfigType
+from ..utils import fold_bn_into_conv
 
 NUM_LEVELS = 4
 
@@ -108,9 +109,21 @@ class SharedResBlock(BaseModule):
 
     def forward(self, x: Tensor) -> Tensor:
         """Forward function."""
-        out = self.act1(self.bn1(self.conv(x)))
-        out = self.bn2(self.conv(out))
+        conv1, conv2 = ((self.conv, self.conv) if hasattr(self, 'conv') else
+                        (self.conv1, self.conv2))
+        out = self.act1(self.bn1(conv1(x)))
+        out = self.bn2(conv2(out))
         return self.act2(out + x)
+
+    def fuse(self) -> None:
+        """Fold the eval-mode BNs in (for deployment and fast inference):
+        the shared weight becomes two convolutions ``conv1``/``conv2``, one
+        per BN (the same FLOPs), and both BNs become ``nn.Identity``.
+        Called by :func:`rgpnet_mmseg.models.fuse_conv_bn`."""
+        self.conv1 = fold_bn_into_conv(self.conv, self.bn1)
+        self.conv2 = fold_bn_into_conv(self.conv, self.bn2)
+        self.bn1, self.bn2 = nn.Identity(), nn.Identity()
+        del self.conv
 
 
 def _check_levels(name: str, value: Sequence, expected: int = NUM_LEVELS

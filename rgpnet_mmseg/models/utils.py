@@ -1,0 +1,100 @@
+# Copyright (c) rgpnet-mmseg contributors. All rights reserved.
+"""Folding eval-mode BatchNorm into the convolution before it, for
+deployment and fast inference: the one place that does it (the ONNX
+exporter and the benchmark's fast paths call :func:`fuse_conv_bn`).
+
+``mmcv.cnn.fuse_conv_bn`` handles ``nn.Conv2d`` only, and silently breaks
+RGPNet's :class:`~rgpnet_mmseg.models.decode_heads.rgp_head.SharedResBlock`
+(one convolution feeding two BNs): it folds the first BN into the shared
+weight, which the second application then reuses. Here a module that knows
+how to fuse itself (a ``fuse()`` method, as ``SharedResBlock`` has) does so,
+and ``nn.ConvTranspose2d`` (RGPNet's upsampling ``U``) is folded too.
+"""
+import copy
+
+import torch
+import torch.nn as nn
+
+_CONVS = (nn.Conv2d, nn.ConvTranspose2d)
+_BNS = (nn.modules.batchnorm._BatchNorm, )
+
+
+@torch.no_grad()
+def fold_bn_into_conv(conv: nn.Module, bn: nn.Module) -> nn.Module:
+    """A copy of ``conv`` with the eval-mode ``bn`` after it folded in.
+
+    Args:
+        conv (nn.Conv2d | nn.ConvTranspose2d): The convolution (unchanged).
+        bn (nn.BatchNorm2d): The BN that follows it, with running stats.
+
+    Returns:
+        nn.Module: ``conv``'s copy with weight ``w * gamma / sigma`` per
+        output channel and bias ``(b - mean) * gamma / sigma + beta``.
+    """
+    if bn.running_mean is None or bn.running_var is None:
+        raise ValueError(f'{type(bn).__name__} without running statistics '
+                         'cannot be folded')
+    scale = bn.running_var.add(bn.eps).rsqrt()
+    if bn.weight is not None:
+        scale = scale * bn.weight
+    shift = -bn.running_mean * scale
+    if bn.bias is not None:
+        shift = shift + bn.bias
+    fused = copy.deepcopy(conv)
+    weight = conv.weight.detach()
+    if isinstance(conv, nn.ConvTranspose2d):
+        # weight (in, out / groups, kh, kw): output channel o of group g is
+        # weight[g * in_g:(g + 1) * in_g, o - g * out_g]
+        g, out_g = conv.groups, weight.shape[1]
+        w = weight.reshape(g, -1, out_g, *weight.shape[2:])
+        weight = (w * scale.reshape(g, 1, out_g, 1, 1)).reshape(weight.shape)
+    elif isinstance(conv, nn.Conv2d):
+        weight = weight * scale.reshape(-1, 1, 1, 1)
+    else:
+        raise TypeError(f'cannot fold BN into {type(conv).__name__}')
+    bias = conv.bias.detach() if conv.bias is not None else 0
+    fused.weight = nn.Parameter(weight, requires_grad=False)
+    fused.bias = nn.Parameter(bias * scale + shift, requires_grad=False)
+    return fused
+
+
+def fuse_conv_bn(model: nn.Module, inplace: bool = False) -> nn.Module:
+    """Fold every eval-mode BN into the convolution just before it.
+
+    A BN is folded when it is the next child, in registration order, of the
+    parent of a ``nn.Conv2d``/``nn.ConvTranspose2d`` (mmcv's
+    ``ConvModule``, mmseg's ResNet blocks, ``nn.Sequential``), as
+    :func:`mmcv.cnn.fuse_conv_bn` finds them; it becomes ``nn.Identity``.
+    Modules with a ``fuse()`` method (RGPNet's ``SharedResBlock``) fuse
+    themselves. Valid in eval mode only; the result is in eval mode.
+
+    Args:
+        model (nn.Module): Any model (an mmseg segmentor, a head...).
+        inplace (bool): Change ``model`` instead of a deep copy.
+
+    Returns:
+        nn.Module: The fused model.
+    """
+    if not inplace:
+        model = copy.deepcopy(model)
+    model.eval()
+    _fuse_children(model)
+    return model
+
+
+def _fuse_children(module: nn.Module) -> None:
+    last_conv = None
+    for name, child in list(module.named_children()):
+        if callable(getattr(child, 'fuse', None)):
+            child.fuse()
+            last_conv = None
+        elif isinstance(child, _BNS) and last_conv is not None:
+            module._modules[last_conv] = fold_bn_into_conv(
+                module._modules[last_conv], child)
+            module._modules[name] = nn.Identity()
+            last_conv = None
+        elif isinstance(child, _CONVS):
+            last_conv = name
+        else:  # anything between a conv and a BN breaks the pair
+            last_conv = None
+            _fuse_children(child)
