@@ -113,6 +113,12 @@ def test_bad_arguments_are_refused():
             bench.parse_args(argv)
 
 
+def cells(text: str, first: str) -> list:
+    """The cells of the markdown row that starts with ``first``."""
+    line = re.search(rf'^\| {re.escape(first)} \|.*$', text, re.M).group(0)
+    return [c.strip() for c in line.strip('|').split('|')]
+
+
 def test_deploy_table(tmp_path, capsys):
     rc = bench.main([
         'deploy', str(CONFIG_DIR / 'rgpnet_r18_demo.py'), '--shape', '64',
@@ -121,10 +127,9 @@ def test_deploy_table(tmp_path, capsys):
     ])
     out = capsys.readouterr().out
     assert rc == 0, out
-    rows = {line.split()[0]: line.split() for line in out.splitlines()
-            if line.startswith(('pytorch ', 'onnxruntime '))}
-    assert set(rows) == {'pytorch', 'onnxruntime'}, out
-    assert rows['pytorch'][5] == '1.00x'
+    assert cells(out, 'backend')[:3] == ['backend', 'precision', 'median ms']
+    assert cells(out, 'pytorch')[5] == '1.00x'
+    assert cells(out, 'onnxruntime')[1] == 'fp32'
     assert 'input 1x3x64x128, 1 warm-up + 2 timed runs' in out
     assert (tmp_path / 'end2end_64x128.onnx').is_file()
 
@@ -139,14 +144,16 @@ def test_training_schedule_ratio_and_table(tmp_path, capsys):
                      str(tmp_path / 'train.json')])
     text = capsys.readouterr().out
     assert rc == 0
+    assert len(cells(text, 'scale')) == 11
     for scale, size in (('1/4', '16x32'), ('1/2', '32x64'), ('1', '64x128')):
-        # scale, input, CE median/min, LR median/min, overheads, ratios
-        assert re.search(rf'^{re.escape(scale)}\s+{size}' + rf'\s+{NUMBER}' *
-                         4 + rf'\s+{NUMBER}%\s+{NUMBER}%' + rf'\s+{NUMBER}' *
-                         3 + '$', text, re.M), text
-    assert re.search(r'ratio theoretical.*= 0\.2875$', text, re.M), text
-    assert len(re.findall(rf'ratio measured, [^:]+:\s+{NUMBER}\s+{NUMBER}',
-                          text)) == 3, text
+        row = cells(text, scale)
+        assert row[1] == size and len(row) == 11, text
+        assert all(re.fullmatch(NUMBER + '( %)?', c) for c in row[2:]), row
+    assert cells(text, 'theoretical (pixels): 1/16*9/15 + 1/4*3/15 + '
+                 '3/15')[1] == '0.2875'
+    for title in ('PR+CE / full CE', 'PR+LR / full CE', 'PR+LR / full LR'):
+        row = cells(text, f'measured, {title}')
+        assert all(re.fullmatch(NUMBER, c) for c in row[1:3]), row
     saved = json.loads((tmp_path / 'train.json').read_text())
     assert [r['input'] for r in saved['rows']] == [[16, 32], [32, 64],
                                                    [64, 128]]
@@ -155,7 +162,9 @@ def test_training_schedule_ratio_and_table(tmp_path, capsys):
 def test_loss_table(capsys):
     args = argparse.Namespace(device='cpu', threads=1, repeats=1, warmup=0)
     training.run_loss(args, shapes=((2, 19, 32, 64), ))
-    rows = [line.split() for line in capsys.readouterr().out.splitlines()
-            if line.startswith('(2, 19, 32, 64)')]
-    assert [r[4] for r in rows] == ['regions', 'noise']
-    assert rows[1][5] == '100.0'  # every pixel of random labels is border
+    text = capsys.readouterr().out
+    rows = [c for c in (cells(text, 'logits shape'), ) + tuple(
+        line.strip('|').split('|') for line in text.splitlines()
+        if line.startswith('| (2, 19, 32, 64)'))]
+    assert [r[1].strip() for r in rows[1:]] == ['regions', 'noise']
+    assert rows[2][2].strip() == '100.0'  # random labels: all border

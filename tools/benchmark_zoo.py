@@ -1,17 +1,10 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""``python tools/benchmark.py zoo``: RGPNet beside mmseg's real-time models
-(docs/benchmark_zoo.md).
-
-Each model comes from its config (mmseg's shipped configs under
-``mmseg/.mim/configs``, ours under ``configs/``), SyncBN as BN, random
-weights and BN statistics, no auxiliary heads (as mmseg's ``get_flops.py``
-counts). Rows: parameters and GFLOPs (mmengine's ``FlopAnalyzer``: one
-multiply-add is one FLOP), latency of ``model(x, mode='tensor')`` and the
-fast paths of ``--fast-models``, each checked against eager; timed in the
-same rounds, the GEMM ceiling (n^3 fp32 through MKL and oneDNN, the faster
-one). ``--train``: ``model.train_step`` it/s; ``--profile``: where
-RGPNet-R18's time goes.
-"""
+"""``python tools/benchmark.py zoo``: RGPNet beside mmseg's real-time models,
+each built from its config (mmseg's own under ``mmseg/.mim/configs``),
+SyncBN as BN, random weights, no auxiliary heads; parameters and GFLOPs
+(mmengine's: one multiply-add is one FLOP), latency of ``model(x,
+mode='tensor')`` and of the fast paths (checked against eager), and the
+machine's GEMM ceiling timed in the same rounds (docs/benchmark_zoo.md)."""
 import copy
 import json
 import math
@@ -24,8 +17,7 @@ import time
 import warnings
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-ZOO = {  # key: (label, config: mmseg's 'mmseg::...' or ours in configs/)
+ZOO = {  # key: (label, config: 'mmseg::' under mmseg/.mim/configs, else ours)
     'bisenetv1-r18': ('BiSeNetV1-R18', 'mmseg::bisenetv1/'
                       'bisenetv1_r18-d32_4xb4-160k_cityscapes-1024x1024.py'),
     'bisenetv2': ('BiSeNetV2', 'mmseg::bisenetv2/'
@@ -40,35 +32,33 @@ ZOO = {  # key: (label, config: mmseg's 'mmseg::...' or ours in configs/)
                   'fast_scnn_8xb4-160k_cityscapes-512x1024.py'),
     'icnet-r18': ('ICNet-R18-D8', 'mmseg::icnet/'
                   'icnet_r18-d8_4xb2-80k_cityscapes-832x832.py'),
-    'rgpnet-r18': ('RGPNet-R18', 'rgpnet_r18_cityscapes.py'),
-    'rgpnet-r50': ('RGPNet-R50', 'rgpnet_r50_cityscapes.py'),
-    'rgpnet-r101': ('RGPNet-R101', 'rgpnet_r101_cityscapes.py'),
+    'rgpnet-r18': ('RGPNet-R18', 'configs/rgpnet_r18_cityscapes.py'),
+    'rgpnet-r50': ('RGPNet-R50', 'configs/rgpnet_r50_cityscapes.py'),
+    'rgpnet-r101': ('RGPNet-R101', 'configs/rgpnet_r101_cityscapes.py'),
 }
 REFERENCE = 'rgpnet-r18'
-FAST_LABELS = {
-    'fused': 'fused BN',
-    'channels-last': 'fused BN + channels-last',
-    'compile': 'torch.compile (inductor, freezing)',
-    'onnxruntime': 'onnxruntime (CPU EP)',
-}
+FAST_LABELS = {'fused': 'fused BN', 'channels-last':
+               'fused BN + channels-last', 'compile':
+               'torch.compile (inductor, freezing)', 'onnxruntime':
+               'onnxruntime (CPU EP)'}
 FAST_MARKERS = dict(zip(FAST_LABELS, 'v^DP'))
-GEMM_N, GEMM_N_CUDA, GEMM_REPS = 2048, 8192, 3  # REPS products per sample
+GEMM_N, GEMM_N_CUDA, GEMM_REPS = 2048, 8192, 3  # 3 products per sample
 
 
 def add_arguments(parser) -> None:
     """The options of the ``zoo`` mode."""
-    add = parser.add_argument
-    add('--models', nargs='+', default=list(ZOO), choices=list(ZOO),
-        metavar='KEY', help=f'in table order ({" ".join(ZOO)})')
+    add, keys = parser.add_argument, dict(choices=list(ZOO), metavar='KEY')
+    add('--models', nargs='+', default=list(ZOO), **keys,
+        help=f'in table order ({" ".join(ZOO)})')
     add('--shape', type=int, nargs=2, metavar=('H', 'W'),
         help='input size (512 1024 on a CPU, 1024 2048 on a GPU)')
     add('--fast-paths', nargs='*', default=list(FAST_LABELS),
         choices=list(FAST_LABELS), help='extra rows (default: all)')
     add('--fast-models', nargs='*', default=['bisenetv1-r18', REFERENCE],
-        choices=list(ZOO), metavar='KEY', help='models with extra rows')
+        **keys, help='models with the extra rows')
     add('--train', action='store_true', help='also training it/s')
     add('--train-models', nargs='+', default=[REFERENCE, 'bisenetv1-r18'],
-        choices=list(ZOO), metavar='KEY')
+        **keys)
     add('--train-iters', type=int, default=3, help='timed iterations (3)')
     add('--train-batch', type=int, default=2, help='batch size (2)')
     add('--train-shape', type=int, nargs=2, default=[512, 1024],
@@ -77,7 +67,7 @@ def add_arguments(parser) -> None:
     add('--out-md', help='write the tables as markdown')
     add('--out-plot', help='write latency vs GFLOPs as a PNG')
     add('--out-json', help='write all figures as JSON')
-    add('--work-dir', help='where the ONNX file goes (default: a temp dir)')
+    add('--work-dir', help='for the ONNX file (default: a temporary one)')
     add('--seed', type=int, default=0, help='random seed (0)')
 
 
@@ -85,22 +75,23 @@ def add_arguments(parser) -> None:
 
 
 def load_config(key: str):
-    """The config of a zoo model (or of a config file)."""
+    """The config of a zoo model, or of a config file."""
+    import mmseg
     from mmengine.config import Config
     path = ZOO[key][1] if key in ZOO else key
     if path.startswith('mmseg::'):
-        import mmseg
         path = osp.join(osp.dirname(mmseg.__file__), '.mim/configs', path[7:])
     elif key in ZOO:
-        path = osp.join(REPO_ROOT, 'configs', path)
+        path = osp.join(osp.dirname(osp.dirname(__file__)), path)
     return Config.fromfile(path)
 
 
 def build_segmentor(cfg, train_shape: Optional[Sequence[int]] = None):
-    """The model of ``cfg`` (a Config or a zoo key), random weights, SyncBN
-    as BN. Without ``train_shape``: the inference network in eval mode with
-    randomised BN statistics (folding BN is then a real test); with it (the
-    crop): ``(model, optim_wrapper)`` with the config's optimizer."""
+    """The model of ``cfg`` (a Config or a zoo key): random weights, SyncBN
+    as BN. Without ``train_shape``: the inference network (no auxiliary
+    heads, as mmseg's ``get_flops.py`` counts) in eval mode with random BN
+    statistics (folding BN is then a real test); with it (the crop):
+    ``(model, optim_wrapper)`` with the config's optimizer."""
     import torch
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
@@ -131,36 +122,35 @@ def build_segmentor(cfg, train_shape: Optional[Sequence[int]] = None):
 
 
 def make_batch(images: Sequence, labels: Sequence) -> Dict[str, list]:
-    """A training batch as ``PackSegInputs`` gives it, fresh copies of
-    (3, H, W) uint8 images and (H, W) labels (plus an edge map, which
-    PIDNet's boundary loss reads)."""
+    """A fresh training batch as ``PackSegInputs`` gives it from (3, H, W)
+    uint8 images and (H, W) labels (and an edge map for PIDNet's loss)."""
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
     samples = []
     for label in labels:
-        hw = tuple(label.shape[-2:])
-        sample = SegDataSample(
-            metainfo=dict(img_shape=hw, ori_shape=hw, pad_shape=hw))
-        sample.gt_sem_seg = PixelData(data=label.reshape(1, *hw).clone())
-        sample.gt_edge_map = PixelData(data=label.reshape(1, *hw) % 2)
+        label, hw = label.reshape(1, *label.shape[-2:]), label.shape[-2:]
+        sample = SegDataSample(metainfo=dict(
+            img_shape=hw, ori_shape=hw, pad_shape=hw))
+        sample.gt_sem_seg = PixelData(data=label.clone())
+        sample.gt_edge_map = PixelData(data=label % 2)
         samples.append(sample)
     return dict(inputs=[i.clone() for i in images], data_samples=samples)
 
 
-def train_steps(keys: Sequence[str], batch: int, shape: Sequence[int],
-                device) -> Tuple[Dict[str, Callable], Callable]:
-    """``model.train_step`` (preprocessor, every loss, backward, the
-    config's SGD) per zoo model, and the ``prepare`` of
-    ``time_round_robin``: a fresh batch of random images and labels."""
+def train_steps(args) -> Tuple[Dict[str, Callable], Callable]:
+    """``--train``: ``model.train_step`` (preprocessor, every loss,
+    backward, the config's SGD) per model, and the timing loop's
+    ``prepare``: a batch of random images and labels."""
     import torch
-    g, (h, w) = torch.Generator().manual_seed(0), shape
+    g, (h, w), n = (torch.Generator().manual_seed(0), args.train_shape,
+                    args.train_batch)
     images = [torch.randint(0, 256, (3, h, w), generator=g,
-                            dtype=torch.uint8) for _ in range(batch)]
-    labels = [torch.randint(0, 19, (h, w), generator=g) for _ in range(batch)]
+                            dtype=torch.uint8) for _ in range(n)]
+    labels = [torch.randint(0, 19, (h, w), generator=g) for _ in range(n)]
     steps = {}
-    for key in keys:
-        model, optim = build_segmentor(key, shape)
-        steps[key] = (lambda data, m=model.to(device), o=optim:
+    for key in args.train_models:
+        model, optim = build_segmentor(key, args.train_shape)
+        steps[key] = (lambda data, m=model.to(args.device), o=optim:
                       m.train_step(data, o))
     return steps, lambda _: make_batch(images, labels)
 
@@ -178,49 +168,44 @@ def complexity(model, x) -> Dict[str, float]:
 
 
 def gemm_fns(device) -> Dict[str, Tuple[Callable, float]]:
-    """Name -> (``GEMM_REPS`` n^3 fp32 products, their FLOPs): MKL's
-    ``torch.mm`` and oneDNN's mkldnn ``Linear``; on CUDA ``torch.mm``
-    without TF32."""
+    """Name -> (``GEMM_REPS`` n^3 fp32 products, FLOPs): MKL's ``torch.mm``
+    and oneDNN's mkldnn ``Linear``; ``torch.mm`` without TF32 on CUDA."""
     import torch
     cuda = str(device).startswith('cuda')
     n = GEMM_N_CUDA if cuda else GEMM_N
-    flops, reps = 2.0 * n**3 * GEMM_REPS, range(GEMM_REPS)
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    flops, reps, out = 2.0 * n**3 * GEMM_REPS, range(GEMM_REPS), a.clone()
     if cuda:
         torch.backends.cuda.matmul.allow_tf32 = False
-        return {'torch.mm': (lambda: [a @ b for _ in reps], flops)}
-    out = torch.empty(n, n)
-    fns = {'torch.mm (MKL)': (lambda: [torch.mm(a, b, out=out)
-                                       for _ in reps], flops)}
-    if torch.backends.mkldnn.is_available():
+    fns = {f'torch.mm{"" if cuda else " (MKL)"}': (
+        lambda: [torch.mm(a, b, out=out) for _ in reps], flops)}
+    if not cuda and torch.backends.mkldnn.is_available():
         from torch.utils.mkldnn import to_mkldnn
-        lin = to_mkldnn(torch.nn.Linear(n, n, bias=False).eval())
-        am = a.to_mkldnn()
+        lin, am = to_mkldnn(torch.nn.Linear(n, n, bias=False)), a.to_mkldnn()
         fns['oneDNN (mkldnn Linear)'] = (lambda: [lin(am) for _ in reps],
                                          flops)
     return fns
 
 
 def parity(ref, out) -> Dict[str, Any]:
-    """``out`` against eager's logits ``ref``
-    (:func:`rgpnet_mmseg.deploy.verify.compare_outputs`), ``ok`` when no
-    logit is off by more than ``MAX_LOGITS_REL_DIFF`` of their scale."""
-    import numpy as np
+    """:func:`rgpnet_mmseg.deploy.verify.compare_outputs` of ``out`` and
+    eager's logits ``ref``; ``ok``: no logit off by more than
+    ``MAX_LOGITS_REL_DIFF`` of their scale."""
+    import torch
 
     from rgpnet_mmseg.deploy.verify import MAX_LOGITS_REL_DIFF, compare_outputs
-    p = compare_outputs(ref.cpu().numpy(), np.asarray(out.cpu() if hasattr(
-        out, 'cpu') else out, dtype=np.float32))
+    p = compare_outputs(ref.cpu().numpy(), torch.as_tensor(out).cpu().numpy())
     p['ok'] = p['logits_max_abs_diff'] <= MAX_LOGITS_REL_DIFF * max(
         1.0, p['logits_max_abs'])
     return p
 
 
-def fast_path(path: str, model, x, threads: Optional[int], work_dir: str
-              ) -> Tuple[Callable[[], Any], str]:
-    """(callable on ``x``, note) of one fast path of ``model``: BN folded
-    (:func:`rgpnet_mmseg.models.fuse_conv_bn`), + channels-last weights
-    and input (converted in the call), ``torch.compile`` of that (inductor,
-    freezing), or its ONNX export in ONNX Runtime's CPU EP."""
+def fast_path(path: str, model, x, threads: Optional[int],
+              work_dir: str) -> Tuple[Callable[[], Any], str]:
+    """(callable on ``x``, note) of a fast path: BN folded
+    (:func:`rgpnet_mmseg.models.fuse_conv_bn`), + channels-last weights and
+    input (converted in the call), ``torch.compile`` of that (inductor,
+    freezing), or the folded model's ONNX in ONNX Runtime's CPU EP."""
     import torch
 
     from rgpnet_mmseg.models import fuse_conv_bn
@@ -239,89 +224,75 @@ def fast_path(path: str, model, x, threads: Optional[int], work_dir: str
         return (lambda: session.run(None, feed)[0],
                 f'{info["exporter"]} exporter')
     fused = fused.to(memory_format=torch.channels_last)
+    xc = x.contiguous(memory_format=torch.channels_last)
     if path == 'channels-last':
         return lambda: fused(x.contiguous(memory_format=torch.channels_last),
                              mode='tensor'), ''
     import torch._inductor.config as inductor_config
-    xc, compiled = x.contiguous(memory_format=torch.channels_last), \
-        torch.compile(fused)
-    start = time.perf_counter()
+    compiled, start = torch.compile(fused), time.perf_counter()
     with inductor_config.patch(freezing=True), torch.inference_mode():
         compiled(xc, mode='tensor')  # compiles; freezing is read here
     return (lambda: compiled(xc, mode='tensor'),
             f'compile {time.perf_counter() - start:.0f} s')
 
 
-# ---------------------------------------------------------------- profile
-
-
-def op_profile(fn, rows: int = 12) -> Tuple[List[Dict[str, Any]], float]:
-    """Self CPU time by aten op of one call of ``fn`` (torch.profiler)."""
-    from torch.profiler import ProfilerActivity, profile
-    fn()
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        fn()
-    events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
-    total = sum(e.self_cpu_time_total for e in events) or 1
-    return [dict(op=e.key, calls=e.count, ms=e.self_cpu_time_total / 1e3,
-                 share=e.self_cpu_time_total / total)
-            for e in events[:rows]], total / 1e3
-
-
-def layer_breakdown(model, x) -> Tuple[List[Dict[str, Any]], float]:
-    """Time, calls and MACs per (layer kind, output level) of
-    ``model(x, mode='tensor')`` from hooks on the leaf modules."""
+def layer_breakdown(model, x) -> Dict[str, Any]:
+    """``--profile``: self CPU time by aten op (torch.profiler) of
+    ``model(x, mode='tensor')``, and time, calls and MACs by layer kind and
+    output level (hooks on the leaf modules), each of one call."""
     import torch.nn as nn
+    from torch.profiler import ProfilerActivity, profile
     kinds = ((nn.ConvTranspose2d, 'conv-transpose'), (nn.Conv2d, 'conv'),
-             (nn.modules.batchnorm._BatchNorm, 'batch norm'),
-             ((nn.ReLU, nn.ReLU6, nn.Hardswish, nn.Hardsigmoid, nn.Sigmoid,
-               nn.GELU), 'activation'),
-             ((nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d), 'pooling'))
+             (nn.modules.batchnorm._BatchNorm, 'batch norm'), ((
+                 nn.ReLU, nn.ReLU6, nn.Hardswish, nn.Hardsigmoid, nn.Sigmoid,
+                 nn.GELU), 'activation'), ((nn.MaxPool2d, nn.AvgPool2d,
+                                            nn.AdaptiveAvgPool2d), 'pooling'))
+    model(x, mode='tensor')  # warm
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        model(x, mode='tensor')
+    events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+    total_us = sum(e.self_cpu_time_total for e in events) or 1
     records, starts = {}, {}
 
     def post(m, inp, out):
-        dt = time.perf_counter() - starts.pop(id(m))
+        seconds = time.perf_counter() - starts.pop(id(m))
         kind = next((k for t, k in kinds if isinstance(m, t)),
                     type(m).__name__)
         macs = 0
-        if kind.startswith('conv'):
-            kind += f' {m.kernel_size[0]}x{m.kernel_size[1]}' + (
-                ' (image)' if m.in_channels <= 4 else '')
-            n = inp[0] if kind.startswith('conv-t') else out
-            macs = n[:, 0].numel() * m.weight.numel()
+        if kind.startswith('conv'):  # MACs: output (input) pixels x weights
+            pixels = (inp[0] if 'transpose' in kind else out)[:, 0].numel()
+            macs, kind = pixels * m.weight.numel(), kind + (
+                f' {m.kernel_size[0]}x{m.kernel_size[1]}' +
+                (' (image)' if m.in_channels <= 4 else ''))
         level = (f'1/{max(1, round(x.shape[-2] / out.shape[-2]))}'
-                 if getattr(out, 'dim', lambda: 0)() == 4 else '')
-        rec = records.setdefault((kind, level), [0, 0., 0])
-        rec[0], rec[1], rec[2] = rec[0] + 1, rec[1] + dt, rec[2] + macs
+                 if getattr(out, 'ndim', 0) == 4 else '')
+        rec = records.setdefault((kind, level), [0, 0.0, 0])
+        rec[:] = rec[0] + 1, rec[1] + seconds, rec[2] + macs
 
-    handles = []
-    for m in model.modules():
-        if not list(m.children()) and not isinstance(
-                m, (nn.Identity, nn.Dropout, nn.Dropout2d)):
-            handles += [
-                m.register_forward_pre_hook(lambda m, i: starts.__setitem__(
-                    id(m), time.perf_counter())),
-                m.register_forward_hook(post)
-            ]
-    try:
-        model(x, mode='tensor')  # warm
-        records.clear()
-        start = time.perf_counter()
-        model(x, mode='tensor')
-        total = time.perf_counter() - start
-    finally:
-        for h in handles:
-            h.remove()
-    rows = sorted((dict(kind=k, level=lv, calls=c, ms=s * 1e3,
-                        share=s / total, gmacs=macs / 1e9,
-                        gflops_per_s=2 * macs / s / 1e9 if macs else None)
-                   for (k, lv), (c, s, macs) in records.items()),
-                  key=lambda r: -r['ms'])
-    rest = total - sum(r[1] for r in records.values())
-    return rows + [dict(kind='(between layers: adds, crops, Python)',
-                        level='', calls='', ms=rest * 1e3,
-                        share=rest / total, gmacs=0, gflops_per_s=None)
-                   ], total
+    handles = [h for m in model.modules() if not list(m.children())
+               and not isinstance(m, (nn.Identity, nn.Dropout, nn.Dropout2d))
+               for h in (m.register_forward_pre_hook(
+                   lambda m, _: starts.__setitem__(id(m),
+                                                   time.perf_counter())),
+                         m.register_forward_hook(post))]
+    start = time.perf_counter()
+    model(x, mode='tensor')
+    total = time.perf_counter() - start
+    for h in handles:
+        h.remove()
+    layers = sorted(([k, lv, c, s, macs] for (k, lv), (c, s, macs) in
+                     records.items()), key=lambda r: -r[3])
+    rest = total - sum(r[3] for r in layers)
+    layers.append(['(between layers: adds, crops, Python)', '', '', rest, 0])
+    return dict(
+        op_total_ms=total_us / 1e3, layer_total_ms=total * 1e3,
+        ops=[dict(op=e.key, calls=e.count, ms=e.self_cpu_time_total / 1e3,
+                  share=e.self_cpu_time_total / total_us)
+             for e in events[:12]],
+        layers=[dict(kind=k, level=lv, calls=c, ms=s * 1e3, share=s / total,
+                     gmacs=macs / 1e9,
+                     gflops_per_s=2 * macs / s / 1e9 if macs else None)
+                for k, lv, c, s, macs in layers])
 
 
 # ---------------------------------------------------------------- run
@@ -329,7 +300,7 @@ def layer_breakdown(model, x) -> Tuple[List[Dict[str, Any]], float]:
 
 def model_rows(key: str, x, args, work_dir: str, log) -> Tuple[list, dict]:
     """The rows of one model (eager, then its fast paths with their parity;
-    a path that fails is left out and said why) and their callables."""
+    a path that fails is left out, and said why) and their callables."""
     import torch
     label, model = ZOO[key][0], build_segmentor(key).to(x.device)
     cplx = complexity(model, x)
@@ -346,18 +317,18 @@ def model_rows(key: str, x, args, work_dir: str, log) -> Tuple[list, dict]:
         try:
             if path == 'onnxruntime' and x.device.type == 'cuda':
                 raise RuntimeError('CPU EP only, not on a GPU')
-            fn, row['note'] = fast_path(path, model, x, args.threads,
-                                        work_dir)
+            fns[row['key']], row['note'] = fast_path(path, model, x,
+                                                     args.threads, work_dir)
             with torch.inference_mode():
-                row['parity'] = parity(ref, fn())
+                row['parity'] = parity(ref, fns[row['key']]())
         except Exception as err:  # keep the table, say what failed
             log(f'  {row["label"]}: skipped ({type(err).__name__}: {err})')
+            fns.pop(row['key'], None)
             continue
         if not row['parity']['ok']:
             log(f'  WARNING: {row["label"]} differs from eager: max |diff| '
                 f'{row["parity"]["logits_max_abs_diff"]:.3g}')
         rows.append(row)
-        fns[row['key']] = fn
     return rows, fns
 
 
@@ -373,8 +344,8 @@ def run(args) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     device = torch.device(args.device)
-    shape = args.shape or ((1024, 2048) if device.type == 'cuda' else
-                           (512, 1024))
+    shape = args.shape or ([1024, 2048] if device.type == 'cuda' else
+                           [512, 1024])
     torch.manual_seed(args.seed)
     x = torch.randn(1, 3, *shape, device=device)
     work_dir = args.work_dir or tempfile.mkdtemp(prefix='benchmark_zoo_')
@@ -385,30 +356,24 @@ def run(args) -> int:
         rows, fns = rows + key_rows, {**fns, **key_fns}
     models = {r['key']: r.pop('model') for r in rows if 'model' in r}
     gemms = gemm_fns(device)
-    result = dict(shape=list(shape), repeats=args.repeats, train=None,
-                  warmup=args.warmup, env=environment(device, args.threads),
-                  load_before=load_average(), profile=None,
-                  command=' '.join(['python tools/benchmark.py'] + args.argv))
+    result = dict(shape=shape, repeats=args.repeats, warmup=args.warmup,
+                  env=environment(device, args.threads), train=None,
+                  load_before=load_average(), profile={}, command=' '.join(
+                      ['python tools/benchmark.py'] + args.argv))
     with torch.inference_mode():
-        fns.update({k: f for k, (f, _) in gemms.items()})
-        times = time_round_robin(fns, args.repeats, args.warmup, device,
-                                 log=log)
+        times = time_round_robin({**fns, **{k: f for k, (f, _) in
+                                            gemms.items()}},
+                                 args.repeats, args.warmup, device, log=log)
         ref = models.get(REFERENCE)
         if args.profile and ref is not None and device.type == 'cpu':
             fast = fuse_conv_bn(ref).to(memory_format=torch.channels_last)
-            xc = x.contiguous(memory_format=torch.channels_last)
-            result['profile'] = {}
-            for name, m, xin in (('RGPNet-R18 eager', ref, x), (
-                    'RGPNet-R18 fused BN + channels-last', fast, xc)):
-                ops, op_ms = op_profile(lambda: m(xin, mode='tensor'))
-                layers, seconds = layer_breakdown(m, xin)
-                result['profile'][name] = dict(
-                    ops=ops, op_total_ms=op_ms, layers=layers,
-                    layer_total_ms=seconds * 1e3)
+            result['profile'] = {
+                'RGPNet-R18 eager': layer_breakdown(ref, x),
+                'RGPNet-R18 fused BN + channels-last': layer_breakdown(
+                    fast, x.contiguous(memory_format=torch.channels_last))}
     train = {}
     if args.train:
-        steps, batch = train_steps(args.train_models, args.train_batch,
-                                   args.train_shape, device)
+        steps, batch = train_steps(args)
         train = time_round_robin(steps, args.train_iters, 1, device, batch)
         result['train'] = dict(batch=args.train_batch, times=train,
                                shape=args.train_shape, iters=args.train_iters)
@@ -420,10 +385,10 @@ def run(args) -> int:
         best_sample=max(max(v) for v in rates.values())))
     for r in rows:
         lat = statistics.median(times[r['key']])
-        r.update(latency_ms=lat * 1e3, fps=1 / lat,
-                 times_ms=[t * 1e3 for t in times[r['key']]],
-                 gflops_per_s=2 * r['macs'] / lat / 1e9,
-                 ceiling_fraction=2 * r['macs'] / lat / 1e9 / gemm[best])
+        r.update(latency_ms=lat * 1e3, fps=1 / lat, times_ms=[
+            t * 1e3 for t in times[r['key']]], gflops_per_s=2 * r['macs'] /
+                 lat / 1e9, ceiling_fraction=2 * r['macs'] / lat / 1e9 /
+                 gemm[best])
         if r['kind'] == 'eager' and r['key'] in train:
             r['train_its'] = 1 / statistics.median(train[r['key']])
     return write_outputs(result, args)
@@ -433,14 +398,13 @@ def run(args) -> int:
 
 
 def write_outputs(result: Dict[str, Any], args) -> int:
-    """Print the markdown; write ``--out-md``, ``--out-json``,
+    """Print the markdown; write ``--out-md``, ``--out-json`` and
     ``--out-plot``; 1 when a fast path differs from eager."""
     text = build_tables(result)
     print(text)
-    for path, content in ((args.out_md,
-                           f'<!-- {result["command"]} -->\n{text}'),
-                          (args.out_json,
-                           json.dumps(result, indent=1, default=str))):
+    for path, content in ((args.out_md, f'<!-- {result["command"]} -->\n' +
+                           text), (args.out_json, json.dumps(
+                               result, indent=1, default=str))):
         if path:
             os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
             with open(path, 'w') as f:
@@ -455,52 +419,35 @@ def write_outputs(result: Dict[str, Any], args) -> int:
     return 1 if bad else 0
 
 
-def fmt(value, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(
-            value)):
-        return '-'
-    return f'{value:.{digits}f}'
-
-
-def table(header: str, rows: List[str]) -> List[str]:
-    """A markdown table: ``header`` 'a | b | c', then ``rows``."""
-    n = header.count('|') + 1
-    return ['', f'| {header} |', '|' + ' --- |' * n] + rows
-
-
 def build_tables(result: Dict[str, Any]) -> str:
     """The markdown of the results (the tables of docs/benchmark_zoo.md)."""
-    from rgpnet_mmseg.utils.timing import describe
+    from rgpnet_mmseg.utils.timing import fmt, table
     rows, ceiling, env = result['rows'], result['ceiling'], result['env']
-    ref = next((r for r in rows if r['key'] == REFERENCE), None)
-    (h, w), n = result['shape'], (GEMM_N_CUDA if env['device'].startswith(
-        'cuda') else GEMM_N)
+    ref = next((r['latency_ms'] for r in rows if r['key'] == REFERENCE),
+               math.nan)
+    n = GEMM_N_CUDA if env['device'].startswith('cuda') else GEMM_N
     gemm = ', '.join(f'{k} {fmt(v, 1)}' for k, v in ceiling['gemm'].items())
     lines = [
-        f'Input 1x3x{h}x{w}, batch 1, fp32, {describe(env)} (when it '
-        f'started; {result["load_before"]} when the timing started, '
-        f'{result["load_after"]} at the end); median of {result["repeats"]} '
-        f'runs after {result["warmup"]} warm-up, round-robin.', '',
+        f'Input 1x3x{result["shape"][0]}x{result["shape"][1]}, batch 1, fp32,'
+        f' {env["line"]} (when it started; {result["load_before"]} when '
+        f'the timing started, {result["load_after"]} at the end); median of '
+        f'{result["repeats"]} runs after {result["warmup"]} warm-up, '
+        'round-robin.', '',
         f'GEMM ceiling ({n}^3 fp32, {GEMM_REPS} products per sample, same '
         f'threads, median GFLOP/s): {gemm}; ceiling = '
         f'{fmt(ceiling["best"], 1)} GFLOP/s ({ceiling["best_name"]}; best '
         f'single sample {fmt(ceiling["best_sample"], 1)}).'
-    ]
-    lines += table(
+    ] + table(
         'model | params (M) | GFLOPs (mmengine, = GMACs) | latency (ms) | '
         'FPS | latency / RGPNet-R18 | achieved GFLOP/s (2 x MACs / latency) '
         '| % of GEMM ceiling | train it/s | parity vs eager (max abs diff)',
-        [f'| {r["label"]} | {fmt(r["params"] / 1e6)} | '
-         f'{fmt(r["macs"] / 1e9)} | {fmt(r["latency_ms"], 1)} | '
-         f'{fmt(r["fps"])} | '
-         f'{fmt(r["latency_ms"] / ref["latency_ms"] if ref else None)} | '
-         f'{fmt(r["gflops_per_s"], 1)} | '
-         f'{fmt(r["ceiling_fraction"] * 100, 1)} | '
-         f'{fmt(r.get("train_its"), 3)} | ' + ('-' if not r['parity'] else (
-             f'{r["parity"]["logits_max_abs_diff"]:.1e} (argmax '
-             f'{100 * r["parity"]["pixel_agreement"]:.2f} %)' +
-             ('' if r['parity']['ok'] else ' **MISMATCH**'))) + ' |'
-         for r in rows])
+        [[r['label'], fmt(r['params'] / 1e6), fmt(r['macs'] / 1e9),
+          fmt(r['latency_ms'], 1), fmt(r['fps']), fmt(r['latency_ms'] / ref),
+          fmt(r['gflops_per_s'], 1), fmt(r['ceiling_fraction'] * 100, 1),
+          fmt(r.get('train_its'), 3), '-' if not r['parity'] else
+          f'{r["parity"]["logits_max_abs_diff"]:.1e} (argmax '
+          f'{100 * r["parity"]["pixel_agreement"]:.2f} %)' +
+          ('' if r['parity']['ok'] else ' **MISMATCH**')] for r in rows])
     if result['train']:
         t = result['train']
         lines += ['', 'Training: `model.train_step` (data preprocessor, all '
@@ -510,27 +457,28 @@ def build_tables(result: Dict[str, Any]) -> str:
                   f'{t["iters"]} iterations after one untimed.']
     notes = [f'- {r["label"]}: {r["note"]}' for r in rows if r['note']]
     lines += [''] + notes if notes else []
-    for name, prof in (result['profile'] or {}).items():
-        lines += ['', f'### Where the time goes: {name}', '',
-                  'torch.profiler, self CPU time by op (one call, '
-                  f'{fmt(prof["op_total_ms"], 1)} ms in all):']
-        lines += table('op | calls | ms | share', [
-            f'| `{r["op"]}` | {r["calls"]} | {fmt(r["ms"], 1)} | '
-            f'{fmt(100 * r["share"], 1)} % |' for r in prof['ops']])
+    for name, prof in result['profile'].items():
+        lines += ['', f'### Where the time goes: {name}', '', 'torch.profiler'
+                  ', self CPU time by op (one call, '
+                  f'{fmt(prof["op_total_ms"], 1)} ms in all):'] + table(
+            'op | calls | ms | share', [[
+                f'`{r["op"]}`', r['calls'], fmt(r['ms'], 1),
+                f'{fmt(100 * r["share"], 1)} %'] for r in prof['ops']])
         lines += ['', 'By layer kind and output level (forward hooks on leaf '
-                  f'modules; {fmt(prof["layer_total_ms"], 1)} ms per call):']
-        lines += table('layer | level | calls | ms | share | GMACs | GFLOP/s',
-                       [f'| {r["kind"]} | {r["level"]} | {r["calls"]} | '
-                        f'{fmt(r["ms"], 1)} | {fmt(100 * r["share"], 1)} % | '
-                        f'{fmt(r["gmacs"])} | {fmt(r["gflops_per_s"], 0)} |'
-                        for r in prof['layers']])
+                  f'modules; {fmt(prof["layer_total_ms"], 1)} ms per call):'
+                  ] + table('layer | level | calls | ms | share | GMACs | '
+                            'GFLOP/s', [[
+                                r['kind'], r['level'], r['calls'],
+                                fmt(r['ms'], 1), f'{fmt(100 * r["share"], 1)}'
+                                ' %', fmt(r['gmacs']),
+                                fmt(r['gflops_per_s'], 0)]
+                                for r in prof['layers']])
     return '\n'.join(lines) + '\n'
 
 
 def save_plot(result: Dict[str, Any], path: str) -> None:
-    """Latency vs GFLOPs (log-log), one point per row (labels on the eager
-    ones, placed clear of the other labels and markers), and the latency
-    at the GEMM ceiling (2 x MACs / ceiling)."""
+    """Latency vs GFLOPs (log-log), one point per row, labels on the eager
+    ones, and the latency at the GEMM ceiling (2 x MACs / ceiling)."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -539,13 +487,13 @@ def save_plot(result: Dict[str, Any], path: str) -> None:
     points = [(r['macs'] / 1e9, r['latency_ms']) for r in rows]
     fig, ax = plt.subplots(figsize=(8, 5.5), dpi=100)
     for r, xy in zip(rows, points):
-        color = 'tab:red' if r['base'].startswith('rgpnet') else 'tab:blue'
+        c = 'tab:red' if r['base'].startswith('rgpnet') else 'tab:blue'
         if r['kind'] == 'eager':
-            ax.scatter(*xy, marker='s' if color == 'tab:red' else 'o', s=40,
-                       c=color, zorder=3)
+            ax.scatter(*xy, marker='s' if 'red' in c else 'o', s=40, c=c,
+                       zorder=3)
         else:
             ax.scatter(*xy, marker=FAST_MARKERS[r['kind']], s=30, zorder=3,
-                       edgecolors=color, facecolors='none')
+                       edgecolors=c, facecolors='none')
     ceiling = result['ceiling']['best']
     lo, hi = min(p[0] for p in points) / 1.3, max(p[0] for p in points) * 1.3
     ax.plot([lo, hi], [2e3 * lo / ceiling, 2e3 * hi / ceiling], '--', c='gray',
@@ -578,9 +526,9 @@ def save_plot(result: Dict[str, Any], path: str) -> None:
 
 
 def place_labels(fig, ax, points, labels) -> None:
-    """Annotate each point with its label at the first offset whose text
-    box overlaps no label placed so far and no marker (greedy, top to
-    bottom), with a thin line to the point."""
+    """Label each point at the first offset whose text overlaps no label
+    placed so far and no other marker (greedy, top to bottom), with a thin
+    line to the point."""
     fig.canvas.draw()
     pixels = [ax.transData.transform(p) for p in points]
     taken = [(px - 9, py - 9, px + 9, py + 9) for px, py in pixels]
@@ -593,7 +541,6 @@ def place_labels(fig, ax, points, labels) -> None:
                                       (0, -1.2, 'center', 'top'))]
     for i in sorted((i for i, t in enumerate(labels) if t),
                     key=lambda i: -pixels[i][1]):
-        others = taken[:i] + taken[i + 1:]
         for dx, dy, ha, va in offsets:  # measure the text without its line
             kw = dict(xytext=(dx, dy), textcoords='offset points',
                       fontsize=7.5, ha=ha, va=va)
@@ -601,7 +548,7 @@ def place_labels(fig, ax, points, labels) -> None:
             e = probe.get_window_extent(fig.canvas.get_renderer())
             probe.remove()
             if not any(e.x0 < b[2] and b[0] < e.x1 and e.y0 < b[3] and
-                       b[1] < e.y1 for b in others):
+                       b[1] < e.y1 for j, b in enumerate(taken) if j != i):
                 break
         taken.append((e.x0, e.y0, e.x1, e.y1))
         ax.annotate(labels[i], points[i], **kw, arrowprops=dict(
