@@ -1,9 +1,10 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """RGPNet for MMSegmentation.
 
-Importing this package registers its modules into MMSegmentation's and
-MMEngine's registries (configs load it through ``custom_imports``) and
-applies the compatibility fixes of :mod:`rgpnet_mmseg.compat`.
+Importing this package adds its modules to MMSegmentation's and MMEngine's
+registries (configs load it through ``custom_imports``), replacing nothing
+registered there, and applies the one global fix of
+:mod:`rgpnet_mmseg.compat` (weights-only checkpoints on torch >= 2.6).
 """
 from . import compat
 from .version import __version__

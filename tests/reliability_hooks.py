@@ -14,12 +14,11 @@ run through a test config's ``custom_imports`` (the repository root is on
   so that a test can SIGKILL it at a known point.
 * ``PoisonHook`` fills the classifier's weights with NaN before a given
   iteration (a diverged model).
-* mmengine 0.10.7 cannot run distributed on a CPU: ``init_dist`` calls
-  ``torch.cuda.set_device`` and ``Runner.wrap_model`` gives DDP
-  ``device_ids=[LOCAL_RANK]``, which DDP refuses for a CPU module. Without
-  CUDA, importing this module makes ``set_device`` a no-op, and
-  ``CPUDistributedDataParallel`` (``model_wrapper_cfg``) drops the device
-  ids. Both only matter for CPU test runs; GPU runs use mmengine as it is.
+* ``CPUDistributedRunner`` (``runner_type``): mmengine's ``Runner`` whose
+  distributed set-up runs inside
+  :func:`rgpnet_mmseg.compat.mmengine.cpu_distributed`, so that a gloo run
+  starts on a machine without CUDA (mmengine 0.10.7); the test configs also
+  set ``model_wrapper_cfg`` to ``compat.mmengine.CPU_DDP_WRAPPER``.
 """
 import hashlib
 import json
@@ -31,24 +30,20 @@ from typing import Any, Optional
 import torch
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
-from mmengine.model import MMDistributedDataParallel, is_model_wrapper
-from mmengine.registry import HOOKS, MODEL_WRAPPERS
+from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS, RUNNERS
+from mmengine.runner import Runner
 
-if not torch.cuda.is_available():
-    torch.cuda.set_device = lambda device: None
+from rgpnet_mmseg.compat.mmengine import cpu_distributed
 
 
-@MODEL_WRAPPERS.register_module()
-class CPUDistributedDataParallel(MMDistributedDataParallel):
-    """``MMDistributedDataParallel`` that accepts the ``device_ids`` mmengine
-    passes, and drops them for a CPU module (DDP wants None there). Same
-    ``broadcast_buffers=False`` as mmengine's default wrapper."""
+@RUNNERS.register_module()
+class CPUDistributedRunner(Runner):
+    """``Runner`` whose distributed set-up also works without CUDA."""
 
-    def __init__(self, module, device_ids=None, **kwargs) -> None:
-        if next(module.parameters()).device.type == 'cpu':
-            device_ids = None
-        kwargs.setdefault('broadcast_buffers', False)
-        super().__init__(module=module, device_ids=device_ids, **kwargs)
+    def setup_env(self, env_cfg: dict) -> None:
+        with cpu_distributed():
+            super().setup_env(env_cfg)
 
 
 def _unwrap(model):

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from rgpnet_mmseg.compat.mmengine import CPU_DDP_WRAPPER
 from .conftest import CONFIG_DIR, REPO_ROOT
 
 PR_LR_DEMO_CFG = CONFIG_DIR / 'rgpnet_r18_pr-lr_demo.py'
@@ -31,14 +32,14 @@ IMPORTS = [
 
 CROP = (64, 128)  # (h, w): 1/2 of the demo images
 FIXED_PIPELINE = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='CheckedLoadImageFromFile'),
+    dict(type='CheckedLoadAnnotations'),
     dict(type='Resize', scale=(CROP[1], CROP[0]), keep_ratio=False),
     dict(type='PackSegInputs'),
 ]
 RANDOM_PIPELINE = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='CheckedLoadImageFromFile'),
+    dict(type='CheckedLoadAnnotations'),
     dict(
         type='RandomResize',
         scale=(256, 128),
@@ -138,8 +139,11 @@ def write_config(path: Path,
         'default_hooks = dict(logger=dict(interval=1), checkpoint=dict('
         f'interval={checkpoint_interval}, max_keep_ckpts={max_keep_ckpts}))',
         f'custom_hooks = {hooks!r}',
+        # distributed on a CPU: gloo, and rgpnet_mmseg.compat.mmengine's
+        # scoped set-up (the runner) and DDP wrapper settings
         "env_cfg = dict(dist_cfg=dict(backend='gloo'))",
-        "model_wrapper_cfg = dict(type='CPUDistributedDataParallel')",
+        "runner_type = 'CPUDistributedRunner'",
+        f'model_wrapper_cfg = {CPU_DDP_WRAPPER!r}',
         'randomness = dict(seed=0)',
     ]
     if group_norm:

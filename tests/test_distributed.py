@@ -139,6 +139,39 @@ def test_two_ranks_compute_what_one_process_does_with_the_whole_batch(runs):
                                    atol=1e-5, msg=key)
 
 
+CPU_DIST_CHECK = """
+import torch
+from mmengine.dist import get_world_size, init_dist
+from mmengine.model import MMDistributedDataParallel
+from mmengine.registry import MODEL_WRAPPERS
+from rgpnet_mmseg.compat.mmengine import CPU_DDP_WRAPPER, cpu_distributed
+set_device = torch.cuda.set_device
+with cpu_distributed():
+    init_dist('pytorch', backend='gloo')
+assert torch.cuda.set_device is set_device and get_world_size() == 1
+# what Runner.wrap_model does with model_wrapper_cfg
+ddp = MODEL_WRAPPERS.build(CPU_DDP_WRAPPER, default_args=dict(
+    module=torch.nn.Linear(2, 2), device_ids=[0]))
+assert isinstance(ddp, MMDistributedDataParallel) and ddp.device_ids is None
+torch.distributed.destroy_process_group()
+"""
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='for CPU machines')
+def test_cpu_distributed_starts_a_gloo_run_without_cuda():
+    """rgpnet_mmseg.compat.mmengine: mmengine 0.10.7's ``init_dist`` calls
+    ``torch.cuda.set_device`` and ``Runner.wrap_model`` gives DDP device
+    ids; within ``cpu_distributed()`` and with ``CPU_DDP_WRAPPER`` a gloo
+    run starts on a CPU, and ``set_device`` is restored afterwards."""
+    env = tool_env()
+    env.update(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1',
+               MASTER_ADDR='127.0.0.1', MASTER_PORT=str(free_port()))
+    proc = subprocess.run([sys.executable, '-c', CPU_DIST_CHECK],
+                          cwd=REPO_ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, output(proc)
+
+
 @pytest.mark.parametrize('avg_non_ignore', [False, True])
 def test_loss_reduction_per_rank_is_that_of_cross_entropy(avg_non_ignore):
     """What DDP optimises is the mean of the ranks' losses. For the

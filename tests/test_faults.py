@@ -351,12 +351,36 @@ def test_broken_image_or_label_file_is_named(case, demo_data_root,
         assert 'decodes to an array of shape (128, 256, 3)' in msg
 
 
+def test_import_adds_the_checked_loaders_and_replaces_nothing():
+    """``import rgpnet_mmseg`` leaves mmcv's and mmseg's loaders registered
+    under their names, adds the checked ones beside them, and loads no demo
+    code (a fresh interpreter)."""
+    code = (
+        'import sys\n'
+        'import mmseg.datasets\n'
+        'from mmcv.transforms import LoadImageFromFile\n'
+        'from mmseg.datasets.transforms import LoadAnnotations\n'
+        'from mmseg.registry import TRANSFORMS\n'
+        'import rgpnet_mmseg\n'
+        "assert TRANSFORMS.get('LoadImageFromFile') is LoadImageFromFile\n"
+        "assert TRANSFORMS.get('LoadAnnotations') is LoadAnnotations\n"
+        "checked = TRANSFORMS.get('CheckedLoadAnnotations')\n"
+        'assert issubclass(checked, LoadAnnotations)\n'
+        "demo = [m for m in sys.modules if m.startswith('rgpnet_mmseg') "
+        "and 'demo' in m]\n"
+        'assert not demo, demo\n')
+    proc = subprocess.run([sys.executable, '-c', code], cwd=REPO_ROOT,
+                          env=tool_env(), capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, output(proc)
+
+
 def test_missing_image_file_is_named(tmp_path):
     """(A data set lists its images from disk, so a missing image only
     happens with file lists; the transform names it.)"""
     from mmseg.registry import TRANSFORMS
     init_default_scope('mmseg')
-    load = TRANSFORMS.build(dict(type='LoadImageFromFile'))
+    load = TRANSFORMS.build(dict(type='CheckedLoadImageFromFile'))
     with pytest.raises(FileNotFoundError,
                        match=f'Image file not found: {tmp_path}/x.png'):
         load(dict(img_path=str(tmp_path / 'x.png')))
@@ -412,6 +436,24 @@ def test_test_tool_names_a_truncated_checkpoint(demo_data_root, tmp_path):
     last_line = proc.stderr.strip().splitlines()[-1]
     assert 'CheckpointError: Cannot read checkpoint' in last_line
     assert f'{ckpt}: the file is truncated or corrupted' in last_line
+
+
+def test_mmengine_checkpoint_loads_weights_only(tmp_path):
+    """rgpnet_mmseg.compat.mmengine (mmengine#1655): what mmengine's Runner
+    saves beside the weights (the MessageHub's HistoryBuffers, numpy
+    scalars and arrays) loads through mmengine's CheckpointLoader with
+    ``weights_only=True``; mmengine 0.10.7 alone fails on torch >= 2.6."""
+    hub = MessageHub.get_instance(f'compat_{tmp_path.name}')
+    for loss in (0.5, 1.5):
+        hub.update_scalar('train/loss', loss)
+    ckpt = tmp_path / 'iter_2.pth'
+    torch.save({'meta': dict(seed=np.int64(3), arr=np.arange(3.)),
+                'message_hub': hub.state_dict(),
+                'state_dict': dict(w=torch.ones(2))}, ckpt)
+    loaded = CheckpointLoader.load_checkpoint(str(ckpt), map_location='cpu')
+    assert loaded['message_hub']['log_scalars']['train/loss'].mean() == 1.0
+    assert loaded['meta']['seed'] == 3
+    assert loaded['meta']['arr'].tolist() == [0., 1., 2.]
 
 
 @pytest.mark.parametrize('breaker', [

@@ -10,9 +10,12 @@
 dataset_type = 'CamVidDataset'
 data_root = 'data/camvid/'
 crop_size = (352, 480)  # (h, w)
+# Checked loaders: a broken image/label file stops with its name
+# (docs/reliability.md). test_pipeline keeps mmseg's loader names, which
+# mmseg's inference API and mmdeploy look up by name.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='CheckedLoadImageFromFile'),
+    dict(type='CheckedLoadAnnotations'),
     # the paper's augmentation (sec. 4): random rescale 0.5-2.0 around the
     # image size, random crop, random left-right flip
     dict(

@@ -3,9 +3,12 @@
 dataset_type = 'CityscapesDataset'
 data_root = 'data/cityscapes/'
 crop_size = (1024, 1024)
+# Checked loaders: a broken image/label file stops with its name
+# (docs/reliability.md). test_pipeline keeps mmseg's loader names, which
+# mmseg's inference API and mmdeploy look up by name.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='CheckedLoadImageFromFile'),
+    dict(type='CheckedLoadAnnotations'),
     dict(
         type='RandomResize',
         scale=(2048, 1024),

@@ -41,9 +41,12 @@ metainfo = dict(
              [0, 0, 70], [0, 0, 192], [32, 32, 32], [120, 10, 10]])
 # "Base size 1536": the long side is resized to 1536 x ratio (a square
 # `scale` with keep_ratio fits the long side, whatever the aspect ratio).
+# Checked loaders: a broken image/label file stops with its name
+# (docs/reliability.md). test_pipeline keeps mmseg's loader names, which
+# mmseg's inference API and mmdeploy look up by name.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='CheckedLoadImageFromFile'),
+    dict(type='CheckedLoadAnnotations'),
     dict(
         type='RandomResize',
         scale=(1536, 1536),

@@ -1,4 +1,7 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-from .loading import DataFileError, LoadAnnotations, LoadImageFromFile
+from .loading import (CheckedLoadAnnotations, CheckedLoadImageFromFile,
+                      DataFileError)
 
-__all__ = ['DataFileError', 'LoadAnnotations', 'LoadImageFromFile']
+__all__ = [
+    'CheckedLoadAnnotations', 'CheckedLoadImageFromFile', 'DataFileError'
+]

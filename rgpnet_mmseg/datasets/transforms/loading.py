@@ -7,10 +7,7 @@ What the stock transforms (mmcv 2.1 / mmseg 1.2.2) raise for a bad file:
 file                         stock error
 ===========================  ===============================================
 truncated/garbage image      ``AssertionError: failed to load image: PATH``
-                             (and, under ``python -O``, ``AttributeError:
-                             'NoneType' object has no attribute 'shape'``)
-empty image                  ``cv2.error: ... !buf.empty() in function
-                             'imdecode_'`` (no file name)
+empty image                  ``cv2.error: ... !buf.empty()`` (no file name)
 truncated label map          ``OSError: image file is truncated`` (no name)
 garbage/empty label map      ``PIL.UnidentifiedImageError: cannot identify
                              image file <_io.BytesIO object at 0x...>``
@@ -18,32 +15,25 @@ colour (RGB) label map       no error: an ``(H, W, 3)`` map that fails much
                              later, in a crop or the loss
 ===========================  ===============================================
 
-The classes here subclass mmcv's ``LoadImageFromFile`` and mmseg's
-``LoadAnnotations``, take the same arguments, do the same thing, and only
-turn those failures into one :class:`DataFileError` (or
-``FileNotFoundError``) whose message names the file and the cause.
+:class:`CheckedLoadImageFromFile` and :class:`CheckedLoadAnnotations`
+subclass mmcv's ``LoadImageFromFile`` and mmseg's ``LoadAnnotations``, take
+the same arguments, do the same thing, and only turn those failures into
+one :class:`DataFileError` (or ``FileNotFoundError``) naming the file and
+the cause. They are added to mmseg's ``TRANSFORMS`` under their own names;
+the stock transforms stay as they are. A pipeline opts in by name::
 
-Why they are registered under the stock names (``force=True`` in mmseg's
-``TRANSFORMS`` registry) rather than under new ones: every pipeline, ours,
-mmseg's own configs, users' configs and mmseg's inference API
-(``InferencerLoader`` builds ``LoadImageFromFile`` by name), names
-``LoadImageFromFile`` and ``LoadAnnotations``. New names would protect only
-the configs that were rewritten to use them. A subclass that adds nothing
-but the error wrapping can stand in for the original safely; it applies to
-the ``mmseg`` scope only (mmcv's root registry and other OpenMMLab scopes
-keep theirs) and only once :mod:`rgpnet_mmseg` is imported, as every config
-of ours does through ``custom_imports``. mmseg's ``LoadImageFromNDArray``
-(arrays, no file) is left alone.
+    dict(type='CheckedLoadImageFromFile'), dict(type='CheckedLoadAnnotations')
 """
 from typing import Optional
 
-from mmcv.transforms import LoadImageFromFile as MMCVLoadImageFromFile
+from mmcv.transforms import LoadImageFromFile
 
-from mmseg.datasets.transforms.loading import \
-    LoadAnnotations as MMSegLoadAnnotations
+from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import TRANSFORMS
 
-__all__ = ['DataFileError', 'LoadImageFromFile', 'LoadAnnotations']
+__all__ = [
+    'DataFileError', 'CheckedLoadImageFromFile', 'CheckedLoadAnnotations'
+]
 
 
 class DataFileError(OSError):
@@ -58,8 +48,8 @@ def _unreadable(kind: str, filename: str, err: BaseException) -> str:
             'Replace the file, or regenerate the data set.')
 
 
-@TRANSFORMS.register_module(force=True)
-class LoadImageFromFile(MMCVLoadImageFromFile):
+@TRANSFORMS.register_module()
+class CheckedLoadImageFromFile(LoadImageFromFile):
     """mmcv's ``LoadImageFromFile`` (same arguments and results) whose
     errors name the image file.
 
@@ -82,8 +72,8 @@ class LoadImageFromFile(MMCVLoadImageFromFile):
                                             err)) from err
 
 
-@TRANSFORMS.register_module(force=True)
-class LoadAnnotations(MMSegLoadAnnotations):
+@TRANSFORMS.register_module()
+class CheckedLoadAnnotations(LoadAnnotations):
     """mmseg's ``LoadAnnotations`` (same arguments and results) whose
     errors name the label file, and which refuses a label image that is not
     a single-channel map of class ids (e.g. a colour-coded RGB label).

@@ -1,26 +1,33 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Compatibility of the OpenMMLab 2.x stack with today's PyTorch.
+"""mmengine 0.10.7 on today's torch.
 
-Everything that our supported versions need and their releases do not do
-lives here, applied through the libraries' own extension points, never by
-editing site-packages. Importing :mod:`rgpnet_mmseg` applies it once.
-
-* ``torch.load`` defaults to ``weights_only=True`` since torch 2.6, while
-  mmengine 0.10.7 calls it without the argument. An mmengine checkpoint
-  holds, besides tensors, a few plain data types: numpy arrays and scalars
-  and mmengine's ``HistoryBuffer`` (the logged scalars of the
-  ``MessageHub``). We allow-list exactly those, keep weights-only loading
-  on, and replace mmengine's local-file checkpoint loader with one that
-  gives a clear error for a missing, corrupted or unsafe file.
+* **Weights-only checkpoints** (open-mmlab/mmengine#1655; mmengine <=
+  0.10.7, torch >= 2.6). ``torch.load`` defaults to ``weights_only=True``
+  since torch 2.6; mmengine calls it without the argument, and its
+  checkpoints hold numpy arrays, dtypes and scalars and ``HistoryBuffer``
+  besides tensors, so ``--resume``, ``load_from`` and ``init_model`` fail.
+  :func:`apply` (run on ``import rgpnet_mmseg``) allow-lists exactly those
+  types and registers a local-file loader that names a bad file.
+* **Distributed without CUDA** (mmengine 0.10.7; no upstream issue).
+  ``init_dist('pytorch')`` calls ``torch.cuda.set_device`` whatever the
+  backend, and ``Runner.wrap_model`` gives DDP ``device_ids``, which DDP
+  refuses for a CPU module: :func:`cpu_distributed` (scoped, never on
+  import) and :data:`CPU_DDP_WRAPPER`, for the CPU tests.
 """
+import contextlib
 import os.path as osp
 import pickle
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, Iterator, List, Optional
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
+
+# ``model_wrapper_cfg`` for a CPU module: config values win over the
+# ``device_ids=[LOCAL_RANK]`` that ``Runner.wrap_model`` passes as default.
+CPU_DDP_WRAPPER = dict(
+    type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False)
 
 
 class CheckpointError(RuntimeError):
@@ -28,12 +35,11 @@ class CheckpointError(RuntimeError):
 
 
 def _history_buffer_getattr(obj: Any, name: str) -> Callable:
-    """Stand-in for ``builtins.getattr`` inside weights-only unpickling.
+    """``builtins.getattr`` inside weights-only unpickling.
 
     ``HistoryBuffer.__getstate__`` pickles its statistics methods as
-    ``getattr(HistoryBuffer, 'mean')`` and so on. A general ``getattr`` would
-    let a crafted file walk to any object, so this one resolves only the
-    statistics methods of ``HistoryBuffer`` and refuses everything else.
+    ``getattr(HistoryBuffer, 'mean')``; a general ``getattr`` would let a
+    crafted file walk to any object, so only those methods resolve.
     """
     if obj is HistoryBuffer and name in ('min', 'max', 'current', 'mean'):
         return getattr(HistoryBuffer, name)
@@ -49,10 +55,9 @@ def checkpoint_safe_globals() -> List[Any]:
         list: Entries for :func:`torch.serialization.add_safe_globals`.
     """
     numpy_types = [
-        np.ndarray,
-        np.dtype,
+        np.ndarray, np.dtype,
         np.zeros(1).__reduce__()[0],  # numpy's array _reconstruct
-        np.float64(0).__reduce__()[0],  # numpy's scalar reconstruction
+        np.float64(0).__reduce__()[0]  # numpy's scalar reconstruction
     ]
     # numpy >= 1.25 pickles dtypes through their classes, e.g. Float64DType.
     numpy_types += [
@@ -61,24 +66,13 @@ def checkpoint_safe_globals() -> List[Any]:
                                     np.float32, np.float64)
     ]
     return numpy_types + [
-        HistoryBuffer,
-        (_history_buffer_getattr, 'builtins.getattr'),
+        HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')
     ]
 
 
 def load_from_local_weights_only(filename: str,
                                  map_location: Optional[Any] = None) -> Any:
-    """Load a local checkpoint with ``torch.load(weights_only=True)``.
-
-    Registered as mmengine's loader for local paths, so ``Runner.resume``,
-    ``tools/test.py --checkpoint`` and ``load_checkpoint`` all use it.
-
-    Args:
-        filename (str): Path of the checkpoint.
-        map_location (optional): Same as :func:`torch.load`.
-
-    Returns:
-        dict: The loaded checkpoint.
+    """mmengine's local-file loader after :func:`apply`: weights only.
 
     Raises:
         FileNotFoundError: The file does not exist.
@@ -113,8 +107,8 @@ def _corrupted(filename: str, err: Exception) -> CheckpointError:
 
 
 def _unsafe_globals(filename: str) -> List[str]:
-    """Names of the globals in ``filename`` that torch does not allow;
-    empty when the file cannot be read as a checkpoint at all."""
+    """Globals in ``filename`` that torch does not allow; empty when the
+    file cannot be read as a checkpoint at all."""
     try:
         return list(
             torch.serialization.get_unsafe_globals_in_checkpoint(filename))
@@ -123,7 +117,21 @@ def _unsafe_globals(filename: str) -> List[str]:
 
 
 def apply() -> None:
-    """Apply the compatibility fixes (idempotent)."""
+    """Allow-list mmengine's checkpoint types (idempotent)."""
     torch.serialization.add_safe_globals(checkpoint_safe_globals())
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_from_local_weights_only, force=True)
+
+
+@contextlib.contextmanager
+def cpu_distributed() -> Iterator[None]:
+    """Without CUDA, make ``torch.cuda.set_device`` a no-op inside the
+    context (restored on exit), so that mmengine's ``init_dist`` starts a
+    gloo run; wrap the set-up only (e.g. a ``Runner.setup_env``)."""
+    set_device = torch.cuda.set_device
+    if not torch.cuda.is_available():
+        torch.cuda.set_device = lambda device: None
+    try:
+        yield
+    finally:
+        torch.cuda.set_device = set_device
