@@ -17,9 +17,9 @@ from mmengine.registry import init_default_scope
 from mmseg.evaluation import IoUMetric
 from mmseg.registry import DATASETS, MODELS
 from rgpnet_mmseg.datasets import CamVidDataset
+from rgpnet_mmseg.utils.cpu_config import without_syncbn_and_pretrained
 from rgpnet_mmseg.utils.preflight import PreflightError, check_data
 from .conftest import CONFIG_DIR, REPO_ROOT
-from .test_configs import cpu_friendly
 
 CONVERTER = REPO_ROOT / 'tools' / 'dataset_converters' / 'camvid.py'
 CAMVID_CFG = (CONFIG_DIR / 'rgpnet' /
@@ -177,7 +177,7 @@ def test_model_predicts_and_metric_counts_11_classes(camvid):
     cfg = Config.fromfile(str(CAMVID_CFG))
     init_default_scope('mmseg')
     test = _dataset(cfg, 'test_dataloader', out)
-    model = MODELS.build(cpu_friendly(cfg.model)).eval()
+    model = MODELS.build(without_syncbn_and_pretrained(cfg.model)).eval()
     batch = pseudo_collate([test[0]])
     with torch.no_grad():
         pred = model.test_step(batch)[0]
@@ -205,7 +205,7 @@ def test_tta_model_merges_scales_and_flips(camvid):
     pipeline[1].transforms[0] = pipeline[1].transforms[0][:2]
     tta = _dataset(cfg, 'test_dataloader', out, pipeline=pipeline)
     assert len(tta[0]['inputs']) == 4
-    cfg.tta_model.module = cpu_friendly(cfg.model)
+    cfg.tta_model.module = without_syncbn_and_pretrained(cfg.model)
     model = MODELS.build(cfg.tta_model).eval()
     with torch.no_grad():
         pred = model.test_step(pseudo_collate([tta[0]]))[0]

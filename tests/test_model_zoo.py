@@ -9,8 +9,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mmseg.registry import MODELS
+from rgpnet_mmseg.utils.cpu_config import without_syncbn_and_pretrained
 from .conftest import REPO_ROOT
-from .test_configs import cpu_friendly
 
 
 def _metafile():
@@ -50,6 +50,6 @@ def test_metafile_parameter_counts(name):
     entry = next(m for m in MODELS_INDEX if m['Name'] == name)
     cfg = Config.fromfile(str(REPO_ROOT / entry['Config']))
     init_default_scope('mmseg')
-    model = MODELS.build(cpu_friendly(cfg.model))
+    model = MODELS.build(without_syncbn_and_pretrained(cfg.model))
     assert sum(p.numel()
                for p in model.parameters()) == entry['Metadata']['Parameters']

@@ -25,9 +25,9 @@ from rgpnet_mmseg.datasets.class_mappings import (CITYSCAPES_CLASSES,
                                                   MAPILLARY_V12_CLASSES,
                                                   cityscapes_source_rows,
                                                   unmapped_mapillary_classes)
+from rgpnet_mmseg.utils.cpu_config import without_syncbn_and_pretrained
 from rgpnet_mmseg.utils.preflight import PreflightError, check_data
 from .conftest import CONFIG_DIR, REPO_ROOT
-from .test_configs import cpu_friendly
 
 TOOL = REPO_ROOT / 'tools' / 'model_converters' / 'mapillary2cityscapes.py'
 MAPILLARY_CFG = (CONFIG_DIR / 'rgpnet' /
@@ -64,7 +64,7 @@ def _write_mapillary(root: Path, n: int = 2, size=(72, 96)) -> None:
 def _mapillary_train_cfg(data_root: Path, work_dir: Path) -> Config:
     """The R18 Mapillary config, shrunk to 1 iteration on 64x64 crops."""
     cfg = Config.fromfile(str(MAPILLARY_CFG))
-    cfg.model = cpu_friendly(cfg.model)
+    cfg.model = without_syncbn_and_pretrained(cfg.model)
     crop = (64, 64)
     cfg.model.data_preprocessor.size = crop
     pipeline = cfg.train_dataloader.dataset.pipeline
@@ -191,7 +191,7 @@ def test_pm_tool_reorders_classifier_rows(mapillary_ckpt, tmp_path):
     assert cfg.load_from.endswith('.pth')
     assert cfg.model.backbone.init_cfg is None
     init_default_scope('mmseg')
-    model = MODELS.build(cpu_friendly(cfg.model))
+    model = MODELS.build(without_syncbn_and_pretrained(cfg.model))
     load_checkpoint(model, str(out), map_location='cpu', strict=True)
     loaded = model.state_dict()
     assert set(loaded) == set(new_sd)

@@ -3,7 +3,7 @@
 from typing import Any
 
 
-def cpu_friendly(cfg: Any) -> Any:
+def without_syncbn_and_pretrained(cfg: Any) -> Any:
     """Swap SyncBN for BN and drop pretrained weights, recursively, in place.
 
     Args:
@@ -21,8 +21,8 @@ def cpu_friendly(cfg: Any) -> Any:
         if 'pretrained' in cfg:
             cfg['pretrained'] = None
         for value in cfg.values():
-            cpu_friendly(value)
+            without_syncbn_and_pretrained(value)
     elif isinstance(cfg, list):
         for value in cfg:
-            cpu_friendly(value)
+            without_syncbn_and_pretrained(value)
     return cfg
