@@ -111,10 +111,8 @@ def assert_parity(ref_logits, output):
 
 def assert_deployable(onnx_file):
     """Only ops TensorRT parses, BN fused, no dropout, one file."""
-    from rgpnet_mmseg.deploy import FORBIDDEN_OPS
     ops = {n.op_type for n in onnx.load(onnx_file).graph.node}
-    assert not ops & FORBIDDEN_OPS, ops
-    assert 'BatchNormalization' not in ops
+    assert not ops & {'BatchNormalization', 'Dropout'}, ops
     assert ops <= TENSORRT_OPS, ops - TENSORRT_OPS
     assert {'Conv', 'ConvTranspose'} <= ops
     assert not os.path.exists(onnx_file + '.data')

@@ -2,11 +2,10 @@
 """What mmdeploy 1.3.1 needs on torch >= 2.9 (checked with torch 2.13).
 
 :func:`apply` (run by ``import rgpnet_mmseg.deploy``) installs each fix
-through mmdeploy's own extension point (its rewriter registry) where it has
-one; nothing in site-packages is edited. Each function names the upstream
-problem, the versions, and the test in ``tests/test_deploy.py`` that fails
-without it. mmdeploy's ``protobuf<=3.20.2`` pin is handled at install
-(``--no-deps``, see ``DEVELOPERS.md``).
+through mmdeploy's own rewriter registry where it can; nothing in
+site-packages is edited. Each function names the upstream problem, the
+versions, and the test in ``tests/test_deploy.py`` that fails without it.
+mmdeploy's ``protobuf<=3.20.2`` pin is handled at install (``--no-deps``).
 """
 import copy
 import importlib
@@ -23,8 +22,9 @@ _applied = False
 def _fx_wrap_registry_is_a_dict() -> None:
     """mmdeploy 1.3.1's ``FunctionRewriter`` treats
     ``torch.fx._symbolic_trace._wrapped_fns_to_patch`` as a list: on leaving
-    a ``RewriterContext`` it ``pop(-1)``'s what was added inside. torch 2.x
-    made it a dict keyed by ``(id(globals), name)``; an export that adds an
+    a ``RewriterContext`` it ``pop(-1)``'s what was added inside. In torch
+    2.x (2.13 checked) it is a dict keyed by ``(id(globals), name)`` (the
+    fix applies only then); an export that adds an
     ``fx.wrap`` (torch.export does) then ends in ``KeyError: -1``, and the
     copies of fx-wrapped rewriters are never wrapped. Replaced by versions
     that handle the dict. Test: ``test_compat_fx_wrap_registry``."""
@@ -88,19 +88,18 @@ class _SingleInput(nn.Module):
 
 
 def _register_rewriters() -> None:
-    """mmdeploy 1.3.1 calls ``torch.onnx.export`` without ``dynamo=``, and
-    torch >= 2.9 defaults to the dynamo exporter: an opset-18 graph with a
-    ``.data`` file beside it. A rewriter of ``torch.onnx.export`` (active in
-    mmdeploy's ``RewriterContext`` only) routes the call through
-    :func:`rgpnet_mmseg.deploy.exporter.export_onnx` with the exporter of
-    :func:`~rgpnet_mmseg.deploy.exporter.choose_exporter`, on a BN-fused
-    model (mmdeploy's optimiser, which would fold BN, needs a TorchScript
-    extension its wheel lacks). Two mmdeploy rewriters break the dynamo
-    exporter and are replaced while it runs: ``copy.deepcopy`` walks
-    ``inspect.stack()`` on each call (torch.export deep-copies node
+    """mmdeploy 1.3.1 calls ``torch.onnx.export`` without ``dynamo=``;
+    torch >= 2.9 defaults to the dynamo exporter (opset 18, a ``.data``
+    file). A rewriter of ``torch.onnx.export`` (active in mmdeploy's
+    ``RewriterContext`` only) routes it through
+    :func:`rgpnet_mmseg.deploy.exporter.export_onnx` with the chosen
+    exporter, on the model with BN fused (mmdeploy's optimiser needs a
+    TorchScript extension its wheel lacks). Under the dynamo exporter two
+    mmdeploy rewriters are replaced: ``copy.deepcopy`` walks
+    ``inspect.stack()`` on every call (torch.export deep-copies node
     metadata thousands of times: 350 s instead of 15 s) and ``mark`` nodes
-    read shapes as ints (torch.export then specialises dynamic axes). Tests:
-    ``test_deploy_tool_onnxruntime`` (opset 11, one file),
+    read shapes as ints (torch.export then specialises dynamic axes).
+    Tests: ``test_deploy_tool_onnxruntime`` (opset 11, one file),
     ``test_compat_deepcopy_rewriter``, ``test_dynamo_exporter_through_
     mmdeploy``."""
     from mmdeploy.core import FUNCTION_REWRITER
@@ -125,13 +124,8 @@ def _register_rewriters() -> None:
                 model = _SingleInput(model)
         _EXPORTING['exporter'] = mode
         try:
-            return export_onnx(
-                model,
-                args,
-                f,
-                exporter=mode,
-                export_fn=ctx.origin_func,
-                **kwargs)
+            return export_onnx(model, args, f, exporter=mode,
+                               export_fn=ctx.origin_func, **kwargs)
         finally:
             _EXPORTING['exporter'] = None
 

@@ -17,7 +17,14 @@ import os.path as osp
 from typing import Any, Dict, Optional, Sequence
 
 import torch
-from mmdeploy.backend.base import BaseBackendManager, BaseWrapper
+from mmdeploy.backend.base import BaseWrapper
+
+try:  # mmdeploy's first: it registers its manager on import (and imports
+    import mmdeploy.backend.tensorrt  # noqa: F401  a broken TensorRT)
+except Exception:  # noqa: BLE001
+    pass
+from mmdeploy.backend.tensorrt.backend_manager import \
+    TensorRTManager as MMDeployTensorRTManager  # noqa: E402
 
 logger = logging.getLogger('rgpnet_mmseg.deploy')
 
@@ -60,20 +67,15 @@ def tensorrt_unavailable_reason() -> Optional[str]:
 
 def builder_precision(common_config: Dict[str, Any],
                       has_fp16_flag: bool) -> Dict[str, bool]:
-    """The builder's precision settings for a deploy config's
-    ``backend_config.common_config``.
-
-    Args:
-        common_config (dict): ``fp16_mode`` (bool), ``fp16_typing`` (ours:
-            ``'auto'``: ``BuilderFlag.FP16`` where TensorRT has it, else a
-            float16 graph in a strongly typed network; ``'flag'``;
-            ``'strong'``) and ``int8_mode`` (refused).
-        has_fp16_flag (bool): Whether this TensorRT has ``BuilderFlag.FP16``.
+    """The builder's precision for ``backend_config.common_config``:
+    ``fp16_mode``, ``fp16_typing`` (ours: ``'auto'``: ``BuilderFlag.FP16``
+    where this TensorRT has it, ``has_fp16_flag``, else a float16 graph in a
+    strongly typed network; ``'flag'``; ``'strong'``), ``int8_mode``
+    (refused: no calibrator).
 
     Returns:
         dict: ``fp16_flag`` (set ``BuilderFlag.FP16``), ``strongly_typed``
-        (build a float16 graph strongly typed) and ``tf32`` (False: clear
-        ``BuilderFlag.TF32`` so that an FP32 engine computes in FP32).
+        and ``tf32`` (False for FP32: ``BuilderFlag.TF32`` cleared).
     """
     if common_config.get('int8_mode'):
         raise ValueError(
@@ -98,8 +100,8 @@ def builder_precision(common_config: Dict[str, Any],
 def float16_graph(onnx_file: str):
     """A float16 copy of an ONNX graph with float32 inputs and outputs
     (ONNX Runtime's converter), for a strongly typed FP16 engine."""
-    from onnxruntime.transformers.float16 import convert_float_to_float16
     import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
     return convert_float_to_float16(onnx.load(onnx_file), keep_io_types=True)
 
 
@@ -110,25 +112,18 @@ def _device(device: Any) -> torch.device:
     return torch.device('cuda', device.index or 0)
 
 
-def build_engine(onnx_file: str,
-                 engine_path: str,
-                 input_shapes: Optional[Dict[str, Dict[str, Sequence[int]]]],
+def build_engine(onnx_file: str, engine_path: str,
+                 input_shapes: Optional[Dict[str, Dict[str, Any]]] = None,
                  common_config: Optional[Dict[str, Any]] = None,
                  device: str = 'cuda:0') -> str:
-    """Build a TensorRT engine from an ONNX file.
+    """Build a TensorRT engine from an ONNX file; returns ``engine_path``.
 
     Args:
-        onnx_file (str): The ONNX file.
-        engine_path (str): Where to write the engine.
         input_shapes (dict, optional): ``{input: dict(min_shape=...,
             opt_shape=..., max_shape=...)}`` (``backend_config.
             model_inputs[i].input_shapes``); static inputs need none.
         common_config (dict, optional): ``backend_config.common_config``:
             ``max_workspace_size`` and see :func:`builder_precision`.
-        device (str): The CUDA device.
-
-    Returns:
-        str: ``engine_path``.
     """
     import onnx
     trt = import_tensorrt()
@@ -141,10 +136,10 @@ def build_engine(onnx_file: str,
     creation, flags = trt.NetworkDefinitionCreationFlag, 0
     if int(trt.__version__.split('.')[0]) < 10:
         flags |= 1 << int(creation.EXPLICIT_BATCH)
-    model = onnx.load(onnx_file)
     if precision['strongly_typed']:
-        model = float16_graph(onnx_file)
         flags |= 1 << int(creation.STRONGLY_TYPED)
+    model = float16_graph(onnx_file) if precision['strongly_typed'] else \
+        onnx.load(onnx_file)
     network = builder.create_network(flags)
     parser = trt.OnnxParser(network, trt_logger)
     if not parser.parse(model.SerializeToString()):
@@ -194,9 +189,7 @@ class TRTWrapper(BaseWrapper):
         output_names (Sequence[str], optional): Outputs to return (all).
     """
 
-    def __init__(self,
-                 engine: str,
-                 device: str = 'cuda:0',
+    def __init__(self, engine: str, device: str = 'cuda:0',
                  output_names: Optional[Sequence[str]] = None):
         trt = import_tensorrt()
         self.device = _device(device)
@@ -211,14 +204,10 @@ class TRTWrapper(BaseWrapper):
                     '(built by another TensorRT version or for another GPU?)')
             self.context = self.engine.create_execution_context()
             self._stream = torch.cuda.Stream(self.device)
-        names = [
-            self.engine.get_tensor_name(i)
-            for i in range(self.engine.num_io_tensors)
-        ]
-        self._inputs = [
-            n for n in names
-            if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT
-        ]
+        names = [self.engine.get_tensor_name(i)
+                 for i in range(self.engine.num_io_tensors)]
+        self._inputs = [n for n in names if self.engine.get_tensor_mode(n)
+                        == trt.TensorIOMode.INPUT]
         self._outputs = [n for n in names if n not in self._inputs]
         super().__init__(output_names or self._outputs)
 
@@ -255,8 +244,7 @@ class TRTWrapper(BaseWrapper):
             for name in self._outputs:
                 tensors[name] = torch.empty(
                     tuple(self.context.get_tensor_shape(name)),
-                    dtype=self._dtype(name),
-                    device=self.device)
+                    dtype=self._dtype(name), device=self.device)
             for name, tensor in tensors.items():
                 self.context.set_tensor_address(name, tensor.data_ptr())
             if not self.context.execute_async_v3(self._stream.cuda_stream):
@@ -268,28 +256,13 @@ class TRTWrapper(BaseWrapper):
         return {name: tensors[name] for name in self.output_names}
 
 
-class TensorRTManager(BaseBackendManager):
-    """mmdeploy's ``tensorrt`` backend: engines built by
-    :func:`build_engine`, run by :class:`TRTWrapper`."""
+class TensorRTManager(MMDeployTensorRTManager):
+    """mmdeploy's ``tensorrt`` backend manager with engines built by
+    :func:`build_engine` and run by :class:`TRTWrapper`."""
 
     @classmethod
-    def is_available(cls, with_custom_ops: bool = False) -> bool:
-        """Whether engines can be built and run here."""
-        return tensorrt_unavailable_reason() is None
-
-    @classmethod
-    def get_version(cls) -> str:
-        """TensorRT's version, or 'None'."""
-        try:
-            return import_tensorrt().__version__
-        except Exception:  # noqa: BLE001 - missing or broken
-            return 'None'
-
-    @classmethod
-    def build_wrapper(cls,
-                      backend_files: Sequence[str],
-                      device: str = 'cuda:0',
-                      input_names: Optional[Sequence[str]] = None,
+    def build_wrapper(cls, backend_files: Sequence[str],
+                      device: str = 'cuda:0', input_names=None,
                       output_names: Optional[Sequence[str]] = None,
                       deploy_cfg: Optional[Any] = None,
                       **kwargs) -> TRTWrapper:
@@ -297,13 +270,9 @@ class TensorRTManager(BaseBackendManager):
         return TRTWrapper(backend_files[0], device, output_names)
 
     @classmethod
-    def to_backend(cls,
-                   ir_files: Sequence[str],
-                   work_dir: str,
-                   deploy_cfg: Any,
-                   log_level: int = logging.INFO,
-                   device: str = 'cuda:0',
-                   **kwargs) -> Sequence[str]:
+    def to_backend(cls, ir_files: Sequence[str], work_dir: str,
+                   deploy_cfg: Any, log_level: int = logging.INFO,
+                   device: str = 'cuda:0', **kwargs) -> Sequence[str]:
         """One engine per ONNX file, with the deploy config's
         ``backend_config`` (``common_config``, ``model_inputs[i]``)."""
         backend_cfg = deploy_cfg['backend_config']
@@ -321,7 +290,7 @@ class TensorRTManager(BaseBackendManager):
 
 
 def apply() -> None:
-    """Register :class:`TensorRTManager` as mmdeploy's ``tensorrt``
-    backend manager (idempotent)."""
+    """Register :class:`TensorRTManager` as mmdeploy's ``tensorrt`` backend
+    manager (idempotent)."""
     from rgpnet_mmseg.deploy.backends import register_backend_manager
     register_backend_manager('tensorrt', TensorRTManager)

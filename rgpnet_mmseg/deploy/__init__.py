@@ -22,16 +22,15 @@ from rgpnet_mmseg.compat import mmdeploy as _compat_mmdeploy
 from rgpnet_mmseg.compat import tensorrt as _compat_tensorrt
 from .backends import onnxruntime_session, register_onnxruntime
 from .checks import OUTPUT_STRIDE, DeployConfigError, check_deploy_config
-from .exporter import (EXPORTER_ENV, FORBIDDEN_OPS, ExporterError,
-                       SegmentorForExport, choose_exporter, export_onnx,
-                       export_segmentor)
+from .exporter import (EXPORTER_ENV, ExporterError, SegmentorForExport,
+                       choose_exporter, export_onnx, export_segmentor)
 
 _compat_mmdeploy.apply()
 _compat_tensorrt.apply()
 register_onnxruntime()
 
 __all__ = [
-    'EXPORTER_ENV', 'FORBIDDEN_OPS', 'OUTPUT_STRIDE', 'DeployConfigError',
+    'EXPORTER_ENV', 'OUTPUT_STRIDE', 'DeployConfigError',
     'ExporterError', 'SegmentorForExport', 'check_deploy_config',
     'choose_exporter', 'export_onnx', 'export_segmentor',
     'onnxruntime_session'

@@ -1,19 +1,12 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""ONNX Runtime for mmdeploy: the one place that opens an
-``onnxruntime.InferenceSession``.
-
-:func:`onnxruntime_session` opens it; :func:`register_onnxruntime` makes
-mmdeploy's ``onnxruntime`` backend (``build_task_processor(...).
-build_backend_model``, ``mmdeploy.apis.inference_model``) open its sessions
-through it, with ``backend_config.intra_op_num_threads`` of the deploy
-config as the thread count.
-"""
+"""ONNX Runtime for mmdeploy, and the one place that opens an
+``onnxruntime.InferenceSession`` (:func:`onnxruntime_session`)."""
+import logging
 import os.path as osp
 from typing import Any, Optional, Sequence
 
 
-def onnxruntime_session(onnx_file: str,
-                        device: str = 'cpu',
+def onnxruntime_session(onnx_file: str, device: str = 'cpu',
                         num_threads: Optional[int] = None):
     """Open an ONNX Runtime session.
 
@@ -29,8 +22,7 @@ def onnxruntime_session(onnx_file: str,
 
     Raises:
         FileNotFoundError: ``onnx_file`` does not exist.
-        RuntimeError: CUDA asked for, but this onnxruntime has no CUDA
-            execution provider.
+        RuntimeError: CUDA asked for, but onnxruntime has no CUDA provider.
     """
     import onnxruntime as ort
     if not osp.isfile(onnx_file):
@@ -43,27 +35,30 @@ def onnxruntime_session(onnx_file: str,
                 f'device {device!r} needs the CUDA execution provider of '
                 f'onnxruntime-gpu; this onnxruntime {ort.__version__} has '
                 f'{", ".join(available)}')
-        index = str(device).partition(':')[2] or '0'
         providers.insert(0, ('CUDAExecutionProvider',
-                             dict(device_id=int(index))))
+                             dict(device_id=_device_id(device))))
     options = ort.SessionOptions()
     if num_threads:
         options.intra_op_num_threads = int(num_threads)
     return ort.InferenceSession(onnx_file, options, providers=providers)
 
 
+def _device_id(device: str) -> int:
+    return int(str(device).partition(':')[2] or 0)
+
+
 def register_onnxruntime() -> None:
-    """Register, as mmdeploy's ``onnxruntime`` backend manager, mmdeploy's
-    manager with a wrapper whose session comes from
-    :func:`onnxruntime_session`."""
+    """Make mmdeploy's ``onnxruntime`` backend (``build_backend_model``,
+    ``mmdeploy.apis.inference_model``) open its sessions with
+    :func:`onnxruntime_session`, ``backend_config.intra_op_num_threads``
+    of the deploy config as the thread count."""
     from mmdeploy.backend.base import BaseWrapper
     from mmdeploy.backend.onnxruntime.backend_manager import \
-        ONNXRuntimeManager as MMDeployManager
+        ONNXRuntimeManager
     from mmdeploy.backend.onnxruntime.wrapper import ORTWrapper
 
     class OnnxRuntimeWrapper(ORTWrapper):
-        """mmdeploy's ``ORTWrapper`` (its ``forward``) on a session of
-        :func:`onnxruntime_session`."""
+        """mmdeploy's ``ORTWrapper.forward`` on our session."""
 
         def __init__(self, onnx_file: str, device: str,
                      output_names: Optional[Sequence[str]],
@@ -72,14 +67,14 @@ def register_onnxruntime() -> None:
             self._input_metas = {i.name: i for i in self.sess.get_inputs()}
             self.io_binding = self.sess.io_binding()
             self.device_type = 'cuda' if device.startswith('cuda') else 'cpu'
-            self.device_id = int(device.partition(':')[2] or 0)
+            self.device_id = _device_id(device)
             BaseWrapper.__init__(
                 self, output_names or
                 [o.name for o in self.sess.get_outputs()])
 
-    class OnnxRuntimeManager(MMDeployManager):
-        """mmdeploy's ONNX Runtime manager, sessions from
-        :func:`onnxruntime_session`."""
+    class OnnxRuntimeManager(ONNXRuntimeManager):
+        """mmdeploy's ONNX Runtime manager with :class:`OnnxRuntimeWrapper`.
+        """
 
         @classmethod
         def build_wrapper(cls, backend_files: Sequence[str],
@@ -95,18 +90,10 @@ def register_onnxruntime() -> None:
 
 
 def register_backend_manager(name: str, manager: type) -> None:
-    """Register ``manager`` as mmdeploy's backend manager ``name`` in place
-    of mmdeploy's own, which is imported first so that it cannot come back
-    (mmdeploy imports ``mmdeploy.backend.<name>`` on first use)."""
-    import importlib
-    import logging
-
+    """Register ``manager``, a subclass of mmdeploy's (whose import
+    registered it), as mmdeploy's backend manager ``name``."""
     from mmdeploy.backend.base import BACKEND_MANAGERS
     from mmdeploy.utils import get_root_logger
-    try:
-        importlib.import_module(f'mmdeploy.backend.{name}')
-    except Exception:  # noqa: BLE001 - e.g. a broken TensorRT install
-        pass
     mmdeploy_logger = get_root_logger()
     level = mmdeploy_logger.level
     mmdeploy_logger.setLevel(logging.WARNING)  # "already registered": we know

@@ -2,15 +2,14 @@
 """Checks of deploy configs against what RGPNet can take, run before any
 export: a wrong shape fails in a second with a message that names it, not
 minutes later inside an exporter or a TensorRT build."""
-from typing import Any, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Iterable, List, Optional, Tuple
 
 import torch.nn as nn
 
-# RGPNet's encoder has output stride 32: the decoder fuses the 1/4 ... 1/32
-# levels, which tile the image only for multiples of 32 (other sizes are
-# cropped by `match_size`). An engine is built for exactly the configured
-# shapes, so a static deploy shape must be a multiple of 32; dynamic graphs
-# take any size.
+# RGPNet's decoder fuses the encoder's 1/4 ... 1/32 levels, which tile the
+# image only at multiples of 32 (other sizes are cropped by `match_size`).
+# An engine is built for exactly the configured shapes, so a static deploy
+# shape must be a multiple of 32; dynamic graphs take any size.
 OUTPUT_STRIDE = 32
 
 
@@ -25,43 +24,37 @@ def is_rgpnet(model: nn.Module) -> bool:
 
 def check_hw(h: int, w: int, where: str) -> None:
     """Raise :class:`DeployConfigError` unless ``h`` and ``w`` are positive
-    multiples of :data:`OUTPUT_STRIDE`; ``where`` names the shape's source
-    (e.g. its config key) in the message."""
-    bad = [(name, int(v)) for name, v in (('height', h), ('width', w))
-           if int(v) <= 0 or int(v) % OUTPUT_STRIDE]
-    if not bad:
-        return
+    multiples of :data:`OUTPUT_STRIDE`; ``where`` names the source."""
     hints = []
-    for name, v in bad:
-        low = max(OUTPUT_STRIDE, v // OUTPUT_STRIDE * OUTPUT_STRIDE)
-        hints.append(f'{name} {v} -> {low} or {low + OUTPUT_STRIDE}')
-    raise DeployConfigError(
-        f'Input shape {h}x{w} (HxW, {where}) cannot be taken by RGPNet: '
-        f'height and width must be multiples of {OUTPUT_STRIDE} (the '
-        f'encoder\'s output stride: the decoder fuses the 1/4 ... 1/32 '
-        f'levels, which tile the image only then). Nearest valid: '
-        f'{", ".join(hints)}; or use a dynamic-shape deploy config.')
+    for name, v in (('height', int(h)), ('width', int(w))):
+        if v <= 0 or v % OUTPUT_STRIDE:
+            low = max(OUTPUT_STRIDE, v // OUTPUT_STRIDE * OUTPUT_STRIDE)
+            hints.append(f'{name} {v} -> {low} or {low + OUTPUT_STRIDE}')
+    if hints:
+        raise DeployConfigError(
+            f'Input shape {h}x{w} (HxW, {where}) cannot be taken by RGPNet: '
+            f'height and width must be multiples of {OUTPUT_STRIDE} (the '
+            'encoder\'s output stride: the decoder fuses the 1/4 ... 1/32 '
+            'levels, which tile the image only then). Nearest valid: '
+            f'{", ".join(hints)}; or use a dynamic-shape deploy config.')
 
 
 def _is_dynamic_hw(dynamic_axes: Optional[Any], name: str) -> bool:
-    axes = (dynamic_axes or {}).get(name) or ()
-    return bool({2, 3} & set(axes))
+    return bool({2, 3} & set((dynamic_axes or {}).get(name) or ()))
 
 
 def deploy_input_shapes(deploy_cfg: Any) -> List[Tuple[str, Tuple[int, int]]]:
-    """The fixed (H, W) shapes a deploy config asks for, with their keys:
-    ``onnx_config.input_shape`` (``[W, H]``, mmdeploy's order) unless H, W
-    are dynamic, and every TensorRT ``min/opt/max_shape`` (``[N, C, H,
-    W]``)."""
+    """The fixed (H, W) shapes of a deploy config, with their keys:
+    ``onnx_config.input_shape`` (``[W, H]``) unless H, W are dynamic, and
+    every TensorRT ``min/opt/max_shape`` (``[N, C, H, W]``)."""
     shapes = []
-    onnx_cfg = deploy_cfg.get('onnx_config', {}) or {}
+    onnx_cfg = deploy_cfg.get('onnx_config') or {}
     name = (onnx_cfg.get('input_names') or ['input'])[0]
-    input_shape = onnx_cfg.get('input_shape')
-    if input_shape is not None and not _is_dynamic_hw(
+    shape = onnx_cfg.get('input_shape')
+    if shape is not None and not _is_dynamic_hw(
             onnx_cfg.get('dynamic_axes'), name):
-        w, h = input_shape
-        shapes.append((f'onnx_config.input_shape={list(input_shape)} '
-                       '(W, H)', (int(h), int(w))))
+        shapes.append((f'onnx_config.input_shape={list(shape)} (W, H)',
+                       (int(shape[1]), int(shape[0]))))
     for i, params in enumerate(_model_inputs(deploy_cfg)):
         for name, p in (params.get('input_shapes') or {}).items():
             for key in ('min_shape', 'opt_shape', 'max_shape'):
@@ -72,15 +65,13 @@ def deploy_input_shapes(deploy_cfg: Any) -> List[Tuple[str, Tuple[int, int]]]:
     return shapes
 
 
-def _model_inputs(deploy_cfg: Any) -> Sequence[dict]:
-    return (deploy_cfg.get('backend_config', {}) or {}).get(
-        'model_inputs', []) or []
+def _model_inputs(deploy_cfg: Any) -> List[dict]:
+    return (deploy_cfg.get('backend_config') or {}).get('model_inputs') or []
 
 
 def check_deploy_config(deploy_cfg: Any, name: str = 'deploy config') -> None:
-    """Check every input shape a deploy config fixes (see
-    :func:`deploy_input_shapes`), and that a TensorRT profile has
-    min <= opt <= max and equals a static ONNX shape.
+    """Check every shape a deploy config fixes (multiples of 32, a TensorRT
+    profile equal to a static ONNX shape, min <= opt <= max).
 
     Raises:
         DeployConfigError: A shape RGPNet cannot take, named with its key.
@@ -88,13 +79,14 @@ def check_deploy_config(deploy_cfg: Any, name: str = 'deploy config') -> None:
     shapes = deploy_input_shapes(deploy_cfg)
     for where, (h, w) in shapes:
         check_hw(h, w, f'{where} in {name}')
-    static = [s for s in shapes if s[0].startswith('onnx_config.')]
+    static = next((hw for where, hw in shapes
+                   if where.startswith('onnx_config.')), None)
     for where, hw in shapes:
-        if static and hw != static[0][1]:
+        if static and hw != static:
             raise DeployConfigError(
                 f'{name}: {where} does not match the static '
-                f'{static[0][0]}: a static ONNX graph takes '
-                f'{static[0][1][0]}x{static[0][1][1]} (HxW) only')
+                'onnx_config.input_shape: a static ONNX graph takes '
+                f'{static[0]}x{static[1]} (HxW) only')
     for i, params in enumerate(_model_inputs(deploy_cfg)):
         for input_name, p in (params.get('input_shapes') or {}).items():
             lo, opt, hi = (p.get(k) for k in ('min_shape', 'opt_shape',
@@ -102,20 +94,17 @@ def check_deploy_config(deploy_cfg: Any, name: str = 'deploy config') -> None:
             if lo and opt and hi and not all(
                     a <= b <= c for a, b, c in zip(lo, opt, hi)):
                 raise DeployConfigError(
-                    f'{name}: backend_config.model_inputs[{i}] '
-                    f'input {input_name!r} needs min_shape <= opt_shape '
-                    f'<= max_shape in every dimension, got {list(lo)}, '
+                    f'{name}: backend_config.model_inputs[{i}] input '
+                    f'{input_name!r} needs min_shape <= opt_shape <= '
+                    f'max_shape in every dimension, got {list(lo)}, '
                     f'{list(opt)}, {list(hi)}')
 
 
 def check_export_input(args: Any, dynamic_axes: Optional[Any],
                        input_names: Optional[Iterable[str]]) -> None:
     """Check the example input of an RGPNet export: a static height/width
-    must be a multiple of :data:`OUTPUT_STRIDE`.
-
-    Raises:
-        DeployConfigError: Before the exporter runs.
-    """
+    must be a multiple of :data:`OUTPUT_STRIDE` (raises
+    :class:`DeployConfigError` before the exporter runs)."""
     tensor = args[0] if isinstance(args, (tuple, list)) else args
     shape = getattr(tensor, 'shape', None)
     name = next(iter(input_names or ['input']), 'input')

@@ -5,32 +5,17 @@ checks of :mod:`.verify`."""
 import copy
 import os
 import os.path as osp
-from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from .checks import check_deploy_config
-from .exporter import EXPORTER_ENV, FORBIDDEN_OPS, choose_exporter
+from .exporter import EXPORTER_ENV, choose_exporter
 
 
 class DeployError(RuntimeError):
     """The conversion cannot run here (e.g. no TensorRT)."""
 
 
-@dataclass
-class DeployResult:
-    """What :func:`run_deploy` made and measured."""
-    work_dir: str
-    onnx_file: str
-    backend: str
-    backend_files: List[str]
-    export: Dict[str, Any] = field(default_factory=dict)
-    ops: List[str] = field(default_factory=list)
-    parity: Optional[Dict[str, Any]] = None
-    miou: Optional[Dict[str, Any]] = None
-
-
-def load_configs(deploy_cfg: Any,
-                 model_cfg: Any,
+def load_configs(deploy_cfg: Any, model_cfg: Any,
                  with_argmax: Optional[bool] = None,
                  cfg_options: Optional[Dict] = None):
     """Load the deploy and model configs (paths or Configs) as mmdeploy
@@ -45,61 +30,16 @@ def load_configs(deploy_cfg: Any,
         'rgpnet_mmseg.deploy' not in modules)
     if with_argmax is not None:
         codebase['with_argmax'] = bool(with_argmax)
-    if cfg_options:
-        model_cfg.merge_from_dict(cfg_options)
+    model_cfg.merge_from_dict(cfg_options or {})
     return deploy_cfg, model_cfg
 
 
-def run_deploy(deploy_cfg: Any,
-               model_cfg: Any,
-               checkpoint: Optional[str],
-               img: Any,
-               work_dir: str,
-               *,
-               device: str = 'cpu',
-               exporter: Optional[str] = None,
-               with_argmax: Optional[bool] = None,
-               test_img: Any = None,
-               parity: bool = True,
-               miou: Optional[bool] = None,
-               miou_split: str = 'val',
-               miou_max_images: Optional[int] = None,
-               data_root: Optional[str] = None,
-               cfg_options: Optional[Dict] = None,
-               dump_info: bool = True) -> DeployResult:
-    """Convert a model as mmdeploy's ``tools/deploy.py`` does, then check it.
+def _check_backend(deploy_cfg: Any, name: str, device: str) -> str:
+    from mmdeploy.utils import get_backend, get_common_config
 
-    Steps: load and check the configs (shapes, before anything is built);
-    write them to ``work_dir`` as ``deploy_cfg.py`` and ``model_cfg.py``;
-    ``export2SDK`` (``deploy.json``, ``pipeline.json``, ``detail.json``);
-    :func:`mmdeploy.apis.torch2onnx` (through
-    :func:`~.exporter.export_onnx`); the backend's ``to_backend`` (TensorRT;
-    ONNX Runtime runs the ONNX file); :func:`~.verify.check_parity` on
-    ``test_img`` (default ``img``); :func:`~.verify.evaluate_backend_miou`
-    when ``miou`` (default: for TensorRT FP16).
-
-    Raises:
-        DeployConfigError: A shape the model cannot take.
-        DeployError: The backend cannot run here.
-        ExporterError: The requested exporter is not available.
-    """
-    import onnx
-    from mmdeploy.apis import torch2onnx
-    from mmdeploy.backend.base import get_backend_manager
-    from mmdeploy.utils import get_backend, get_common_config, get_ir_config
-
-    from rgpnet_mmseg.compat.mmdeploy import export_sdk_info
     from rgpnet_mmseg.compat.tensorrt import (builder_precision,
                                               tensorrt_unavailable_reason)
-    for path, what in ((checkpoint, 'Checkpoint'), (img, 'Image')):
-        if isinstance(path, str) and not osp.isfile(path):
-            raise FileNotFoundError(f'{what} file not found: {path}')
-    name = deploy_cfg if isinstance(deploy_cfg, str) else 'deploy config'
-    deploy_cfg, model_cfg = load_configs(deploy_cfg, model_cfg, with_argmax,
-                                         cfg_options)
-    check_deploy_config(deploy_cfg, name)
     backend = get_backend(deploy_cfg).value
-    fp16 = bool(get_common_config(deploy_cfg).get('fp16_mode', False))
     if backend == 'tensorrt':
         builder_precision(get_common_config(deploy_cfg), True)  # no INT8
         reason = tensorrt_unavailable_reason()
@@ -110,7 +50,53 @@ def run_deploy(deploy_cfg: Any,
     elif backend != 'onnxruntime':
         raise DeployError(f'{name}: backend {backend!r} is not supported by '
                           'rgpnet-mmseg (onnxruntime, tensorrt)')
-    mode = choose_exporter(exporter)  # fail before any work on a bad name
+    return backend
+
+
+def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
+               img: Any, work_dir: str, *, device: str = 'cpu',
+               exporter: Optional[str] = None,
+               with_argmax: Optional[bool] = None, test_img: Any = None,
+               parity: bool = True, miou: Optional[bool] = None,
+               miou_split: str = 'val', miou_max_images: Optional[int] = None,
+               data_root: Optional[str] = None,
+               cfg_options: Optional[Dict] = None,
+               dump_info: bool = True) -> Dict[str, Any]:
+    """Convert a model as mmdeploy's ``tools/deploy.py`` does, then check it.
+
+    Steps: load and check the configs (shapes, backend) before anything is
+    built; write them to ``work_dir`` as ``deploy_cfg.py`` and
+    ``model_cfg.py``; mmdeploy's SDK files; :func:`mmdeploy.apis.torch2onnx`
+    (through :func:`.exporter.export_onnx`); the backend manager's
+    ``to_backend`` (TensorRT); :func:`.verify.check_parity` on ``test_img``
+    (default ``img``); :func:`.verify.evaluate_backend_miou` when ``miou``
+    (default: for TensorRT FP16).
+
+    Returns:
+        dict: ``onnx_file``, ``exporter``, ``opset``, ``ops``, ``backend``,
+        ``backend_files``, ``parity`` and ``miou`` (None when not run).
+
+    Raises:
+        DeployConfigError: A shape the model cannot take.
+        DeployError: The backend cannot run here.
+        ExporterError: The requested exporter is not available.
+    """
+    import onnx
+    from mmdeploy.apis import torch2onnx
+    from mmdeploy.backend.base import get_backend_manager
+    from mmdeploy.utils import get_common_config, get_ir_config
+
+    from rgpnet_mmseg.compat.mmdeploy import export_sdk_info
+    from .verify import check_parity, evaluate_backend_miou
+    for path, what in ((checkpoint, 'Checkpoint'), (img, 'Image')):
+        if isinstance(path, str) and not osp.isfile(path):
+            raise FileNotFoundError(f'{what} file not found: {path}')
+    name = deploy_cfg if isinstance(deploy_cfg, str) else 'deploy config'
+    deploy_cfg, model_cfg = load_configs(deploy_cfg, model_cfg, with_argmax,
+                                         cfg_options)
+    check_deploy_config(deploy_cfg, name)
+    backend = _check_backend(deploy_cfg, name, device)
+    mode = choose_exporter(exporter)  # fails on a bad name before any work
     os.makedirs(work_dir, exist_ok=True)
     deploy_cfg.dump(osp.join(work_dir, 'deploy_cfg.py'))
     model_cfg.dump(osp.join(work_dir, 'model_cfg.py'))
@@ -118,9 +104,8 @@ def run_deploy(deploy_cfg: Any,
         export_sdk_info(
             deploy_cfg, model_cfg, work_dir, pth=checkpoint, device=device)
     onnx_file = osp.join(work_dir, get_ir_config(deploy_cfg)['save_file'])
-    old = os.environ.get(EXPORTER_ENV)
-    os.environ[EXPORTER_ENV] = mode  # read by the torch.onnx.export rewriter
-    try:
+    old, os.environ[EXPORTER_ENV] = os.environ.get(EXPORTER_ENV), mode
+    try:  # the torch.onnx.export rewriter reads it
         torch2onnx(img, work_dir, osp.basename(onnx_file), deploy_cfg,
                    model_cfg, checkpoint, device)
     finally:
@@ -130,35 +115,32 @@ def run_deploy(deploy_cfg: Any,
             os.environ[EXPORTER_ENV] = old
     graph = onnx.load(onnx_file, load_external_data=False)
     ops = sorted({node.op_type for node in graph.graph.node})
-    if FORBIDDEN_OPS & set(ops):
-        raise DeployError(
-            f'{onnx_file} still holds {sorted(FORBIDDEN_OPS & set(ops))}')
-    opset = next(o.version for o in graph.opset_import
-                 if o.domain in ('', 'ai.onnx'))
-    result = DeployResult(work_dir, onnx_file, backend, [onnx_file],
-                          dict(exporter=mode, opset=opset), ops)
+    files = [onnx_file]
     if backend == 'tensorrt':
-        result.backend_files = list(
-            get_backend_manager(backend).to_backend([onnx_file], work_dir,
-                                                    deploy_cfg,
-                                                    device=device))
-    from .verify import check_parity, evaluate_backend_miou
+        files = list(
+            get_backend_manager(backend).to_backend(
+                files, work_dir, deploy_cfg, device=device))
+    fp16 = bool(get_common_config(deploy_cfg).get('fp16_mode', False))
+    result = dict(
+        onnx_file=onnx_file, exporter=mode, ops=ops, backend=backend,
+        opset=next(o.version for o in graph.opset_import
+                   if o.domain in ('', 'ai.onnx')),
+        backend_files=files, parity=None, miou=None)
     if parity:
-        result.parity = check_parity(model_cfg, deploy_cfg, checkpoint,
-                                     result.backend_files, test_img or img,
-                                     device)
+        result['parity'] = check_parity(model_cfg, deploy_cfg, checkpoint,
+                                        files, test_img or img, device)
     if miou or (miou is None and backend == 'tensorrt' and fp16):
         try:
-            result.miou = evaluate_backend_miou(
-                model_cfg, deploy_cfg, checkpoint, result.backend_files,
-                device, miou_split, miou_max_images, data_root)
+            result['miou'] = evaluate_backend_miou(
+                model_cfg, deploy_cfg, checkpoint, files, device, miou_split,
+                miou_max_images, data_root)
         except (FileNotFoundError, KeyError) as err:
             raise DeployError(
                 f'converted into {work_dir}, but the mIoU comparison needs '
                 f'the {miou_split} split of the model config ({err}); point '
                 '--data-root at it, or skip it with --no-miou') from err
-        result.miou.update(
+        result['miou'].update(
             split=miou_split,
-            backend=backend + (' FP16' if backend == 'tensorrt' and fp16
+            backend=backend + (' FP16' if fp16 and backend == 'tensorrt'
                                else ''))
     return result

@@ -1,26 +1,16 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """The one place that exports to ONNX, for mmdeploy and without it.
 
-torch >= 2.9 has two exporters behind ``torch.onnx.export``:
-
-* ``dynamo=False``, the TorchScript ("legacy") exporter that mmdeploy 1.3.1
-  was written for: its rewriters hook into it, it writes the requested
-  opset (11 in our deploy configs, which TensorRT 8.6 parses). Deprecated,
-  still in torch 2.13.
-* ``dynamo=True``, the ``torch.export`` exporter, the default since torch
-  2.9 (needs ``onnxscript``): opset >= 18, weights in a ``.data`` file by
-  default, mmdeploy's symbolic rewriters ignored (RGPNet needs none).
-
-:func:`choose_exporter` picks the legacy exporter while torch has it, the
-dynamo one afterwards; ``RGPNET_ONNX_EXPORTER=legacy|dynamo`` (or
-``tools/deploy.py --exporter``) overrides it. :func:`export_onnx` runs it
-with matching arguments and brings a dynamo graph to one file and, where
-onnx's version converter can, to the requested opset. mmdeploy's own call
-goes through it (:mod:`rgpnet_mmseg.compat.mmdeploy`). BN is folded in the
-model before the export (:func:`rgpnet_mmseg.models.fuse_conv_bn`), never
-in the graph.
+torch >= 2.9 has two exporters behind ``torch.onnx.export``: the
+TorchScript one (``dynamo=False``, "legacy"; mmdeploy 1.3.1's rewriters are
+written for it; it writes the requested opset, 11 in our deploy configs,
+which TensorRT 8.6 parses) and, the default, the ``torch.export`` one
+(``dynamo=True``, needs ``onnxscript``, opset >= 18). :func:`choose_exporter`
+picks the legacy one while torch has it (``RGPNET_ONNX_EXPORTER`` or
+``tools/deploy.py --exporter`` override it), :func:`export_onnx` runs it;
+mmdeploy's call goes through it (:mod:`rgpnet_mmseg.compat.mmdeploy`). BN is
+fused in the model first (:func:`rgpnet_mmseg.models.fuse_conv_bn`).
 """
-import functools
 import importlib
 import inspect
 import logging
@@ -39,8 +29,6 @@ logger = logging.getLogger('rgpnet_mmseg.deploy')
 EXPORTER_ENV = 'RGPNET_ONNX_EXPORTER'
 EXPORTER_CHOICES = ('auto', 'legacy', 'dynamo')
 DYNAMO_MIN_OPSET = 18  # the dynamo exporter implements opset >= 18 only
-# never in a deployable graph: un-folded BN, dropout
-FORBIDDEN_OPS = frozenset({'BatchNormalization', 'Dropout'})
 _LEGACY_ONLY_ARGS = ('training', 'operator_export_type', 'do_constant_folding',
                      'custom_opsets', 'export_modules_as_functions',
                      'autograd_inlining')
@@ -50,54 +38,33 @@ class ExporterError(RuntimeError):
     """The requested ONNX exporter is not available."""
 
 
-@functools.lru_cache(maxsize=None)
-def _export_parameters() -> Tuple[str, ...]:
-    return tuple(inspect.signature(torch.onnx.export).parameters)
+# probed at import, before an mmdeploy RewriterContext replaces the function
+_DYNAMO_ARG = 'dynamo' in inspect.signature(torch.onnx.export).parameters
 
 
-@functools.lru_cache(maxsize=None)
 def legacy_exporter_available() -> bool:
     """Whether torch still has the TorchScript-based ONNX exporter."""
-    if 'dynamo' not in _export_parameters():
-        return True  # torch < 2.5: the only exporter
     for name in ('torch.onnx._internal.torchscript_exporter.utils',
                  'torch.onnx.utils'):
         try:
-            module = importlib.import_module(name)
+            if hasattr(importlib.import_module(name), '_model_to_graph'):
+                return True
         except ImportError:
-            continue
-        if hasattr(module, '_export') and hasattr(module, '_model_to_graph'):
-            return True
-    return False
+            pass
+    return not _DYNAMO_ARG  # torch < 2.5: the only exporter
 
 
-@functools.lru_cache(maxsize=None)
 def dynamo_exporter_available() -> bool:
     """Whether torch has the dynamo exporter and onnxscript is installed."""
-    return 'dynamo' in _export_parameters() and importlib.util.find_spec(
-        'onnxscript') is not None
+    return _DYNAMO_ARG and importlib.util.find_spec('onnxscript') is not None
 
 
-# probe before any mmdeploy RewriterContext replaces torch.onnx.export
-legacy_exporter_available()
-dynamo_exporter_available()
-
-
-def choose_exporter(requested: Optional[str] = None,
-                    *,
+def choose_exporter(requested: Optional[str] = None, *,
                     legacy_available: Optional[bool] = None,
                     dynamo_available: Optional[bool] = None) -> str:
-    """Decide which exporter to use.
-
-    Args:
-        requested (str, optional): ``'auto'``, ``'legacy'`` or ``'dynamo'``.
-            Default: ``$RGPNET_ONNX_EXPORTER``, else ``'auto'``.
-        legacy_available (bool, optional): Override the probe (tests).
-        dynamo_available (bool, optional): Override the probe (tests).
-
-    Returns:
-        str: ``'legacy'`` or ``'dynamo'`` (``'auto'``: legacy while torch
-        has it).
+    """``'legacy'`` or ``'dynamo'``: ``requested`` (default
+    ``$RGPNET_ONNX_EXPORTER``, else ``'auto'``: legacy while torch has it).
+    The probes can be overridden (tests).
 
     Raises:
         ExporterError: An unknown name or an exporter that is not there.
@@ -108,38 +75,33 @@ def choose_exporter(requested: Optional[str] = None,
         raise ExporterError(
             f'Unknown ONNX exporter {requested!r} (from the argument or '
             f'${EXPORTER_ENV}); choose one of {", ".join(EXPORTER_CHOICES)}')
-    if legacy_available is None:
-        legacy_available = legacy_exporter_available()
-    if dynamo_available is None:
-        dynamo_available = dynamo_exporter_available()
-    if requested == 'auto' and (legacy_available or dynamo_available):
-        return 'legacy' if legacy_available else 'dynamo'
-    if requested == 'auto':
-        raise ExporterError(
-            f'torch {torch.__version__} has no usable ONNX exporter: the '
-            'TorchScript exporter is gone and the dynamo exporter needs '
-            '`pip install onnxscript`')
-    if requested == 'legacy' and not legacy_available:
-        raise ExporterError(
-            f'The TorchScript-based ONNX exporter is not in torch '
-            f'{torch.__version__}; use {EXPORTER_ENV}=dynamo (or auto)')
-    if requested == 'dynamo' and not dynamo_available:
-        found = importlib.util.find_spec('onnxscript') is not None
-        raise ExporterError(
-            f'The dynamo ONNX exporter needs torch >= 2.5 and onnxscript '
-            f'(torch {torch.__version__}, onnxscript '
-            f'{"found" if found else "missing"})')
-    return requested
+    legacy = legacy_exporter_available() if legacy_available is None \
+        else legacy_available
+    dynamo = dynamo_exporter_available() if dynamo_available is None \
+        else dynamo_available
+    if requested == 'auto' and (legacy or dynamo):
+        return 'legacy' if legacy else 'dynamo'
+    if dict(auto=False, legacy=legacy, dynamo=dynamo)[requested]:
+        return requested
+    version = f'torch {torch.__version__}'
+    raise ExporterError(dict(
+        auto=f'{version} has no usable ONNX exporter: the TorchScript one is '
+        'gone and the dynamo one needs `pip install onnxscript`',
+        legacy=f'The TorchScript-based ONNX exporter is not in {version}; '
+        f'use {EXPORTER_ENV}=dynamo (or auto)',
+        dynamo=f'The dynamo ONNX exporter needs torch >= 2.5 and onnxscript '
+        f'({version}, onnxscript '
+        f'{"found" if importlib.util.find_spec("onnxscript") else "missing"})'
+    )[requested])
 
 
 def _finish_dynamo_graph(path: str, target_opset: int) -> Tuple[int, int]:
     """Bring a dynamo graph down to ``target_opset`` (or 17, the most
-    TensorRT 8.6 parses) where onnx's converter can, to the lowest IR
-    version of its opset, and into one file; returns (opset, IR version).
-    """
+    TensorRT 8.6 parses) where onnx's converter can, and to the lowest IR
+    version of its opset; returns (opset, IR version)."""
     import onnx
     from onnx import helper, version_converter
-    model = onnx.load(path)  # also reads the .data file beside it
+    model = onnx.load(path)
     opset = next(o.version for o in model.opset_import
                  if o.domain in ('', 'ai.onnx'))
     for version in sorted({target_opset, 17}):
@@ -151,30 +113,15 @@ def _finish_dynamo_graph(path: str, target_opset: int) -> Tuple[int, int]:
             except Exception:  # noqa: BLE001 - no adapter for an op
                 continue
     if not model.functions:  # IR 10 whatever the opset: older parsers fail
-        try:
-            main = [o for o in model.opset_import if o.domain in ('', 'ai.onnx')]
-            model.ir_version = min(
-                model.ir_version,
-                max(helper.find_min_ir_version_for(main), 7))
-        except Exception:  # noqa: BLE001 - an opset onnx does not know
-            pass
-    data_file = path + '.data'
-    if model.ByteSize() < 2**31 - 2**24:  # protobuf's 2 GB limit
-        onnx.save(model, path)
-        if os.path.isfile(data_file):
-            os.remove(data_file)
-    else:
-        onnx.save(model, path, save_as_external_data=True,
-                  location=os.path.basename(data_file))
+        main = [o for o in model.opset_import if o.domain in ('', 'ai.onnx')]
+        model.ir_version = min(model.ir_version,
+                               max(helper.find_min_ir_version_for(main), 7))
+    onnx.save(model, path)
     return opset, model.ir_version
 
 
-def export_onnx(model: nn.Module,
-                args: Any,
-                f: str,
-                *,
-                exporter: Optional[str] = None,
-                export_fn=None,
+def export_onnx(model: nn.Module, args: Any, f: str, *,
+                exporter: Optional[str] = None, export_fn=None,
                 **kwargs) -> Dict[str, Any]:
     """Export ``model`` to the file ``f`` with the chosen exporter.
 
@@ -199,18 +146,13 @@ def export_onnx(model: nn.Module,
     mode = choose_exporter(exporter)
     opset = kwargs.get('opset_version') or DYNAMO_MIN_OPSET
     if mode == 'legacy':
-        if 'dynamo' in _export_parameters():
+        if _DYNAMO_ARG:
             kwargs['dynamo'] = False
     else:
         for key in _LEGACY_ONLY_ARGS:
             kwargs.pop(key, None)
-        kwargs.update(
-            dynamo=True,
-            opset_version=max(opset, DYNAMO_MIN_OPSET),
-            external_data=False,
-            report=False)
-    logger.info(f'ONNX export with the {mode} exporter '
-                f'(torch {torch.__version__})')
+        kwargs.update(dynamo=True, opset_version=max(opset, DYNAMO_MIN_OPSET),
+                      external_data=False, report=False)
     with warnings.catch_warnings():  # our choice is deliberate
         warnings.filterwarnings(
             'ignore', message='You are using the legacy TorchScript-based')
@@ -221,8 +163,8 @@ def export_onnx(model: nn.Module,
     if mode == 'dynamo':
         info['opset'], info['ir_version'] = _finish_dynamo_graph(
             os.fspath(f), opset)
-    logger.info(f'exported {info["file"]}: {mode} exporter, opset '
-                f'{info["opset"]}')
+    logger.info(f'exported {info["file"]} with the {mode} exporter (torch '
+                f'{torch.__version__}), opset {info["opset"]}')
     return info
 
 
@@ -247,19 +189,14 @@ class SegmentorForExport(nn.Module):
         head = self.segmentor.decode_head
         logits = F.interpolate(
             head.forward(self.segmentor.extract_feat(inputs)),
-            size=inputs.shape[2:],
-            mode='bilinear',
+            size=inputs.shape[2:], mode='bilinear',
             align_corners=head.align_corners)
         return logits.argmax(1, keepdim=True) if self.with_argmax else logits
 
 
-def export_segmentor(segmentor: nn.Module,
-                     path: str,
-                     input_shape: Sequence[int],
-                     *,
-                     with_argmax: bool = True,
-                     dynamic: bool = False,
-                     exporter: Optional[str] = None,
+def export_segmentor(segmentor: nn.Module, path: str,
+                     input_shape: Sequence[int], *, with_argmax: bool = True,
+                     dynamic: bool = False, exporter: Optional[str] = None,
                      opset_version: int = 11) -> Dict[str, Any]:
     """Export a BN-fused copy of an mmseg segmentor without mmdeploy.
 
@@ -286,9 +223,6 @@ def export_segmentor(segmentor: nn.Module,
     with torch.no_grad():
         return export_onnx(
             wrapper, (torch.randn(1, 3, *input_shape, device=device), ),
-            path,
-            exporter=exporter,
-            input_names=['input'],
-            output_names=['output'],
-            opset_version=opset_version,
+            path, exporter=exporter, input_names=['input'],
+            output_names=['output'], opset_version=opset_version,
             dynamic_axes=dynamic_axes)

@@ -22,12 +22,8 @@ MAX_LOGITS_REL_DIFF = 1e-3
 
 def compare_outputs(ref_logits: np.ndarray,
                     output: np.ndarray) -> Dict[str, float]:
-    """Compare a backend's output with PyTorch's logits.
-
-    Args:
-        ref_logits (np.ndarray): PyTorch logits, (N, C, H, W).
-        output (np.ndarray): The backend's labels (N, 1, H, W) or logits
-            (N, C, H, W).
+    """Compare a backend's labels (N, 1, H, W) or logits (N, C, H, W) with
+    PyTorch's logits (N, C, H, W).
 
     Returns:
         dict: ``pixel_agreement`` (fraction of equal labels) and, for
@@ -62,11 +58,8 @@ def _parity_input_shape(deploy_cfg: Any) -> Optional[Sequence[int]]:
     return shape
 
 
-def check_parity(model_cfg: Any,
-                 deploy_cfg: Any,
-                 checkpoint: Optional[str],
-                 backend_files: Sequence[str],
-                 img: Any,
+def check_parity(model_cfg: Any, deploy_cfg: Any, checkpoint: Optional[str],
+                 backend_files: Sequence[str], img: Any,
                  device: str = 'cpu') -> Dict[str, Any]:
     """Run ``img`` through PyTorch and the backend and compare.
 
@@ -88,8 +81,7 @@ def check_parity(model_cfg: Any,
     task_processor = build_task_processor(model_cfg, deploy_cfg, device)
     torch_model = task_processor.build_pytorch_model(checkpoint)
     _, inputs = task_processor.create_input(
-        img,
-        _parity_input_shape(deploy_cfg),
+        img, _parity_input_shape(deploy_cfg),
         data_preprocessor=getattr(torch_model, 'data_preprocessor', None))
     backend_model = task_processor.build_backend_model(list(backend_files))
     with torch.no_grad():
@@ -153,7 +145,7 @@ def _dataloader_cfg(model_cfg: Any, split: str,
         cfg.dataset.data_root = data_root
     if max_images:
         cfg.dataset.indices = int(max_images)
-    if input_shape is not None:  # a static graph: (W, H) like mmdeploy
+    if input_shape is not None:  # a static graph: (W, H), as mmdeploy
         resizes = [s for s in cfg.dataset.pipeline if s['type'] == 'Resize']
         if not resizes:
             raise ValueError(
@@ -164,11 +156,8 @@ def _dataloader_cfg(model_cfg: Any, split: str,
     return cfg
 
 
-def evaluate_backend_miou(model_cfg: Any,
-                          deploy_cfg: Any,
-                          checkpoint: str,
-                          backend_files: Sequence[str],
-                          device: str = 'cpu',
+def evaluate_backend_miou(model_cfg: Any, deploy_cfg: Any, checkpoint: str,
+                          backend_files: Sequence[str], device: str = 'cpu',
                           split: str = 'val',
                           max_images: Optional[int] = None,
                           data_root: Optional[str] = None) -> Dict[str, Any]:
@@ -181,12 +170,6 @@ def evaluate_backend_miou(model_cfg: Any,
     resolution, as ``tools/test.py`` scores the PyTorch model.
 
     Args:
-        model_cfg (Config): Model config.
-        deploy_cfg (Config): Deploy config of ``backend_files``.
-        checkpoint (str): PyTorch checkpoint.
-        backend_files (Sequence[str]): E.g. ``['end2end.engine']``.
-        device (str): Device of both models.
-        split (str): ``'val'`` or ``'test'``. Default: ``'val'``.
         max_images (int, optional): Use the first N images only.
         data_root (str, optional): Override the data set's ``data_root``.
 
