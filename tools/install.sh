@@ -69,12 +69,18 @@ if [ "$have_mmcv" != "$MMCV_VERSION" ]; then
   "${PIP[@]}" install -q --no-deps --force-reinstall "$wheel"
 fi
 
-log "installing rgpnet-mmseg (editable) with mmsegmentation, onnx and test tools"
-"${PIP[@]}" install -q -e '.[tests,deploy]'
-# mmdeploy 1.3.1 pins protobuf<=3.20.2, which today's onnx cannot use: its
-# runtime requirements come from our `deploy` extra instead (see setup.cfg).
-if ! "$PY" -c 'import importlib.metadata as m; assert m.version("mmdeploy") == "1.3.1"' 2>/dev/null; then
-  "${PIP[@]}" install -q --no-deps 'mmdeploy==1.3.1'
-fi
+log "installing rgpnet-mmseg (editable) with mmsegmentation, onnx, mim and test tools"
+"${PIP[@]}" install -q -e '.[tests,deploy,mim]'
+# mmdeploy 1.3.1 pins protobuf<=3.20.2, which today's onnx cannot use, and
+# openmim 0.3.9 (`mim train`, README) declares opendatalab, whose openxlab
+# pins setuptools==60.2 (the mmcv build above needs >=77) and which only
+# `mim download --dataset` runs: both go in --no-deps, their imports come
+# from our `deploy` and `mim` extras (setup.cfg).
+for pkg in mmdeploy==1.3.1 openmim==0.3.9; do
+  if ! "$PY" -c "import importlib.metadata as m; assert m.version('${pkg%%=*}') == '${pkg##*=}'" 2>/dev/null; then
+    "${PIP[@]}" install -q --no-deps "$pkg"
+  fi
+done
 
 "$PY" -c 'import rgpnet_mmseg, mmcv, mmseg, torch; print(f"[install] ok: torch {torch.__version__}, mmcv {mmcv.__version__}, mmseg {mmseg.__version__}, rgpnet_mmseg {rgpnet_mmseg.__version__}")'
+"$VENV/bin/mim" --version
