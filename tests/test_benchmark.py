@@ -77,7 +77,7 @@ def test_zoo_end_to_end_tiny(tmp_path, capsys):
 @pytest.fixture(scope='module')
 def rgpnet_r18():
     torch.manual_seed(0)
-    return zoo.build_segmentor('rgpnet-r18')
+    return zoo.build_segmentor(zoo.load_config('rgpnet-r18'))
 
 
 def test_fast_paths_compute_what_eager_computes(rgpnet_r18, tmp_path):

@@ -63,6 +63,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         sub.add_argument('--threads', type=int,
                          help='torch and ONNX Runtime threads (theirs)')
         sub.add_argument('--device', help='cpu or cuda (cuda if available)')
+        sub.add_argument('--seed', type=int, default=0, help='random seed')
         add_arguments(sub)
     args = parser.parse_args(argv)
     if min(args.repeats, 1 if args.threads is None else args.threads) < 1 \

@@ -1,6 +1,6 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """``python tools/benchmark.py training`` and ``... loss``
-(docs/training_benchmark.md).
+(docs/training_benchmark.md), and the benchmark's model builders.
 
 ``training``: ``model.train_step`` of ``--config`` (RGPNet-R18: OHEM, SGD)
 with ``ProgressiveResizeDataPreProcessor`` at the scales 1/4, 1/2 and 1,
@@ -10,11 +10,14 @@ then the total-time ratio of the paper's 15-epoch schedule (9 epochs at
 1/4, 3 at 1/2, 3 at 1, same batch) to 15 full-scale epochs, and LR's
 overhead. ``loss``: forward + backward of the two losses alone.
 """
+import copy
 import json
 import math
 import os
 import os.path as osp
 import statistics
+import warnings
+from typing import Dict, Optional, Sequence
 
 SCALES = (0.25, 0.5, 1.0)
 SCHEDULE = ((0.25, 9), (0.5, 3), (1.0, 3))  # (scale, epochs)
@@ -39,8 +42,56 @@ def training_arguments(parser) -> None:
     add('--crop', type=int, nargs=2, default=[512, 1024], metavar=('H', 'W'),
         help='full-scale crop (512 1024)')
     add('--batch', type=int, default=2, help='images per batch (2)')
-    add('--seed', type=int, default=0, help='of weights and scenes (0)')
     add('--json', help='also write all figures and times here')
+
+
+def build_segmentor(cfg, train_shape: Optional[Sequence[int]] = None):
+    """The model of a config, random weights, BN for SyncBN: the inference
+    network (no auxiliary heads, as ``get_flops.py``) in eval mode with
+    random BN statistics (for a real test of folding BN), or with
+    ``train_shape``, ``(model, optim_wrapper)`` for that crop."""
+    import torch
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+
+    from rgpnet_mmseg.utils.cpu_config import without_syncbn_and_pretrained
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    model_cfg = without_syncbn_and_pretrained(copy.deepcopy(cfg.model))
+    if train_shape is not None:
+        model_cfg.data_preprocessor['size'] = tuple(train_shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        model = MODELS.build(model_cfg)
+        if train_shape is not None:
+            return model.train(), build_optim_wrapper(
+                model, copy.deepcopy(cfg.optim_wrapper))
+    model.auxiliary_head = None
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.running_mean.normal_(0, 0.1)
+                m.running_var.uniform_(0.5, 2.0)
+                if m.weight is not None:
+                    m.weight.uniform_(0.5, 1.5)
+                    m.bias.normal_(0, 0.1)
+    return model.eval().requires_grad_(False)
+
+
+def make_batch(images: Sequence, labels: Sequence) -> Dict[str, list]:
+    """A fresh training batch as ``PackSegInputs`` gives it from (3, H, W)
+    uint8 images and (H, W) labels (and an edge map for PIDNet's loss)."""
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    samples = []
+    for label in labels:
+        label, hw = label.reshape(1, *label.shape[-2:]), label.shape[-2:]
+        sample = SegDataSample(metainfo=dict(
+            img_shape=hw, ori_shape=hw, pad_shape=hw))
+        sample.gt_sem_seg = PixelData(data=label.clone())
+        sample.gt_edge_map = PixelData(data=label % 2)
+        samples.append(sample)
+    return dict(inputs=[i.clone() for i in images], data_samples=samples)
 
 
 def theoretical_ratio(schedule=SCHEDULE) -> float:
@@ -59,7 +110,6 @@ def scene_batches(crop, batch: int, seed: int):
     """The timing loop's ``prepare``: a fresh batch of demo street scenes
     (BGR) per call; and their share of border pixels."""
     import torch
-    from benchmark_zoo import make_batch
     from demo_renderer import render_sample
 
     from rgpnet_mmseg.models.losses import border_mask
@@ -81,10 +131,11 @@ def scene_batches(crop, batch: int, seed: int):
 def run_training(args) -> int:
     """The ``training`` mode."""
     import torch
-    from benchmark_zoo import build_segmentor, load_config
+    from mmengine.config import Config
 
     from rgpnet_mmseg.utils.timing import environment, time_round_robin
-    env, cfg = environment(args.device, args.threads), load_config(args.config)
+    env, cfg = environment(args.device, args.threads), Config.fromfile(
+        args.config)
     cfg.model.data_preprocessor.type = 'ProgressiveResizeDataPreProcessor'
     models, seen, sizes = {}, {}, {}
     for name, loss in LOSSES.items():

@@ -1,11 +1,7 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """``python tools/benchmark.py zoo``: RGPNet beside mmseg's real-time models,
-each built from its config (mmseg's own under ``mmseg/.mim/configs``),
-SyncBN as BN, random weights, no auxiliary heads; parameters and GFLOPs
-(mmengine's: one multiply-add is one FLOP), latency of ``model(x,
-mode='tensor')`` and of the fast paths (checked against eager), and the
-machine's GEMM ceiling timed in the same rounds (docs/benchmark_zoo.md)."""
-import copy
+built from their configs; GFLOPs, latency, fast paths checked against
+eager, the GEMM ceiling, training it/s (docs/benchmark_zoo.md)."""
 import json
 import math
 import os
@@ -15,7 +11,9 @@ import sys
 import tempfile
 import time
 import warnings
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
+
+from benchmark_training import build_segmentor, make_batch
 
 ZOO = {  # key: (label, config: 'mmseg::' under mmseg/.mim/configs, else ours)
     'bisenetv1-r18': ('BiSeNetV1-R18', 'mmseg::bisenetv1/'
@@ -43,98 +41,46 @@ FAST_LABELS = {'fused': 'fused BN', 'channels-last':
                'onnxruntime (CPU EP)'}
 FAST_MARKERS = dict(zip(FAST_LABELS, 'v^DP'))
 GEMM_N, GEMM_N_CUDA, GEMM_REPS = 2048, 8192, 3  # 3 products per sample
+LAYER_KINDS = dict(Conv2d='conv', ConvTranspose2d='conv-transpose',
+                   BatchNorm2d='batch norm', ReLU='activation',
+                   MaxPool2d='pooling')  # of --profile's breakdown
 
 
 def add_arguments(parser) -> None:
     """The options of the ``zoo`` mode."""
     add, keys = parser.add_argument, dict(choices=list(ZOO), metavar='KEY')
-    add('--models', nargs='+', default=list(ZOO), **keys,
-        help=f'in table order ({" ".join(ZOO)})')
-    add('--shape', type=int, nargs=2, metavar=('H', 'W'),
-        help='input size (512 1024 on a CPU, 1024 2048 on a GPU)')
+    add('--models', nargs='+', default=list(ZOO), help=' '.join(ZOO), **keys)
+    add('--shape', type=int, nargs=2, help='512 1024 (CPU), 1024 2048 (GPU)')
     add('--fast-paths', nargs='*', default=list(FAST_LABELS),
         choices=list(FAST_LABELS), help='extra rows (default: all)')
     add('--fast-models', nargs='*', default=['bisenetv1-r18', REFERENCE],
-        **keys, help='models with the extra rows')
+        **keys)
     add('--train', action='store_true', help='also training it/s')
     add('--train-models', nargs='+', default=[REFERENCE, 'bisenetv1-r18'],
         **keys)
     add('--train-iters', type=int, default=3, help='timed iterations (3)')
     add('--train-batch', type=int, default=2, help='batch size (2)')
-    add('--train-shape', type=int, nargs=2, default=[512, 1024],
-        metavar=('H', 'W'), help='training crop (512 1024)')
+    add('--train-shape', type=int, nargs=2, default=[512, 1024])
     add('--profile', action='store_true', help='RGPNet-R18 by op and layer')
     add('--out-md', help='write the tables as markdown')
     add('--out-plot', help='write latency vs GFLOPs as a PNG')
-    add('--out-json', help='write all figures as JSON')
-    add('--work-dir', help='for the ONNX file (default: a temporary one)')
-    add('--seed', type=int, default=0, help='random seed (0)')
+    add('--out-json', help='write all figures and times as JSON')
+    add('--work-dir', help='for the ONNX files (default: a temporary one)')
 
 
 # ---------------------------------------------------------------- models
 
 
 def load_config(key: str):
-    """The config of a zoo model, or of a config file."""
+    """The config of a zoo model."""
     import mmseg
     from mmengine.config import Config
-    path = ZOO[key][1] if key in ZOO else key
+    path = ZOO[key][1]
     if path.startswith('mmseg::'):
         path = osp.join(osp.dirname(mmseg.__file__), '.mim/configs', path[7:])
-    elif key in ZOO:
-        path = osp.join(osp.dirname(osp.dirname(__file__)), path)
+    else:
+        path = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), path)
     return Config.fromfile(path)
-
-
-def build_segmentor(cfg, train_shape: Optional[Sequence[int]] = None):
-    """The model of ``cfg`` (a Config or a zoo key): random weights, SyncBN
-    as BN. Without ``train_shape``: the inference network (no auxiliary
-    heads, as mmseg's ``get_flops.py`` counts) in eval mode with random BN
-    statistics (folding BN is then a real test); with it (the crop):
-    ``(model, optim_wrapper)`` with the config's optimizer."""
-    import torch
-    from mmengine.optim import build_optim_wrapper
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import MODELS
-
-    from rgpnet_mmseg.utils.cpu_config import without_syncbn_and_pretrained
-    cfg = load_config(cfg) if isinstance(cfg, str) else cfg
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    model_cfg = without_syncbn_and_pretrained(copy.deepcopy(cfg.model))
-    if train_shape is not None:
-        model_cfg.data_preprocessor['size'] = tuple(train_shape)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        model = MODELS.build(model_cfg)
-        if train_shape is not None:
-            return model.train(), build_optim_wrapper(
-                model, copy.deepcopy(cfg.optim_wrapper))
-    model.auxiliary_head = None
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-                m.running_mean.normal_(0, 0.1)
-                m.running_var.uniform_(0.5, 2.0)
-                if m.weight is not None:
-                    m.weight.uniform_(0.5, 1.5)
-                    m.bias.normal_(0, 0.1)
-    return model.eval().requires_grad_(False)
-
-
-def make_batch(images: Sequence, labels: Sequence) -> Dict[str, list]:
-    """A fresh training batch as ``PackSegInputs`` gives it from (3, H, W)
-    uint8 images and (H, W) labels (and an edge map for PIDNet's loss)."""
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-    samples = []
-    for label in labels:
-        label, hw = label.reshape(1, *label.shape[-2:]), label.shape[-2:]
-        sample = SegDataSample(metainfo=dict(
-            img_shape=hw, ori_shape=hw, pad_shape=hw))
-        sample.gt_sem_seg = PixelData(data=label.clone())
-        sample.gt_edge_map = PixelData(data=label % 2)
-        samples.append(sample)
-    return dict(inputs=[i.clone() for i in images], data_samples=samples)
 
 
 def train_steps(args) -> Tuple[Dict[str, Callable], Callable]:
@@ -149,7 +95,7 @@ def train_steps(args) -> Tuple[Dict[str, Callable], Callable]:
     labels = [torch.randint(0, 19, (h, w), generator=g) for _ in range(n)]
     steps = {}
     for key in args.train_models:
-        model, optim = build_segmentor(key, args.train_shape)
+        model, optim = build_segmentor(load_config(key), args.train_shape)
         steps[key] = (lambda data, m=model.to(args.device), o=optim:
                       m.train_step(data, o))
     return steps, lambda _: make_batch(images, labels)
@@ -240,13 +186,7 @@ def layer_breakdown(model, x) -> Dict[str, Any]:
     """``--profile``: self CPU time by aten op (torch.profiler) of
     ``model(x, mode='tensor')``, and time, calls and MACs by layer kind and
     output level (hooks on the leaf modules), each of one call."""
-    import torch.nn as nn
     from torch.profiler import ProfilerActivity, profile
-    kinds = ((nn.ConvTranspose2d, 'conv-transpose'), (nn.Conv2d, 'conv'),
-             (nn.modules.batchnorm._BatchNorm, 'batch norm'), ((
-                 nn.ReLU, nn.ReLU6, nn.Hardswish, nn.Hardsigmoid, nn.Sigmoid,
-                 nn.GELU), 'activation'), ((nn.MaxPool2d, nn.AvgPool2d,
-                                            nn.AdaptiveAvgPool2d), 'pooling'))
     model(x, mode='tensor')  # warm
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         model(x, mode='tensor')
@@ -255,10 +195,8 @@ def layer_breakdown(model, x) -> Dict[str, Any]:
     records, starts = {}, {}
 
     def post(m, inp, out):
-        seconds = time.perf_counter() - starts.pop(id(m))
-        kind = next((k for t, k in kinds if isinstance(m, t)),
-                    type(m).__name__)
-        macs = 0
+        seconds, macs = time.perf_counter() - starts.pop(id(m)), 0
+        kind = LAYER_KINDS.get(type(m).__name__, type(m).__name__)
         if kind.startswith('conv'):  # MACs: output (input) pixels x weights
             pixels = (inp[0] if 'transpose' in kind else out)[:, 0].numel()
             macs, kind = pixels * m.weight.numel(), kind + (
@@ -269,12 +207,12 @@ def layer_breakdown(model, x) -> Dict[str, Any]:
         rec = records.setdefault((kind, level), [0, 0.0, 0])
         rec[:] = rec[0] + 1, rec[1] + seconds, rec[2] + macs
 
-    handles = [h for m in model.modules() if not list(m.children())
-               and not isinstance(m, (nn.Identity, nn.Dropout, nn.Dropout2d))
-               for h in (m.register_forward_pre_hook(
-                   lambda m, _: starts.__setitem__(id(m),
-                                                   time.perf_counter())),
-                         m.register_forward_hook(post))]
+    handles = []
+    for m in model.modules():
+        if not list(m.children()) and type(m).__name__ != 'Identity':
+            handles += [m.register_forward_hook(post),
+                        m.register_forward_pre_hook(lambda m, _: starts.update(
+                            {id(m): time.perf_counter()}))]
     start = time.perf_counter()
     model(x, mode='tensor')
     total = time.perf_counter() - start
@@ -302,7 +240,7 @@ def model_rows(key: str, x, args, work_dir: str, log) -> Tuple[list, dict]:
     """The rows of one model (eager, then its fast paths with their parity;
     a path that fails is left out, and said why) and their callables."""
     import torch
-    label, model = ZOO[key][0], build_segmentor(key).to(x.device)
+    label, model = ZOO[key][0], build_segmentor(load_config(key)).to(x.device)
     cplx = complexity(model, x)
     with torch.inference_mode():
         ref = model(x, mode='tensor')
@@ -315,8 +253,6 @@ def model_rows(key: str, x, args, work_dir: str, log) -> Tuple[list, dict]:
         row = dict(key=f'{key}:{path}', label=f'{label} {FAST_LABELS[path]}',
                    kind=path, base=key, **cplx)
         try:
-            if path == 'onnxruntime' and x.device.type == 'cuda':
-                raise RuntimeError('CPU EP only, not on a GPU')
             fns[row['key']], row['note'] = fast_path(path, model, x,
                                                      args.threads, work_dir)
             with torch.inference_mode():
@@ -385,10 +321,10 @@ def run(args) -> int:
         best_sample=max(max(v) for v in rates.values())))
     for r in rows:
         lat = statistics.median(times[r['key']])
-        r.update(latency_ms=lat * 1e3, fps=1 / lat, times_ms=[
-            t * 1e3 for t in times[r['key']]], gflops_per_s=2 * r['macs'] /
-                 lat / 1e9, ceiling_fraction=2 * r['macs'] / lat / 1e9 /
-                 gemm[best])
+        rate = 2 * r['macs'] / lat / 1e9
+        r.update(latency_ms=lat * 1e3, fps=1 / lat, gflops_per_s=rate,
+                 ceiling_fraction=rate / gemm[best],
+                 times_ms=[t * 1e3 for t in times[r['key']]])
         if r['kind'] == 'eager' and r['key'] in train:
             r['train_its'] = 1 / statistics.median(train[r['key']])
     return write_outputs(result, args)

@@ -90,10 +90,11 @@ def environment(device: Any = 'cpu',
     except ImportError:
         pass
     ort = f', onnxruntime {env["onnxruntime"]}' if 'onnxruntime' in env else ''
+    isa = ' '.join(env['isa']) or 'no AVX2'
     env['line'] = (
         f'{device}{gpu}, {env["threads"]} thread(s), {env["cpu"]} '
-        f'({env["cpu_count"]} logical CPUs; {" ".join(env["isa"]) or "no AVX2"}'
-        f'), torch {env["torch"]}{ort}, load average {env["load"]}')
+        f'({env["cpu_count"]} logical CPUs; {isa}), torch {env["torch"]}'
+        f'{ort}, load average {env["load"]}')
     if not gpu and os.getloadavg()[0] > 0.5:
         env['busy_note'] = (
             f'note: load average {env["load"]}: other processes use the CPU;'
