@@ -155,8 +155,8 @@ def test_training_schedule_ratio_and_table(tmp_path, capsys):
         row = cells(text, f'measured, {title}')
         assert all(re.fullmatch(NUMBER, c) for c in row[1:3]), row
     saved = json.loads((tmp_path / 'train.json').read_text())
-    assert [r['input'] for r in saved['rows']] == [[16, 32], [32, 64],
-                                                   [64, 128]]
+    assert [r[1] for r in saved['scales']] == ['16x32', '32x64', '64x128']
+    assert len(saved['times']) == 6  # (scale, loss)
 
 
 def test_loss_table(capsys):

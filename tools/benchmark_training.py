@@ -11,6 +11,7 @@ then the total-time ratio of the paper's 15-epoch schedule (9 epochs at
 overhead. ``loss``: forward + backward of the two losses alone.
 """
 import copy
+import itertools
 import json
 import math
 import os
@@ -24,13 +25,10 @@ SCHEDULE = ((0.25, 9), (0.5, 3), (1.0, 3))  # (scale, epochs)
 LOSSES = dict(
     CE=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
     LR=dict(type='LabelRelaxationLoss', loss_weight=1.0, loss_name='loss_lr'))
-RATIOS = {  # key: (title, loss, loss of the full-scale reference, paper)
-    'pr_ce_vs_full_ce': ('PR+CE / full CE', 'CE', 'CE',
-                         'table 4: 27m37s / 108m44s = 0.25'),
-    'pr_lr_vs_full_ce': ('PR+LR / full CE', 'LR', 'CE',
-                         'table 4: 31m43s / 108m44s = 0.29'),
-    'pr_lr_vs_full_lr': ('PR+LR / full LR', 'LR', 'LR', '-'),
-}
+RATIOS = (  # title, loss, loss of the full-scale reference, paper
+    ('PR+CE / full CE', 'CE', 'CE', 'table 4: 27m37s / 108m44s = 0.25'),
+    ('PR+LR / full CE', 'LR', 'CE', 'table 4: 31m43s / 108m44s = 0.29'),
+    ('PR+LR / full LR', 'LR', 'LR', '-'))
 
 
 def training_arguments(parser) -> None:
@@ -67,14 +65,11 @@ def build_segmentor(cfg, train_shape: Optional[Sequence[int]] = None):
             return model.train(), build_optim_wrapper(
                 model, copy.deepcopy(cfg.optim_wrapper))
     model.auxiliary_head = None
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-                m.running_mean.normal_(0, 0.1)
-                m.running_var.uniform_(0.5, 2.0)
-                if m.weight is not None:
-                    m.weight.uniform_(0.5, 1.5)
-                    m.bias.normal_(0, 0.1)
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            for t, low in ((m.running_mean, -.5), (m.running_var, .5),
+                           (m.weight, .5), (m.bias, -.5)):
+                torch.nn.init.uniform_(t, low, low + 1)
     return model.eval().requires_grad_(False)
 
 
@@ -119,7 +114,7 @@ def scene_batches(crop, batch: int, seed: int):
               for rgb, _ in scenes]
     labels = [torch.from_numpy(label.astype('int64')) for _, label in scenes]
     border = border_mask(torch.stack(labels), 3, 255, 19).float().mean()
-    calls = iter(range(10**9))
+    calls = itertools.count()
 
     def prepare(_):
         first = next(calls) * batch
@@ -167,8 +162,8 @@ def run_training(args) -> int:
 
 
 def report(args, times, sizes, border: float, env) -> dict:
-    """Print the two tables of docs/training_benchmark.md; return all
-    figures. "medians": from the median time of each (scale, loss);
+    """Print the two tables of docs/training_benchmark.md; return them with
+    the raw times. "medians": from each (scale, loss)'s median time;
     "paired": the median over the rounds of the figure within a round."""
     from rgpnet_mmseg.utils.timing import table
     med = {k: statistics.median(v) for k, v in times.items()}
@@ -181,61 +176,43 @@ def report(args, times, sizes, border: float, env) -> dict:
         return schedule_ratio({s: t[(s, loss)] for s in SCALES},
                               t[(1.0, ref)])
 
-    rows = [dict(scale=s, input=sizes[s], pixels_vs_full=s * s,
-                 ce_s=med[(s, 'CE')], lr_s=med[(s, 'LR')],
-                 ce_min_s=min(times[(s, 'CE')]),
-                 lr_min_s=min(times[(s, 'LR')]),
-                 lr_overhead_pct=(med[(s, 'LR')] / med[(s, 'CE')] - 1) * 100,
-                 lr_overhead_paired_pct=paired(
-                     lambda t, s=s: t[(s, 'LR')] / t[(s, 'CE')] - 1) * 100,
-                 ce_vs_full=med[(s, 'CE')] / med[(1.0, 'CE')],
-                 lr_vs_full=med[(s, 'LR')] / med[(1.0, 'LR')],
-                 ce_all_s=times[(s, 'CE')], lr_all_s=times[(s, 'LR')])
-            for s in SCALES]
-    ratios = {k: ratio(med, loss, ref)
-              for k, (_, loss, ref, _) in RATIOS.items()}
-    paired_ratios = {k: paired(lambda t, loss=loss, ref=ref: ratio(
-        t, loss, ref)) for k, (_, loss, ref, _) in RATIOS.items()}
-    overhead = (ratios['pr_lr_vs_full_ce'] / ratios['pr_ce_vs_full_ce'] -
-                1) * 100
-    overhead_paired = paired(
-        lambda t: ratio(t, 'LR', 'CE') / ratio(t, 'CE', 'CE') - 1) * 100
-    h, w = args.crop
+    scales = [[
+        {0.25: '1/4', 0.5: '1/2', 1.0: '1'}[s], 'x'.join(map(str, sizes[s])),
+        *(f'{v:.3f}' for v in (med[(s, 'CE')], min(times[(s, 'CE')]),
+                               med[(s, 'LR')], min(times[(s, 'LR')]))),
+        f'{(med[(s, "LR")] / med[(s, "CE")] - 1) * 100:+.1f} %',
+        f'{paired(lambda t: t[(s, "LR")] / t[(s, "CE")] - 1) * 100:+.1f} %',
+        *(f'{v:.4f}' for v in (med[(s, 'CE')] / med[(1.0, 'CE')],
+                               med[(s, 'LR')] / med[(1.0, 'LR')], s * s))
+    ] for s in SCALES]
+    ratios = [['theoretical (pixels): 1/16*9/15 + 1/4*3/15 + 3/15',
+               f'{theoretical_ratio():.4f}', '-', '0.2875']] + [[
+                   f'measured, {title}', f'{ratio(med, loss, ref):.4f}',
+                   f'{paired(lambda t: ratio(t, loss, ref)):.4f}', paper]
+                   for title, loss, ref, paper in RATIOS]
+
+    def overhead(t):  # of LR over CE on the whole PR schedule
+        return (ratio(t, 'LR', 'CE') / ratio(t, 'CE', 'CE') - 1) * 100
+
+    ratios.append(['LR overhead on the PR schedule', f'{overhead(med):+.1f} %',
+                   f'{paired(overhead):+.1f} %', '31m43s / 27m37s = +14.8 %'])
     print('\n'.join([
         'RGPNet-R18 training iteration: `model.train_step` (data '
         'preprocessor + forward + OHEM loss + backward + SGD step), batch '
-        f'{args.batch} x 3 x {h} x {w} street scenes ({border * 100:.1f} % '
-        f'border pixels); {env["line"]} at the start; {args.repeats} timed '
-        f'round(s) after {args.warmup} warm-up, each one iteration of every '
-        '(scale, loss), round-robin.'] + table(
+        f'{args.batch} x 3 x {args.crop[0]} x {args.crop[1]} street scenes '
+        f'({border * 100:.1f} % border pixels); {env["line"]} at the start; '
+        f'{args.repeats} timed round(s) after {args.warmup} warm-up, each '
+        'one iteration of every (scale, loss), round-robin.'] + table(
             'scale | input | CE s/iter median | CE min | LR s/iter median | '
             'LR min | LR overhead (medians) | LR overhead (paired) | CE vs 1 '
-            '| LR vs 1 | pixels', [[
-                {0.25: '1/4', 0.5: '1/2', 1.0: '1'}[r['scale']],
-                'x'.join(map(str, r['input'])), f'{r["ce_s"]:.3f}',
-                f'{r["ce_min_s"]:.3f}', f'{r["lr_s"]:.3f}',
-                f'{r["lr_min_s"]:.3f}', f'{r["lr_overhead_pct"]:+.1f} %',
-                f'{r["lr_overhead_paired_pct"]:+.1f} %',
-                f'{r["ce_vs_full"]:.4f}', f'{r["lr_vs_full"]:.4f}',
-                f'{r["pixels_vs_full"]:.4f}'] for r in rows]) + [
+            '| LR vs 1 | pixels', scales) + [
             '', 'Total time of the 15-epoch schedule (9 epochs at 1/4, 3 at '
             '1/2, 3 at 1) / 15 epochs at full scale, same batch:'] + table(
-            'ratio | medians | paired | paper', [[
-                'theoretical (pixels): 1/16*9/15 + 1/4*3/15 + 3/15',
-                f'{theoretical_ratio():.4f}', '-', '0.2875']] + [
-                [f'measured, {title}', f'{ratios[k]:.4f}',
-                 f'{paired_ratios[k]:.4f}', paper]
-                for k, (title, _, _, paper) in RATIOS.items()] + [[
-                    'LR overhead on the PR schedule', f'{overhead:+.1f} %',
-                    f'{overhead_paired:+.1f} %', '31m43s / 27m37s = +14.8 %'
-                ]])))
-    return dict(config=args.config, crop=list(args.crop), batch=args.batch,
-                iters=args.repeats, warmup=args.warmup, env=env, rows=rows,
-                border_fraction=border, ratios=ratios,
-                ratio_theoretical=theoretical_ratio(),
-                ratios_paired=paired_ratios,
-                lr_overhead_pr_schedule_pct=overhead,
-                lr_overhead_pr_schedule_paired_pct=overhead_paired)
+            'ratio | medians | paired | paper', ratios)))
+    return dict(config=args.config, crop=args.crop, batch=args.batch,
+                env=env, border_fraction=border, scales=scales,
+                ratios=ratios, times={f'{s} {n}': t
+                                      for (s, n), t in times.items()})
 
 
 def make_label(kind: str, shape, generator):
