@@ -13,7 +13,7 @@ import torch
 from rgpnet_mmseg.utils.entropy import (diverging_heatmap,
                                         entropy_from_logits, entropy_stats,
                                         prediction_border_mask)
-from .conftest import CONFIG_DIR, REPO_ROOT
+from .conftest import CONFIG_DIR, REPO_ROOT, load_tool
 
 
 def _load_tool(relpath: str, name: str):
@@ -98,7 +98,7 @@ def _save_demo_checkpoint(config, path, seed):
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
 
-    from rgpnet_mmseg.datasets.demo_data import CLASSES, PALETTE
+    demo = load_tool('make_demo_data')
     init_default_scope('mmseg')
     cfg = Config.fromfile(str(config))
     torch.manual_seed(seed)
@@ -107,8 +107,8 @@ def _save_demo_checkpoint(config, path, seed):
         {
             'meta': {
                 'dataset_meta': {
-                    'classes': CLASSES,
-                    'palette': [list(c) for c in PALETTE]
+                    'classes': demo.CLASSES,
+                    'palette': [list(c) for c in demo.PALETTE]
                 }
             },
             'state_dict': model.state_dict()
@@ -119,7 +119,7 @@ def _save_demo_checkpoint(config, path, seed):
 def tiny_models(tmp_path_factory):
     """Freshly built (random) demo models saved as mmengine checkpoints,
     and a 64x128 street scene with its label map."""
-    from rgpnet_mmseg.datasets.demo_data import render_sample
+    render_sample = load_tool('make_demo_data').render_sample
     root = tmp_path_factory.mktemp('entropy')
     cfg_a = CONFIG_DIR / 'rgpnet_r18_pr-lr_demo.py'
     cfg_b = CONFIG_DIR / 'rgpnet_r18_demo.py'

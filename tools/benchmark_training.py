@@ -105,7 +105,7 @@ def scene_batches(crop, batch: int, seed: int):
     """The timing loop's ``prepare``: a fresh batch of demo street scenes
     (BGR) per call; and their share of border pixels."""
     import torch
-    from demo_renderer import render_sample
+    from make_demo_data import render_sample
 
     from rgpnet_mmseg.models.losses import border_mask
     scenes = [render_sample(seed, 'train', i, *crop)
