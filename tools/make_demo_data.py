@@ -12,23 +12,31 @@ Writes the layout mmseg's ``CityscapesDataset`` reads, with
     OUT/leftImg8bit/{train,val}/democity/NAME_leftImg8bit.png
     OUT/gtFine/{train,val}/democity/NAME_gtFine_labelTrainIds.png
 
-Every class appears in each split (samples that miss one are redrawn with
-it forced in), and the same arguments give byte-identical files.
+Street scenes (:func:`render_sample`, drawn with ``demo_renderer.py``)
+labelled with the 19 Cityscapes train ids, 255 (ignored) on the ego
+vehicle. Every class appears in each split (samples that miss one are
+redrawn with it forced in); the same arguments give byte-identical files.
 ``demo_manifest.json`` records the arguments: while it matches and every
 file is there, nothing is written (``--force`` rewrites). Needs numpy and
-OpenCV only (the scenes come from ``demo_renderer.py`` beside this file).
+OpenCV only.
 """
 import argparse
-import importlib.util
 import json
 import os
 import os.path as osp
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
+
+sys.path.append(osp.dirname(osp.abspath(__file__)))  # demo_renderer.py
+from demo_renderer import (BICYCLE, BUILDING, BUS, CAR, CLASSES,  # noqa: E402
+                           FENCE, IGNORE_INDEX, LIGHT, MOTORCYCLE, PALETTE,
+                           PERSON, POLE, POLES, RIDER, ROAD, SIDEWALK, SIGN,
+                           SKY, TERRAIN, TRAIN, TRUCK, VEGETATION,
+                           VEHICLE_HEIGHT, WALL, Scene)
 
 FORMAT_VERSION = 1  # bump when the files change: old data sets regenerate
 MANIFEST_NAME = 'demo_manifest.json'
@@ -37,21 +45,272 @@ SPLITS = ('train', 'val')
 FOLDERS = (('leftImg8bit', '_leftImg8bit.png'),
            ('gtFine', '_gtFine_labelTrainIds.png'))
 MIN_SIZE = 32
+# amplitude of the multiplicative texture per class (default 0.05)
+TEXTURE = {ROAD: 0.07, SIDEWALK: 0.06, BUILDING: 0.08, WALL: 0.08,
+           FENCE: 0.06, VEGETATION: 0.3, TERRAIN: 0.2, SKY: 0.015}
 
 
-def load_renderer():
-    """``demo_renderer.py`` beside this file, imported by its path."""
-    if 'demo_renderer' not in sys.modules:
-        path = osp.join(osp.dirname(osp.abspath(__file__)), 'demo_renderer.py')
-        spec = importlib.util.spec_from_file_location('demo_renderer', path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules['demo_renderer'] = module
-        spec.loader.exec_module(module)
-    return sys.modules['demo_renderer']
+class StreetScene(Scene):
+    """A :class:`Scene` composed as a street: sky, ground, a row of
+    buildings on the horizon, objects from far to near, the ego vehicle,
+    the forced classes, then texture, light and noise."""
+
+    def sky(self) -> None:
+        rng, yh = self.rng, self.horizon
+        top = self.jitter(PALETTE[SKY], std=10, gain=(0.7, 0.95))
+        bottom = np.clip(top * rng.uniform(1.1, 1.35) + rng.uniform(15, 45),
+                         0, 255)
+        t = np.linspace(0.0, 1.0, self.height, dtype=np.float64)[:, None]
+        t = np.clip(t * self.height / max(yh, 1.0), 0.0, 1.0)
+        self.img[:] = (top * (1 - t) + bottom * t)[:, None, :].astype(
+            np.float32)
+        for _ in range(int(rng.integers(0, 4))):  # clouds
+            ax = self.width * rng.uniform(0.05, 0.15)
+            ay = yh * rng.uniform(0.05, 0.12)
+            cx = rng.uniform(0, self.width)
+            cy = rng.uniform(0, max(yh - 2 * ay, 1.0))
+            mix = rng.uniform(0.3, 0.6)
+            self.ellipse(cx, cy, ax, ay, SKY,
+                         top * (1 - mix) + np.full(3, 235.0) * mix)
+
+    def ground(self) -> None:
+        """Terrain, sidewalks with tiles, the road, curbs and markings."""
+        h, w, yh, rng = self.height, self.width, self.horizon, self.rng
+        self.rect(-1, yh, w, h, TERRAIN, self.colour(TERRAIN, std=16))
+        road_l, road_r = self.road_bottom
+        top_l, top_r = self.road_edges(yh)
+        out_l, out_r = self.walk_edges(yh)
+        walk_l = road_l - self.walk_bottom[0]
+        walk_r = road_r + self.walk_bottom[1]
+        walk = self.colour(SIDEWALK, std=16)
+        self.poly([(out_l, yh), (top_l, yh), (road_l, h), (walk_l, h)],
+                  SIDEWALK, walk)
+        self.poly([(top_r, yh), (out_r, yh), (walk_r, h), (road_r, h)],
+                  SIDEWALK, walk * rng.uniform(0.9, 1.1))
+        tile = walk * rng.uniform(0.7, 0.85)
+        for k in range(1, 10):
+            y = yh + (h - yh) * (k / 10.0)**1.7
+            (rl, rr), (wl, wr) = self.road_edges(y), self.walk_edges(y)
+            self.line((wl, y), (rl, y), None, tile)
+            self.line((rr, y), (wr, y), None, tile)
+        self.poly([(top_l, yh), (top_r, yh), (road_r, h), (road_l, h)], ROAD,
+                  self.colour(ROAD, std=12))
+        curb = np.clip(walk * 0.5 + 110, 0, 255)
+        self.line((top_l, yh), (road_l, h), None, curb)
+        self.line((top_r, yh), (road_r, h), None, curb)
+        # dashed centre line and, sometimes, a zebra crossing (label road)
+        paint = self.jitter((225, 225, 215), std=8, gain=(0.85, 1.05))
+        offset = rng.uniform(0.0, 0.2)
+        for u0 in [offset + k * 0.2 for k in range(6)]:
+            if u0 >= 1.0:
+                break
+            y0 = yh + (h - yh) * u0**1.5
+            y1 = yh + (h - yh) * min(u0 + 0.1, 1.0)**1.5
+            thick = max(1, int(round(self.depth(y1) * w * 0.012)))
+            self.line((sum(self.road_edges(y0)) / 2, y0),
+                      (sum(self.road_edges(y1)) / 2, y1), ROAD, paint, thick)
+        if rng.random() < 0.25:
+            y1 = self.ground_row(0.55, 0.85)
+            y0 = y1 - max(1.0, (y1 - yh) * 0.12)
+            (l0, r0), (l1, r1) = self.road_edges(y0), self.road_edges(y1)
+            for a, b in [(k / 9, (k + 1) / 9) for k in range(0, 9, 2)]:
+                self.poly([(l0 + a * (r0 - l0), y0), (l0 + b * (r0 - l0), y0),
+                           (l1 + b * (r1 - l1), y1), (l1 + a * (r1 - l1), y1)],
+                          ROAD, paint)
+
+    def background(self, forced) -> None:
+        """Segments of building/vegetation/wall/fence (or gaps, -1) along
+        the horizon, one for each forced background class."""
+        rng, segments, x = self.rng, [], -1.0
+        base = self.horizon + self.height * rng.uniform(0.0, 0.03)
+        while x < self.width:
+            seg_w = self.width * rng.uniform(0.07, 0.25)
+            segments.append([x, x + seg_w, int(rng.choice(
+                (BUILDING, VEGETATION, WALL, FENCE, -1),
+                p=(0.45, 0.25, 0.1, 0.1, 0.1)))])
+            x += seg_w
+        missing = [c for c in (BUILDING, WALL, FENCE, VEGETATION)
+                   if c in forced and c not in {s[2] for s in segments}]
+        slots = rng.permutation(len(segments))
+        for k, cls in enumerate(missing):
+            segments[slots[k % len(segments)]][2] = cls
+        for x0, x1, cls in segments:
+            if cls == BUILDING:
+                self.building(x0, x1, base)
+            elif cls == VEGETATION:
+                self.vegetation(x0, x1, base)
+            elif cls >= 0:
+                self.wall_or_fence(cls, x0, x1, base)
+
+    def ego_vehicle(self) -> None:
+        """The ego vehicle's bonnet at the bottom, labelled ignore (255)."""
+        if not self.has_ego:
+            return
+        h, w = self.height, self.width
+        curve = (h - self.ego_top) * self.rng.uniform(0.3, 0.6)
+        xs = np.linspace(-1.0, w, 17)
+        ys = self.ego_top + curve * ((xs - w / 2) / (w / 2))**2
+        colour = self.jitter((40, 40, 46), std=6, gain=(0.7, 1.3))
+        self.poly(list(zip(xs, ys)) + [(w, h), (-1.0, h)], IGNORE_INDEX,
+                  colour)
+        self.poly([(x, y + 1.0) for x, y in zip(xs, ys)] +
+                  [(x, y + 2.0) for x, y in zip(xs[::-1], ys[::-1])], None,
+                  colour + 45)
+
+    def plan_objects(self) -> List[Tuple[float, Callable]]:
+        """Random foreground objects as ``(ground_y, draw)``; they are
+        drawn from far (small y) to near."""
+        rng, items = self.rng, []
+        for _ in range(int(rng.integers(1, 5))):  # poles with signs/lights
+            side = int(rng.integers(0, 2))
+            y = self.ground_row(0.15, 0.9)
+            x = self.walk_point(y, side)
+            roll = rng.random()
+            att = SIGN if roll < 0.5 else LIGHT if roll < 0.8 else None
+            box = self.object_box(POLE, x, y)
+            items.append((y, lambda b=box, a=att: self.pole(b, a)))
+        for _ in range(int(rng.integers(0, 6))):  # vehicles on the road
+            cls = int(rng.choice((CAR, TRUCK, BUS), p=(0.7, 0.15, 0.15)))
+            y = self.ground_row(0.12, 1.0)
+            x = rng.uniform(*self.road_edges(y))
+            side = bool(rng.random() < 0.4)
+            box = self.object_box(cls, x, y, side)
+            items.append(
+                (y, lambda c=cls, b=box, s=side: self.vehicle(c, b, s)))
+        if rng.random() < 0.12:  # an occasional train/tram
+            y = self.ground_row(0.1, 0.35)
+            box = self.object_box(TRAIN, rng.uniform(0.2, 0.8) * self.width,
+                                  y)
+            items.append((y, lambda b=box: self.train(b)))
+        for _ in range(int(rng.integers(0, 6))):  # pedestrians
+            y = self.ground_row(0.1, 1.0)
+            if rng.random() < 0.15:
+                x = rng.uniform(*self.road_edges(y))
+            else:
+                x = self.walk_point(y, int(rng.integers(0, 2)))
+            box = self.object_box(PERSON, x, y)
+            items.append((y, lambda b=box: self.person(b)))
+        for _ in range(int(rng.choice((0, 1, 2), p=(0.4, 0.4, 0.2)))):
+            y = self.ground_row(0.15, 1.0)  # riders on the road
+            road_l, road_r = self.road_edges(y)
+            x = road_l + rng.uniform(0.05, 0.3) * (road_r - road_l)
+            if rng.random() < 0.5:
+                x = road_r - (x - road_l)
+            vehicle = BICYCLE if rng.random() < 0.55 else MOTORCYCLE
+            box = self.object_box(RIDER, x, y)
+            items.append((y, lambda b=box, v=vehicle: self.rider(b, v)))
+        if rng.random() < 0.3:  # a parked bicycle or motorcycle
+            y = self.ground_row(0.2, 1.0)
+            x = self.walk_point(y, int(rng.integers(0, 2)))
+            x0, y0, x1, _ = self.object_box(RIDER, x, y)
+            box = (x0, y0 + 0.5 * (y - y0), x1, y)
+            draw = self.bicycle if rng.random() < 0.6 else self.motorcycle
+            items.append((y, lambda b=box, d=draw: d(b)))
+        return items
 
 
-renderer = load_renderer()
-CLASSES, IGNORE_INDEX = renderer.CLASSES, renderer.IGNORE_INDEX
+    def forced(self, forced: Sequence[int]) -> None:
+        """One object per forced class, each in its own vertical slot; a
+        class still not visible afterwards gets a patch in its slot."""
+        forced = sorted(set(forced))
+        slot_w = self.width / max(len(forced), 1)
+        slots = {c: (k * slot_w, (k + 1) * slot_w)
+                 for k, c in enumerate(forced)}
+        for cls in forced:
+            y = self.horizon + self.rng.uniform(0.6, 0.95) * (
+                self.ego_top - 1 - self.horizon)
+            self.forced_object(cls, slots[cls], y)
+        present = np.bincount(self.label.ravel(), minlength=256)
+        for cls in (c for c in forced if not present[c]):
+            x0, x1 = slots[cls]
+            x1 = max(x0, x1 - 1)
+            if cls == SKY:
+                y0, y1 = 0, max(0.0, self.horizon * 0.3)
+            else:
+                y1 = self.ego_top - 1
+                y0 = y1 - max(0.0, (y1 - self.horizon) * 0.2)
+            self.rect(x0, y0, x1, y1, cls, self.colour(cls))
+
+    def forced_object(self, cls: int, slot, y: float) -> None:
+        """An object of class ``cls`` narrowed to ``slot`` (background
+        classes are forced through the background row)."""
+        if cls not in (*POLES, PERSON, RIDER, BICYCLE, MOTORCYCLE,
+                       *VEHICLE_HEIGHT):
+            return
+        cx = (slot[0] + slot[1]) / 2
+        box = self.object_box(cls, cx, y, cls == TRAIN)
+        half = min((box[2] - box[0]) / 2, (slot[1] - slot[0]) / 2)
+        box = (cx - half, box[1], cx + half, box[3])
+        if cls in POLES:
+            self.pole(box, None if cls == POLE else cls)
+        elif cls == PERSON:
+            self.person(box)
+        elif cls == RIDER:
+            self.rider(box, BICYCLE if self.rng.random() < 0.5 else
+                       MOTORCYCLE)
+        elif cls in (BICYCLE, MOTORCYCLE):
+            draw = self.bicycle if cls == BICYCLE else self.motorcycle
+            draw((box[0], (box[1] + box[3]) / 2, box[2], box[3]))
+        elif cls == TRAIN:
+            self.train(box)
+        else:
+            self.vehicle(cls, box, side_view=False)
+
+    def finish(self) -> np.ndarray:
+        """Texture, illumination, blur and noise: the uint8 RGB image."""
+        h, w, rng = self.height, self.width, self.rng
+        amp = np.full(256, 0.05, np.float32)
+        for cls, value in TEXTURE.items():
+            amp[cls] = value
+        fine = rng.normal(0.0, 1.0, (h, w)).astype(np.float32)
+        coarse = rng.normal(0.0, 1.0, (max(1, h // 6), max(1, w // 6)))
+        coarse = cv2.resize(
+            coarse.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+        texture = 0.6 * fine + 0.8 * coarse
+        img = self.img * (1.0 + amp[self.label] * texture)[..., None]
+        # illumination: global gain, colour cast and a smooth gradient
+        gain = rng.uniform(0.7, 1.25) * rng.uniform(0.9, 1.1, 3)
+        gy, gx = rng.uniform(-0.2, 0.2, 2)
+        ys = np.linspace(-0.5, 0.5, h, dtype=np.float32)[:, None]
+        xs = np.linspace(-0.5, 0.5, w, dtype=np.float32)[None, :]
+        img = img * (1.0 + gy * ys + gx * xs)[..., None] * gain.astype(
+            np.float32)
+        img = cv2.GaussianBlur(img, (3, 3), sigmaX=rng.uniform(0.3, 0.9))
+        img = img + rng.normal(0.0, rng.uniform(2.0, 7.0), img.shape)
+        return np.clip(np.round(img), 0, 255).astype(np.uint8)
+
+
+def render_sample(seed: int, split: str, index: int, height: int, width: int,
+                  forced: Sequence[int] = ()) -> Tuple[np.ndarray, np.ndarray]:
+    """One street scene: the ``(H, W, 3)`` uint8 RGB image and the
+    ``(H, W)`` uint8 label map of train ids, the same for the same data set
+    ``seed``, ``split`` (train/val), sample ``index`` and size, with the
+    train ids ``forced`` in."""
+    key = [int(seed), ('train', 'val').index(split), int(index)]
+    scene_rng, forced_rng, finish_rng = (
+        np.random.default_rng(key + [k]) for k in range(3))
+    scene = StreetScene(scene_rng, height, width)
+    scene.sky()
+    scene.background(set(forced))
+    scene.ground()
+    if scene_rng.random() < 0.4:  # shadow of a building across the street
+        y = scene.ground_row(0.2, 0.9)
+        scene.shade([(-1, y), (width, y - height * 0.1), (width, height),
+                     (-1, height)], scene_rng.uniform(0.6, 0.85))
+    for side in (0, 1):
+        if scene_rng.random() < 0.35:
+            scene.side_barrier(side)
+        if scene_rng.random() < 0.3:
+            y = scene.ground_row(0.3, 0.9)
+            scene.tree(scene.walk_edges(y)[side], y,
+                       scene.depth(y) * height * scene_rng.uniform(0.15, 0.3))
+    for _, draw in sorted(scene.plan_objects(), key=lambda item: item[0]):
+        draw()
+    scene.ego_vehicle()
+    scene.rng = forced_rng
+    scene.forced(forced)
+    scene.rng = finish_rng
+    return scene.finish(), scene.label
 
 
 def sample_files(data_root: str, split: str, index: int) -> List[str]:
@@ -99,9 +358,9 @@ def _generate_split(data_root: str, split: str, args: Dict) -> Dict:
     counts, forced = {}, {}
 
     def render(index: int) -> None:
-        img, label = renderer.render_sample(args['seed'], split, index,
-                                            args['height'], args['width'],
-                                            sorted(forced.get(index, ())))
+        img, label = render_sample(args['seed'], split, index,
+                                   args['height'], args['width'],
+                                   sorted(forced.get(index, ())))
         for path, array in zip(sample_files(data_root, split, index),
                                (img, label)):
             _write_png(path, array)
@@ -136,26 +395,15 @@ def generate_demo_cityscapes(data_root: str,
                              width: int = 256,
                              seed: int = 0,
                              force: bool = False) -> Dict:
-    """Write the demo data set (see the module docstring) unless an
-    up-to-date one is there.
-
-    Args:
-        data_root (str): Output folder (created if needed).
-        num_train (int): Training samples, >= 1. Defaults to 48.
-        num_val (int): Validation samples, >= 1. Defaults to 12.
-        height (int): Image height, >= 32. Defaults to 128.
-        width (int): Image width, >= 32. Defaults to 256.
-        seed (int): Random seed, >= 0. Defaults to 0.
-        force (bool): Rewrite even an up-to-date data set.
+    """Write the demo data set into ``data_root`` unless an up-to-date one
+    is there (``force``: rewrite). Sizes >= 32, sample counts >= 1, seed
+    >= 0; otherwise ``ValueError``, and nothing is written.
 
     Returns:
         dict: The manifest (``args``, ``classes`` and per split in
         ``splits`` ``num_samples``, ``class_pixel_counts``,
         ``ignore_pixel_count``, ``forced``: sample index -> classes forced
         in), with ``data_root`` and ``generated`` (False: reused).
-
-    Raises:
-        ValueError: An argument is invalid (nothing is written).
     """
     if not isinstance(data_root, (str, os.PathLike)) or not str(data_root):
         raise ValueError(f'data_root must be a non-empty path, got '
@@ -205,17 +453,12 @@ def generate_demo_cityscapes(data_root: str,
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Generate the synthetic Cityscapes-format demo data set')
-    parser.add_argument(
-        '--out', default='data/demo', help='output folder (data_root)')
-    parser.add_argument('--num-train', type=int, default=48)
-    parser.add_argument('--num-val', type=int, default=12)
-    parser.add_argument('--height', type=int, default=128)
-    parser.add_argument('--width', type=int, default=256)
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument(
-        '--force',
-        action='store_true',
-        help='regenerate even if an up-to-date data set exists')
+    parser.add_argument('--out', default='data/demo', help='data_root')
+    for name, default in (('num-train', 48), ('num-val', 12), ('height', 128),
+                          ('width', 256), ('seed', 0)):
+        parser.add_argument(f'--{name}', type=int, default=default)
+    parser.add_argument('--force', action='store_true',
+                        help='regenerate even an up-to-date data set')
     return parser.parse_args(argv)
 
 
