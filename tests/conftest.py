@@ -12,7 +12,7 @@ DEMO_ROOT = REPO_ROOT / 'data' / 'demo'
 
 def load_tool(name: str):
     """``tools/<name>.py`` (tools/ is no package), imported by its path,
-    once; e.g. ``load_tool('demo_renderer').render_sample``."""
+    once; e.g. ``load_tool('make_demo_data').render_sample``."""
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(
             name, REPO_ROOT / 'tools' / f'{name}.py')
