@@ -236,9 +236,11 @@ def layer_breakdown(model, x) -> Dict[str, Any]:
 # ---------------------------------------------------------------- run
 
 
-def model_rows(key: str, x, args, work_dir: str, log) -> Tuple[list, dict]:
+def model_rows(key: str, x, args, work_dir: str, log, skipped: list
+               ) -> Tuple[list, dict]:
     """The rows of one model (eager, then its fast paths with their parity;
-    a path that fails is left out, and said why) and their callables."""
+    a path that fails is left out, and said why in ``skipped``) and their
+    callables."""
     import torch
     label, model = ZOO[key][0], build_segmentor(load_config(key)).to(x.device)
     cplx = complexity(model, x)
@@ -258,7 +260,9 @@ def model_rows(key: str, x, args, work_dir: str, log) -> Tuple[list, dict]:
             with torch.inference_mode():
                 row['parity'] = parity(ref, fns[row['key']]())
         except Exception as err:  # keep the table, say what failed
-            log(f'  {row["label"]}: skipped ({type(err).__name__}: {err})')
+            skipped.append(f'{row["label"]}: skipped ({type(err).__name__}: '
+                           f'{err})')
+            log('  ' + skipped[-1])
             fns.pop(row['key'], None)
             continue
         if not row['parity']['ok']:
@@ -286,14 +290,15 @@ def run(args) -> int:
     x = torch.randn(1, 3, *shape, device=device)
     work_dir = args.work_dir or tempfile.mkdtemp(prefix='benchmark_zoo_')
     os.makedirs(work_dir, exist_ok=True)
-    rows, fns = [], {}
+    rows, fns, skipped = [], {}, []
     for key in args.models:
-        key_rows, key_fns = model_rows(key, x, args, work_dir, log)
+        key_rows, key_fns = model_rows(key, x, args, work_dir, log, skipped)
         rows, fns = rows + key_rows, {**fns, **key_fns}
     models = {r['key']: r.pop('model') for r in rows if 'model' in r}
     gemms = gemm_fns(device)
     result = dict(shape=shape, repeats=args.repeats, warmup=args.warmup,
                   env=environment(device, args.threads), train=None,
+                  skipped=skipped,
                   load_before=load_average(), profile={}, command=' '.join(
                       ['python tools/benchmark.py'] + args.argv))
     with torch.inference_mode():
@@ -391,7 +396,8 @@ def build_tables(result: Dict[str, Any]) -> str:
                   f'SGD), batch {t["batch"]} at {t["shape"][0]}x'
                   f'{t["shape"][1]}, random images and labels, median of '
                   f'{t["iters"]} iterations after one untimed.']
-    notes = [f'- {r["label"]}: {r["note"]}' for r in rows if r['note']]
+    notes = [f'- {r["label"]}: {r["note"]}' for r in rows if r['note']] + [
+        f'- {msg}' for msg in result['skipped']]
     lines += [''] + notes if notes else []
     for name, prof in result['profile'].items():
         lines += ['', f'### Where the time goes: {name}', '', 'torch.profiler'
