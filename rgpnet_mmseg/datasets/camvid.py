@@ -41,13 +41,7 @@ class CamVidDataset(BaseSegDataset):
     """
     METAINFO = dict(classes=CAMVID_CLASSES, palette=CAMVID_PALETTE)
 
-    def __init__(self,
-                 img_suffix: str = '.png',
-                 seg_map_suffix: str = '.png',
-                 reduce_zero_label: bool = False,
+    def __init__(self, img_suffix: str = '.png', seg_map_suffix: str = '.png',
                  **kwargs) -> None:
         super().__init__(
-            img_suffix=img_suffix,
-            seg_map_suffix=seg_map_suffix,
-            reduce_zero_label=reduce_zero_label,
-            **kwargs)
+            img_suffix=img_suffix, seg_map_suffix=seg_map_suffix, **kwargs)

@@ -1,26 +1,17 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """Loading transforms that name the file they cannot read.
 
-What the stock transforms (mmcv 2.1 / mmseg 1.2.2) raise for a bad file:
-
-===========================  ===============================================
-file                         stock error
-===========================  ===============================================
-truncated/garbage image      ``AssertionError: failed to load image: PATH``
-empty image                  ``cv2.error: ... !buf.empty()`` (no file name)
-truncated label map          ``OSError: image file is truncated`` (no name)
-garbage/empty label map      ``PIL.UnidentifiedImageError: cannot identify
-                             image file <_io.BytesIO object at 0x...>``
-colour (RGB) label map       no error: an ``(H, W, 3)`` map that fails much
-                             later, in a crop or the loss
-===========================  ===============================================
-
-:class:`CheckedLoadImageFromFile` and :class:`CheckedLoadAnnotations`
-subclass mmcv's ``LoadImageFromFile`` and mmseg's ``LoadAnnotations``, take
-the same arguments, do the same thing, and only turn those failures into
-one :class:`DataFileError` (or ``FileNotFoundError``) naming the file and
-the cause. They are added to mmseg's ``TRANSFORMS`` under their own names;
-the stock transforms stay as they are. A pipeline opts in by name::
+The stock transforms (mmcv 2.1 / mmseg 1.2.2) raise, for a truncated,
+empty or garbage file, errors without the file's name (``cv2.error``,
+``OSError: image file is truncated``, ``UnidentifiedImageError ...
+<_io.BytesIO ...>``) and take a colour label image without complaint;
+docs/reliability.md lists them. :class:`CheckedLoadImageFromFile` and
+:class:`CheckedLoadAnnotations` subclass mmcv's ``LoadImageFromFile`` and
+mmseg's ``LoadAnnotations``, take the same arguments, do the same thing,
+and turn those failures into one :class:`DataFileError` (or
+``FileNotFoundError``) naming the file and the cause. They are added to
+mmseg's ``TRANSFORMS`` under their own names, the stock transforms stay as
+they are; a pipeline opts in by name::
 
     dict(type='CheckedLoadImageFromFile'), dict(type='CheckedLoadAnnotations')
 """
