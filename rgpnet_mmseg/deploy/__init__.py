@@ -1,22 +1,14 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """Deployment of RGPNet with mmdeploy 1.3.1 (ONNX Runtime, TensorRT).
 
-Not imported by :mod:`rgpnet_mmseg` (mmdeploy is heavy): import it, or
-name it in a deploy config, where mmdeploy imports it before it builds
-anything::
-
-    codebase_config = dict(type='mmseg', task='Segmentation',
-                           with_argmax=False, module=['rgpnet_mmseg.deploy'])
-
-Importing it applies :mod:`rgpnet_mmseg.compat.mmdeploy` (mmdeploy on torch
->= 2.9, exports routed through :func:`.exporter.export_onnx`) and registers
-mmdeploy's ``onnxruntime`` (:mod:`.backends`) and ``tensorrt``
-(:mod:`rgpnet_mmseg.compat.tensorrt`) backend managers.
-
-* :mod:`.exporter`: exporter choice, export, :class:`SegmentorForExport`;
-* :mod:`.convert`: :func:`run_deploy` (``tools/deploy.py``);
-* :mod:`.verify`: parity with PyTorch and mIoU of a deployed model;
-* :mod:`.checks`: shapes a deploy config may ask for.
+Not imported by :mod:`rgpnet_mmseg` (mmdeploy is heavy): import it, or name
+it in a deploy config's ``codebase_config.module``, which mmdeploy imports
+before it builds anything. Importing it applies
+:mod:`rgpnet_mmseg.compat.mmdeploy` and registers mmdeploy's
+``onnxruntime`` (:mod:`.backends`) and ``tensorrt``
+(:mod:`rgpnet_mmseg.compat.tensorrt`) backend managers. Modules:
+:mod:`.exporter` (ONNX export), :mod:`.convert` (:func:`run_deploy`, as
+``tools/deploy.py``), :mod:`.verify` (parity, mIoU), :mod:`.checks`.
 """
 from rgpnet_mmseg.compat import mmdeploy as _compat_mmdeploy
 from rgpnet_mmseg.compat import tensorrt as _compat_tensorrt

@@ -97,7 +97,5 @@ def register_backend_manager(name: str, manager: type) -> None:
     mmdeploy_logger = get_root_logger()
     level = mmdeploy_logger.level
     mmdeploy_logger.setLevel(logging.WARNING)  # "already registered": we know
-    try:
-        BACKEND_MANAGERS.register(name)(manager)
-    finally:
-        mmdeploy_logger.setLevel(level)
+    BACKEND_MANAGERS.register(name)(manager)
+    mmdeploy_logger.setLevel(level)

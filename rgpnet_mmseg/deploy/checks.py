@@ -43,6 +43,10 @@ def _is_dynamic_hw(dynamic_axes: Optional[Any], name: str) -> bool:
     return bool({2, 3} & set((dynamic_axes or {}).get(name) or ()))
 
 
+def _model_inputs(deploy_cfg: Any) -> List[dict]:
+    return (deploy_cfg.get('backend_config') or {}).get('model_inputs') or []
+
+
 def deploy_input_shapes(deploy_cfg: Any) -> List[Tuple[str, Tuple[int, int]]]:
     """The fixed (H, W) shapes of a deploy config, with their keys:
     ``onnx_config.input_shape`` (``[W, H]``) unless H, W are dynamic, and
@@ -57,16 +61,12 @@ def deploy_input_shapes(deploy_cfg: Any) -> List[Tuple[str, Tuple[int, int]]]:
                        (int(shape[1]), int(shape[0]))))
     for i, params in enumerate(_model_inputs(deploy_cfg)):
         for name, p in (params.get('input_shapes') or {}).items():
-            for key in ('min_shape', 'opt_shape', 'max_shape'):
-                if key in p:
-                    where = (f'backend_config.model_inputs[{i}].input_shapes.'
-                             f'{name}.{key}={list(p[key])}')
-                    shapes.append((where, (int(p[key][-2]), int(p[key][-1]))))
+            shapes += [(f'backend_config.model_inputs[{i}].input_shapes.'
+                        f'{name}.{key}={list(p[key])}',
+                        (int(p[key][-2]), int(p[key][-1])))
+                       for key in ('min_shape', 'opt_shape', 'max_shape')
+                       if key in p]
     return shapes
-
-
-def _model_inputs(deploy_cfg: Any) -> List[dict]:
-    return (deploy_cfg.get('backend_config') or {}).get('model_inputs') or []
 
 
 def check_deploy_config(deploy_cfg: Any, name: str = 'deploy config') -> None:
