@@ -14,29 +14,18 @@ identical values.
 
 Implementation notes (cost):
 
-* Border detection never builds a ``(N, C, H, W)`` one-hot.  A window holds
-  more than one label iff its max and min label differ, so one separable
-  ``k x k`` max filter (2 (k - 1) shifted ``torch.maximum`` calls) over an
-  ``(N, 2, H, W)`` uint8 map holding ``label + 1`` and ``C - label``
-  (ignored pixels 0, so they never win; the shifted slices cut the window at
-  the image edges) gives the same set as the paper's one-hot + stride-1
-  max-pool, with ``2 N H W`` bytes of scratch (int16/int32 for C > 254).
-* The neighbourhood label set ``N`` is only built for the border pixels
-  (the paper reports ~2.4 % on Cityscapes): their ``k*k`` neighbour labels are
-  gathered (coordinates clamped into the image, which always lands on an
-  in-image pixel of the same window) and scattered into a ``(P, C)`` bool
-  mask.
-* Forward is ``F.log_softmax`` + ``F.nll_loss`` exactly as in
-  ``F.cross_entropy`` (so no-border maps give bit-identical values), with
-  the P border entries replaced by ``-logsumexp(log_softmax(x)[N])``.  A
-  custom backward writes the gradient ``g * (softmax - q)`` into a single
-  ``(N, C, H, W)`` tensor (``q`` the one-hot label, or the softmax
-  renormalised over ``N`` at border pixels), so there is no second
-  full-size gradient from indexing to allocate and add.
-* Two host syncs (label range check, number of border pixels), plus the
-  one that mmseg's CE also has under ``avg_non_ignore=True``.  Saved for
-  backward: the log-probabilities (as in CE), the (P, C) border gradient
-  rows and a few (N, H, W) label maps.
+* Borders without a one-hot: a window holds more than one label iff its max
+  and min label differ, so one separable ``k x k`` max filter over an
+  ``(N, 2, H, W)`` small-int map of ``label + 1`` and ``C - label``
+  (ignored pixels 0, window cut at the image edges) gives the paper's
+  one-hot + stride-1 max-pool set.
+* The label set ``N`` is built only for the border pixels (~2.4 % on
+  Cityscapes): a ``(P, C)`` bool mask from their gathered neighbours.
+* Forward is ``F.log_softmax`` + ``F.nll_loss`` as in ``F.cross_entropy``
+  (bit-identical without borders), the P border entries replaced by
+  ``-logsumexp(log_softmax(x)[N])``; a custom backward writes
+  ``g * (softmax - q)`` into one ``(N, C, H, W)`` tensor (``q`` the
+  one-hot label, or the softmax renormalised over ``N`` at borders).
 """
 from typing import List, Optional, Tuple, Union
 
@@ -148,12 +137,6 @@ def border_mask(label: Tensor,
     centred on it holds more than one label.  Ignored pixels never count as
     a label of a window, and at the image edges only in-image pixels count.
 
-    This is the same set as the one-hot + stride-1 max-pool of the paper,
-    found without a one-hot: a window holds more than one label iff its
-    maximum and minimum label differ, and both come from one separable
-    max filter over a (N, 2, H, W) uint8 map of ``label + 1`` and
-    ``C - label`` (ignored pixels 0).
-
     Args:
         label (Tensor): Integer label map of shape (N, H, W).
         kernel_size (int): Odd window size ``k``. Default: 3.
@@ -209,11 +192,7 @@ def border_label_mask(
                                           Tensor]:
     """Border pixels and the set of labels in each one's window.
 
-    The set is only built for the border pixels (sparse form, P x C bools
-    instead of a dense N x C x H x W mask).  A dense mask, if ever needed,
-    is ``dense.permute(0, 2, 3, 1)[indices] = labels`` on a zero bool
-    tensor (non-border pixels then have an empty row; their set is
-    ``{label}``).
+    The set is built for the border pixels only (P x C bools).
 
     Args:
         label (Tensor): Integer label map of shape (N, H, W).
@@ -489,18 +468,8 @@ class LabelRelaxationLoss(nn.Module):
                 reduction_override: Optional[str] = None,
                 ignore_index: int = -100,
                 **kwargs) -> Tensor:
-        """Forward function.
-
-        Args:
-            cls_score (Tensor): Logits of shape (N, C, H, W).
-            label (Tensor): Integer labels of shape (N, H, W).
-            weight (Tensor, optional): Per-pixel weight of shape (N, H, W).
-                Default: None.
-            avg_factor (int | float | Tensor, optional): Divisor of the
-                'mean' reduction. Default: None.
-            reduction_override (str, optional): Overrides ``reduction``
-                ('none', 'mean' or 'sum'). Default: None.
-            ignore_index (int): Label value to ignore. Default: -100.
+        """Forward function; the arguments of mmseg's ``CrossEntropyLoss``
+        (see :func:`label_relaxation_loss`).
 
         Returns:
             Tensor: The weighted loss (shape (N, H, W) for 'none').
@@ -508,11 +477,8 @@ class LabelRelaxationLoss(nn.Module):
         assert reduction_override in (None, 'none', 'mean', 'sum')
         reduction = (
             reduction_override if reduction_override else self.reduction)
-        if self.class_weight is not None:
-            class_weight = cls_score.new_tensor(
-                self.class_weight, dtype=torch.float32)
-        else:
-            class_weight = None
+        class_weight = None if self.class_weight is None else \
+            cls_score.new_tensor(self.class_weight, dtype=torch.float32)
         return self.loss_weight * label_relaxation_loss(
             cls_score,
             label,
