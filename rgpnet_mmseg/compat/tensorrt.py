@@ -2,15 +2,12 @@
 """mmdeploy's TensorRT backend for TensorRT 8.5 to 11.
 
 mmdeploy 1.3.1's ``TRTWrapper`` uses the binding API that TensorRT 10
-removed (``get_binding_index``, ``binding_is_input``, ``set_binding_shape``,
-``execute_async_v2``: mmdeploy#2758), and its ``from_onnx`` builder sets
-``EXPLICIT_BATCH`` and ``BuilderFlag.FP16``, gone in TensorRT 11 (strongly
-typed networks only). :func:`apply` registers :class:`TensorRTManager` as
-mmdeploy's ``tensorrt`` backend manager, so that ``build_task_processor(
-...).build_backend_model`` and ``mmdeploy.apis.inference_model`` run
-engines through :class:`TRTWrapper` (the tensor-name API, TensorRT >= 8.5).
-Test: ``test_compat_tensorrt_manager`` (the GPU tests run the engines).
-``tensorrt`` is imported only when an engine is built or run.
+removed (``get_binding_index``, ``execute_async_v2``...: mmdeploy#2758);
+its ``from_onnx`` sets ``EXPLICIT_BATCH`` and ``BuilderFlag.FP16``, gone in
+TensorRT 11. :func:`apply` registers :class:`TensorRTManager` (engines by
+:func:`build_engine`, run by :class:`TRTWrapper` with the tensor-name API)
+as mmdeploy's ``tensorrt`` backend manager. ``tensorrt`` is imported only
+when an engine is built or run. Test: ``test_compat_tensorrt_manager``.
 """
 import logging
 import os.path as osp
@@ -179,15 +176,9 @@ def build_engine(onnx_file: str, engine_path: str,
 
 
 class TRTWrapper(BaseWrapper):
-    """mmdeploy backend wrapper (``forward(dict) -> dict``) driving an
-    engine with the tensor-name API (TensorRT >= 8.5), on its own CUDA
-    stream ordered after the caller's work and before the caller's next.
-
-    Args:
-        engine (str): Engine file.
-        device (str): CUDA device. Default: ``'cuda:0'``.
-        output_names (Sequence[str], optional): Outputs to return (all).
-    """
+    """mmdeploy backend wrapper (``forward(dict) -> dict``) of an engine
+    file, on its own CUDA stream ordered after the caller's work and before
+    the caller's next; ``output_names`` default to all outputs."""
 
     def __init__(self, engine: str, device: str = 'cuda:0',
                  output_names: Optional[Sequence[str]] = None):

@@ -117,11 +117,10 @@ def format_parity(p: Dict[str, Any]) -> str:
                  f'{p["logits_mean_abs_diff"]:.2e} (max |logit| '
                  f'{p["logits_max_abs"]:.2f})')
     need = (f'>= {100 * MIN_PIXEL_AGREEMENT:.1f}% pixels, logits within '
-            f'{MAX_LOGITS_REL_DIFF:g} relative')
-    if p.get('ok') is None:
-        return line + ' (FP16: judged by the mIoU difference)'
-    return line + (f' -> OK ({need})' if p['ok'] else f' -> FAILED (needs '
-                   f'{need})')
+            f'{MAX_LOGITS_REL_DIFF:g} relative)')
+    return line + {None: ' (FP16: judged by the mIoU difference)',
+                   True: f' -> OK ({need}', False: f' -> FAILED (needs {need}'
+                   }[p.get('ok')]
 
 
 def format_miou(m: Dict[str, Any]) -> str:
