@@ -1,23 +1,13 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Benchmark RGPNet: four modes, one timing loop, one environment report.
+"""Benchmark RGPNet; rows are timed round-robin by one loop
+(rgpnet_mmseg.utils.timing). Every mode takes [--repeats N] [--warmup N]
+[--threads N] [--device cpu|cuda] [--seed N].
 
-    python tools/benchmark.py zoo [--models KEY ...] [--fast-paths ...]
-        [--train] [--profile] [--out-md F] [--out-plot F] [--out-json F]
-    python tools/benchmark.py deploy CONFIG [--checkpoint CKPT]
-        [--backend pytorch onnxruntime tensorrt] [--fp16] [--onnx F]
-        [--engine F]
-    python tools/benchmark.py training [--crop H W] [--batch 2] [--json F]
-    python tools/benchmark.py loss
-
-each with ``[--repeats N] [--warmup N] [--threads N] [--device cpu|cuda]``:
-``zoo``: RGPNet beside mmseg's real-time models, fast paths, GEMM ceiling
-(``benchmark_zoo.py``, docs/benchmark_zoo.md); ``deploy``: a config on
-PyTorch, ONNX Runtime and TensorRT, image in, labels out
-(docs/deployment.md); ``training``: training speed at the progressive
-resizing scales with CE and label relaxation, and the schedule ratio;
-``loss``: the two losses alone (``benchmark_training.py``,
-docs/training_benchmark.md). Rows are timed round-robin by
-:func:`rgpnet_mmseg.utils.timing.time_round_robin`.
+  zoo       RGPNet beside mmseg's real-time models, fast paths, GEMM
+            ceiling, --train, --profile (docs/benchmark_zoo.md)
+  deploy    a config on PyTorch, ONNX Runtime, TensorRT (docs/deployment.md)
+  training  progressive resizing x CE/label relaxation, schedule ratio
+  loss      the two losses alone (both: docs/training_benchmark.md)
 """
 import argparse
 import os
@@ -55,16 +45,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     modes = parser.add_subparsers(dest='mode', required=True)
     for mode, (add_arguments, _, repeats, warmup) in MODES.items():
-        sub = modes.add_parser(mode)
-        sub.add_argument('--repeats', type=int, default=repeats,
-                         help=f'timed rounds, median reported ({repeats})')
-        sub.add_argument('--warmup', type=int, default=warmup,
-                         help=f'untimed rounds first ({warmup})')
-        sub.add_argument('--threads', type=int,
-                         help='torch and ONNX Runtime threads (theirs)')
-        sub.add_argument('--device', help='cpu or cuda (cuda if available)')
-        sub.add_argument('--seed', type=int, default=0, help='random seed')
-        add_arguments(sub)
+        add = modes.add_parser(mode).add_argument
+        add('--repeats', type=int, default=repeats,
+            help=f'timed rounds, median reported ({repeats})')
+        add('--warmup', type=int, default=warmup,
+            help=f'untimed rounds first ({warmup})')
+        add('--threads', type=int, help='torch and ONNX Runtime threads')
+        add('--device', help='cpu or cuda (cuda if available)')
+        add('--seed', type=int, default=0, help='random seed')
+        add_arguments(modes.choices[mode])
     args = parser.parse_args(argv)
     if min(args.repeats, 1 if args.threads is None else args.threads) < 1 \
             or args.warmup < 0:
@@ -90,6 +79,7 @@ def run_deploy(args: argparse.Namespace) -> int:
         print(f'error: --backend tensorrt: {reason}', file=sys.stderr)
         return 1
     h, w = args.shape
+    x, rows = torch.randn(1, 3, h, w), {}  # backend: (fn, precision, details)
     model = revert_sync_batchnorm(
         init_model(args.config, args.checkpoint, device='cpu'))
     os.makedirs(args.work_dir, exist_ok=True)
@@ -104,40 +94,36 @@ def run_deploy(args: argparse.Namespace) -> int:
             return 1
         print(f'exported {onnx_file} ({info["exporter"]} exporter, opset '
               f'{info["opset"]})')
-    x, fns, details = torch.randn(1, 3, h, w), {}, {}
-    for backend in args.backend:
-        if backend == 'pytorch':
-            module, xd = SegmentorForExport(model.to(args.device)), x.to(
-                args.device)
-            fns[backend] = torch.inference_mode()(lambda: module(xd))
-            details[backend] = ('fp32', f'{args.device}, eager')
-        elif backend == 'onnxruntime':
-            session = onnxruntime_session(onnx_file, num_threads=args.threads)
-            feed = {session.get_inputs()[0].name: x.numpy()}
-            fns[backend] = lambda: session.run(None, feed)
-            details[backend] = ('fp32', f'CPU EP, {args.threads or "default"}'
-                                ' intra-op threads')
-        else:
-            fns[backend], details[backend] = tensorrt_fn(args, onnx_file, x)
-    times = time_round_robin(fns, args.repeats, args.warmup, args.device)
+    if 'pytorch' in args.backend:
+        net, xd = SegmentorForExport(model.to(args.device)), x.to(args.device)
+        rows['pytorch'] = (torch.inference_mode()(lambda: net(xd)), 'fp32',
+                           f'{args.device}, eager')
+    if 'onnxruntime' in args.backend:
+        session = onnxruntime_session(onnx_file, num_threads=args.threads)
+        feed = {session.get_inputs()[0].name: x.numpy()}
+        rows['onnxruntime'] = (
+            lambda: session.run(None, feed), 'fp32',
+            f'CPU EP, {args.threads or "default"} intra-op threads')
+    if 'tensorrt' in args.backend:
+        rows['tensorrt'] = tensorrt_row(args, onnx_file, x)
+    times = time_round_robin({b: rows[b][0] for b in args.backend},
+                             args.repeats, args.warmup, args.device)
     ms = {b: sorted(t * 1e3 for t in ts) for b, ts in times.items()}
-    base = statistics.median(ms[args.backend[0]])
+    med = {b: statistics.median(t) for b, t in ms.items()}
     print(f'\ninput 1x3x{h}x{w}, {args.warmup} warm-up + {args.repeats} '
           f'timed runs, round-robin; {environment(args.device)["line"]}')
     print('\n'.join(table(
         'backend | precision | median ms | p90 ms | FPS | speed-up | details',
-        [[b, details[b][0], fmt(statistics.median(t)),
-          fmt(t[min(len(t) - 1, int(0.9 * len(t)))]),
-          fmt(1e3 / statistics.median(t)),
-          f'{base / statistics.median(t):.2f}x', details[b][1]]
+        [[b, rows[b][1], fmt(med[b]),
+          fmt(t[min(len(t) - 1, int(0.9 * len(t)))]), fmt(1e3 / med[b]),
+          f'{med[args.backend[0]] / med[b]:.2f}x', rows[b][2]]
          for b, t in ms.items()])))
     return 0
 
 
-def tensorrt_fn(args: argparse.Namespace, onnx_file: str, x):
-    """The TensorRT row: mmdeploy's ``tensorrt`` backend wrapper (ours, see
-    :mod:`rgpnet_mmseg.compat.tensorrt`) on ``--engine`` or on an engine
-    built from ``onnx_file``."""
+def tensorrt_row(args: argparse.Namespace, onnx_file: str, x):
+    """(function, precision, details) of mmdeploy's ``tensorrt`` wrapper
+    (ours) on ``--engine`` or on an engine built from ``onnx_file``."""
     import tensorrt
     from mmdeploy.backend.base import BACKEND_MANAGERS
 
@@ -151,8 +137,8 @@ def tensorrt_fn(args: argparse.Namespace, onnx_file: str, x):
     wrapper = BACKEND_MANAGERS.find('tensorrt').build_wrapper([engine],
                                                               args.device)
     feed = {'input': x.to(args.device)}
-    return (lambda: wrapper(feed)), (
-        precision, f'{args.device}, TensorRT {tensorrt.__version__}')
+    return (lambda: wrapper(feed), precision,
+            f'{args.device}, TensorRT {tensorrt.__version__}')
 
 
 MODES = {  # mode: (its options, its run, --repeats and --warmup defaults)

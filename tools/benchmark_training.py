@@ -1,15 +1,7 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""``python tools/benchmark.py training`` and ``... loss``
-(docs/training_benchmark.md), and the benchmark's model builders.
-
-``training``: ``model.train_step`` of ``--config`` (RGPNet-R18: OHEM, SGD)
-with ``ProgressiveResizeDataPreProcessor`` at the scales 1/4, 1/2 and 1,
-with ``CrossEntropyLoss`` (CE) and ``LabelRelaxationLoss`` (LR) from the
-same initial weights, on fresh batches of demo street scenes (not timed);
-then the total-time ratio of the paper's 15-epoch schedule (9 epochs at
-1/4, 3 at 1/2, 3 at 1, same batch) to 15 full-scale epochs, and LR's
-overhead. ``loss``: forward + backward of the two losses alone.
-"""
+"""``python tools/benchmark.py training`` (training speed at the progressive
+resizing scales, CE vs label relaxation, the schedule ratio) and ``loss``
+(the two losses alone): docs/training_benchmark.md; the model builders."""
 import copy
 import itertools
 import json
@@ -20,6 +12,21 @@ import statistics
 import warnings
 from typing import Dict, Optional, Sequence
 
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmengine.structures import PixelData
+from mmseg.models.losses import CrossEntropyLoss
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+from rgpnet_mmseg.models.losses import LabelRelaxationLoss, border_mask
+from rgpnet_mmseg.utils.cpu_config import without_syncbn_and_pretrained
+from rgpnet_mmseg.utils.timing import environment, table, time_round_robin
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SCALES = (0.25, 0.5, 1.0)
 SCHEDULE = ((0.25, 9), (0.5, 3), (1.0, 3))  # (scale, epochs)
 LOSSES = dict(
@@ -34,8 +41,7 @@ RATIOS = (  # title, loss, loss of the full-scale reference, paper
 def training_arguments(parser) -> None:
     """The options of the ``training`` mode."""
     add = parser.add_argument
-    add('--config', default=osp.join(osp.dirname(osp.dirname(
-        osp.abspath(__file__))), 'configs', 'rgpnet_r18_cityscapes.py'),
+    add('--config', default=osp.join(REPO, 'configs/rgpnet_r18_cityscapes.py'),
         help='model and optimizer (configs/rgpnet_r18_cityscapes.py)')
     add('--crop', type=int, nargs=2, default=[512, 1024], metavar=('H', 'W'),
         help='full-scale crop (512 1024)')
@@ -44,16 +50,10 @@ def training_arguments(parser) -> None:
 
 
 def build_segmentor(cfg, train_shape: Optional[Sequence[int]] = None):
-    """The model of a config, random weights, BN for SyncBN: the inference
-    network (no auxiliary heads, as ``get_flops.py``) in eval mode with
-    random BN statistics (for a real test of folding BN), or with
-    ``train_shape``, ``(model, optim_wrapper)`` for that crop."""
-    import torch
-    from mmengine.optim import build_optim_wrapper
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import MODELS
-
-    from rgpnet_mmseg.utils.cpu_config import without_syncbn_and_pretrained
+    """A config's model, random weights, BN for SyncBN: the inference network
+    (no auxiliary heads, as ``get_flops.py``) in eval mode with random BN
+    statistics (a real test of folding BN); with ``train_shape``,
+    ``(model, optim_wrapper)`` for that crop."""
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     model_cfg = without_syncbn_and_pretrained(copy.deepcopy(cfg.model))
     if train_shape is not None:
@@ -74,18 +74,15 @@ def build_segmentor(cfg, train_shape: Optional[Sequence[int]] = None):
 
 
 def make_batch(images: Sequence, labels: Sequence) -> Dict[str, list]:
-    """A fresh training batch as ``PackSegInputs`` gives it from (3, H, W)
-    uint8 images and (H, W) labels (and an edge map for PIDNet's loss)."""
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
+    """A fresh batch as ``PackSegInputs`` gives it from (3, H, W) uint8
+    images and (H, W) labels (and an edge map for PIDNet's loss)."""
     samples = []
     for label in labels:
         label, hw = label.reshape(1, *label.shape[-2:]), label.shape[-2:]
-        sample = SegDataSample(metainfo=dict(
-            img_shape=hw, ori_shape=hw, pad_shape=hw))
-        sample.gt_sem_seg = PixelData(data=label.clone())
-        sample.gt_edge_map = PixelData(data=label % 2)
-        samples.append(sample)
+        samples.append(SegDataSample(metainfo=dict(
+            img_shape=hw, ori_shape=hw, pad_shape=hw)))
+        samples[-1].gt_sem_seg = PixelData(data=label.clone())
+        samples[-1].gt_edge_map = PixelData(data=label % 2)
     return dict(inputs=[i.clone() for i in images], data_samples=samples)
 
 
@@ -104,10 +101,7 @@ def schedule_ratio(times, full: float, schedule=SCHEDULE) -> float:
 def scene_batches(crop, batch: int, seed: int):
     """The timing loop's ``prepare``: a fresh batch of demo street scenes
     (BGR) per call; and their share of border pixels."""
-    import torch
     from make_demo_data import render_sample
-
-    from rgpnet_mmseg.models.losses import border_mask
     scenes = [render_sample(seed, 'train', i, *crop)
               for i in range(max(4, batch))]
     images = [torch.from_numpy(rgb[..., ::-1].copy()).permute(2, 0, 1)
@@ -125,10 +119,6 @@ def scene_batches(crop, batch: int, seed: int):
 
 def run_training(args) -> int:
     """The ``training`` mode."""
-    import torch
-    from mmengine.config import Config
-
-    from rgpnet_mmseg.utils.timing import environment, time_round_robin
     env, cfg = environment(args.device, args.threads), Config.fromfile(
         args.config)
     cfg.model.data_preprocessor.type = 'ProgressiveResizeDataPreProcessor'
@@ -165,7 +155,6 @@ def report(args, times, sizes, border: float, env) -> dict:
     """Print the two tables of docs/training_benchmark.md; return them with
     the raw times. "medians": from each (scale, loss)'s median time;
     "paired": the median over the rounds of the figure within a round."""
-    from rgpnet_mmseg.utils.timing import table
     med = {k: statistics.median(v) for k, v in times.items()}
 
     def paired(fn):
@@ -175,6 +164,9 @@ def report(args, times, sizes, border: float, env) -> dict:
     def ratio(t, loss, ref):
         return schedule_ratio({s: t[(s, loss)] for s in SCALES},
                               t[(1.0, ref)])
+
+    def overhead(t):  # of LR over CE on the whole PR schedule
+        return (ratio(t, 'LR', 'CE') / ratio(t, 'CE', 'CE') - 1) * 100
 
     scales = [[
         {0.25: '1/4', 0.5: '1/2', 1.0: '1'}[s], 'x'.join(map(str, sizes[s])),
@@ -189,13 +181,10 @@ def report(args, times, sizes, border: float, env) -> dict:
                f'{theoretical_ratio():.4f}', '-', '0.2875']] + [[
                    f'measured, {title}', f'{ratio(med, loss, ref):.4f}',
                    f'{paired(lambda t: ratio(t, loss, ref)):.4f}', paper]
-                   for title, loss, ref, paper in RATIOS]
-
-    def overhead(t):  # of LR over CE on the whole PR schedule
-        return (ratio(t, 'LR', 'CE') / ratio(t, 'CE', 'CE') - 1) * 100
-
-    ratios.append(['LR overhead on the PR schedule', f'{overhead(med):+.1f} %',
-                   f'{paired(overhead):+.1f} %', '31m43s / 27m37s = +14.8 %'])
+                   for title, loss, ref, paper in RATIOS] + [[
+                       'LR overhead on the PR schedule',
+                       f'{overhead(med):+.1f} %', f'{paired(overhead):+.1f} %',
+                       '31m43s / 27m37s = +14.8 %']]
     print('\n'.join([
         'RGPNet-R18 training iteration: `model.train_step` (data '
         'preprocessor + forward + OHEM loss + backward + SGD step), batch '
@@ -219,8 +208,6 @@ def make_label(kind: str, shape, generator):
     """(N, H, W) labels: ``'noise'``, a random class per pixel (all border
     pixels); ``'regions'``, an 8 x 16 grid of classes with wavy borders and
     an ignored band at the top (6 % border pixels at 512x1024)."""
-    import torch
-    import torch.nn.functional as F
     n, c, h, w = shape
     if kind == 'noise':
         return torch.randint(0, c, (n, h, w), generator=generator)
@@ -238,11 +225,6 @@ def run_loss(args, shapes=((2, 19, 128, 256), (2, 19, 512, 1024))) -> int:
     """The ``loss`` mode: forward + backward of mmseg's ``CrossEntropyLoss``
     and ``LabelRelaxationLoss`` on logits at 1/4 of a 512x1024 crop and at
     its full size (as ``loss_by_feat`` upsamples them)."""
-    import torch
-    from mmseg.models.losses import CrossEntropyLoss
-
-    from rgpnet_mmseg.models.losses import LabelRelaxationLoss, border_mask
-    from rgpnet_mmseg.utils.timing import environment, table, time_round_robin
     gen, rows = torch.Generator().manual_seed(0), []
     losses = dict(CE=CrossEntropyLoss(), LR=LabelRelaxationLoss())
     for shape in shapes:

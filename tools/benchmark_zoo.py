@@ -2,6 +2,7 @@
 """``python tools/benchmark.py zoo``: RGPNet beside mmseg's real-time models,
 built from their configs; GFLOPs, latency, fast paths checked against
 eager, the GEMM ceiling, training it/s (docs/benchmark_zoo.md)."""
+import functools
 import json
 import math
 import os
@@ -13,7 +14,17 @@ import time
 import warnings
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from benchmark_training import build_segmentor, make_batch
+import mmseg
+import torch
+from benchmark_training import REPO, build_segmentor, make_batch
+from mmengine.analysis import FlopAnalyzer, parameter_count
+from mmengine.config import Config
+
+from rgpnet_mmseg.deploy import export_onnx, onnxruntime_session
+from rgpnet_mmseg.deploy.verify import MAX_LOGITS_REL_DIFF, compare_outputs
+from rgpnet_mmseg.models import fuse_conv_bn
+from rgpnet_mmseg.utils.timing import (environment, fmt, load_average, table,
+                                       time_round_robin)
 
 ZOO = {  # key: (label, config: 'mmseg::' under mmseg/.mim/configs, else ours)
     'bisenetv1-r18': ('BiSeNetV1-R18', 'mmseg::bisenetv1/'
@@ -30,9 +41,8 @@ ZOO = {  # key: (label, config: 'mmseg::' under mmseg/.mim/configs, else ours)
                   'fast_scnn_8xb4-160k_cityscapes-512x1024.py'),
     'icnet-r18': ('ICNet-R18-D8', 'mmseg::icnet/'
                   'icnet_r18-d8_4xb2-80k_cityscapes-832x832.py'),
-    'rgpnet-r18': ('RGPNet-R18', 'configs/rgpnet_r18_cityscapes.py'),
-    'rgpnet-r50': ('RGPNet-R50', 'configs/rgpnet_r50_cityscapes.py'),
-    'rgpnet-r101': ('RGPNet-R101', 'configs/rgpnet_r101_cityscapes.py'),
+    **{f'rgpnet-r{d}': (f'RGPNet-R{d}', f'configs/rgpnet_r{d}_cityscapes.py')
+       for d in (18, 50, 101)},
 }
 REFERENCE = 'rgpnet-r18'
 FAST_LABELS = {'fused': 'fused BN', 'channels-last':
@@ -68,26 +78,17 @@ def add_arguments(parser) -> None:
     add('--work-dir', help='for the ONNX files (default: a temporary one)')
 
 
-# ---------------------------------------------------------------- models
-
-
 def load_config(key: str):
     """The config of a zoo model."""
-    import mmseg
-    from mmengine.config import Config
-    path = ZOO[key][1]
-    if path.startswith('mmseg::'):
-        path = osp.join(osp.dirname(mmseg.__file__), '.mim/configs', path[7:])
-    else:
-        path = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), path)
-    return Config.fromfile(path)
+    scope, _, path = ZOO[key][1].rpartition('::')
+    root = osp.join(osp.dirname(mmseg.__file__), '.mim/configs')
+    return Config.fromfile(osp.join(root if scope else REPO, path))
 
 
 def train_steps(args) -> Tuple[Dict[str, Callable], Callable]:
     """``--train``: ``model.train_step`` (preprocessor, every loss,
     backward, the config's SGD) per model, and the timing loop's
     ``prepare``: a batch of random images and labels."""
-    import torch
     g, (h, w), n = (torch.Generator().manual_seed(0), args.train_shape,
                     args.train_batch)
     images = [torch.randint(0, 256, (3, h, w), generator=g,
@@ -104,7 +105,6 @@ def train_steps(args) -> Tuple[Dict[str, Callable], Callable]:
 def complexity(model, x) -> Dict[str, float]:
     """Parameters and MACs (mmengine's "flops") of ``model(x)``: the two
     halves of ``mmengine.analysis.get_model_complexity_info``."""
-    from mmengine.analysis import FlopAnalyzer, parameter_count
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         analyzer = FlopAnalyzer(model, (x, ))
@@ -116,7 +116,6 @@ def complexity(model, x) -> Dict[str, float]:
 def gemm_fns(device) -> Dict[str, Tuple[Callable, float]]:
     """Name -> (``GEMM_REPS`` n^3 fp32 products, FLOPs): MKL's ``torch.mm``
     and oneDNN's mkldnn ``Linear``; ``torch.mm`` without TF32 on CUDA."""
-    import torch
     cuda = str(device).startswith('cuda')
     n = GEMM_N_CUDA if cuda else GEMM_N
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
@@ -137,9 +136,6 @@ def parity(ref, out) -> Dict[str, Any]:
     """:func:`rgpnet_mmseg.deploy.verify.compare_outputs` of ``out`` and
     eager's logits ``ref``; ``ok``: no logit off by more than
     ``MAX_LOGITS_REL_DIFF`` of their scale."""
-    import torch
-
-    from rgpnet_mmseg.deploy.verify import MAX_LOGITS_REL_DIFF, compare_outputs
     p = compare_outputs(ref.cpu().numpy(), torch.as_tensor(out).cpu().numpy())
     p['ok'] = p['logits_max_abs_diff'] <= MAX_LOGITS_REL_DIFF * max(
         1.0, p['logits_max_abs'])
@@ -152,14 +148,10 @@ def fast_path(path: str, model, x, threads: Optional[int],
     (:func:`rgpnet_mmseg.models.fuse_conv_bn`), + channels-last weights and
     input (converted in the call), ``torch.compile`` of that (inductor,
     freezing), or the folded model's ONNX in ONNX Runtime's CPU EP."""
-    import torch
-
-    from rgpnet_mmseg.models import fuse_conv_bn
-    fused = fuse_conv_bn(model)
+    fused, cl = fuse_conv_bn(model), torch.channels_last
     if path == 'fused':
         return lambda: fused(x, mode='tensor'), ''
     if path == 'onnxruntime':  # segmentor(x) is mode='tensor'
-        from rgpnet_mmseg.deploy import export_onnx, onnxruntime_session
         onnx_file = osp.join(work_dir, f'{id(model)}_tensor_mode.onnx')
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')  # tracer warnings
@@ -169,13 +161,12 @@ def fast_path(path: str, model, x, threads: Optional[int],
         feed = {'input': x.cpu().numpy()}
         return (lambda: session.run(None, feed)[0],
                 f'{info["exporter"]} exporter')
-    fused = fused.to(memory_format=torch.channels_last)
-    xc = x.contiguous(memory_format=torch.channels_last)
+    fused = fused.to(memory_format=cl)
     if path == 'channels-last':
-        return lambda: fused(x.contiguous(memory_format=torch.channels_last),
-                             mode='tensor'), ''
+        return lambda: fused(x.contiguous(memory_format=cl), mode='tensor'), ''
     import torch._inductor.config as inductor_config
-    compiled, start = torch.compile(fused), time.perf_counter()
+    xc, compiled = x.contiguous(memory_format=cl), torch.compile(fused)
+    start = time.perf_counter()
     with inductor_config.patch(freezing=True), torch.inference_mode():
         compiled(xc, mode='tensor')  # compiles; freezing is read here
     return (lambda: compiled(xc, mode='tensor'),
@@ -192,7 +183,7 @@ def layer_breakdown(model, x) -> Dict[str, Any]:
         model(x, mode='tensor')
     events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
     total_us = sum(e.self_cpu_time_total for e in events) or 1
-    records, starts = {}, {}
+    records, starts, handles = {}, {}, []
 
     def post(m, inp, out):
         seconds, macs = time.perf_counter() - starts.pop(id(m)), 0
@@ -207,7 +198,6 @@ def layer_breakdown(model, x) -> Dict[str, Any]:
         rec = records.setdefault((kind, level), [0, 0.0, 0])
         rec[:] = rec[0] + 1, rec[1] + seconds, rec[2] + macs
 
-    handles = []
     for m in model.modules():
         if not list(m.children()) and type(m).__name__ != 'Identity':
             handles += [m.register_forward_hook(post),
@@ -218,10 +208,10 @@ def layer_breakdown(model, x) -> Dict[str, Any]:
     total = time.perf_counter() - start
     for h in handles:
         h.remove()
-    layers = sorted(([k, lv, c, s, macs] for (k, lv), (c, s, macs) in
-                     records.items()), key=lambda r: -r[3])
-    rest = total - sum(r[3] for r in layers)
-    layers.append(['(between layers: adds, crops, Python)', '', '', rest, 0])
+    layers = sorted(([k, lv, *rec] for (k, lv), rec in records.items()),
+                    key=lambda r: -r[3])
+    layers.append(['(between layers: adds, crops, Python)', '', '',
+                   total - sum(r[3] for r in layers), 0])
     return dict(
         op_total_ms=total_us / 1e3, layer_total_ms=total * 1e3,
         ops=[dict(op=e.key, calls=e.count, ms=e.self_cpu_time_total / 1e3,
@@ -233,15 +223,11 @@ def layer_breakdown(model, x) -> Dict[str, Any]:
                 for k, lv, c, s, macs in layers])
 
 
-# ---------------------------------------------------------------- run
-
-
-def model_rows(key: str, x, args, work_dir: str, log, skipped: list
-               ) -> Tuple[list, dict]:
-    """The rows of one model (eager, then its fast paths with their parity;
-    a path that fails is left out, and said why in ``skipped``) and their
-    callables."""
-    import torch
+def model_rows(key: str, x, args, work_dir: str, fns: dict, skipped: list,
+               log: Callable) -> list:
+    """The rows of one model, eager, then its fast paths with their parity
+    (one that fails is left out, and said why in ``skipped``); their
+    callables go into ``fns``."""
     label, model = ZOO[key][0], build_segmentor(load_config(key)).to(x.device)
     cplx = complexity(model, x)
     with torch.inference_mode():
@@ -250,39 +236,31 @@ def model_rows(key: str, x, args, work_dir: str, log, skipped: list
         f'{cplx["macs"] / 1e9:.2f} GMACs, output {tuple(ref.shape)}')
     rows = [dict(key=key, label=label, kind='eager', base=key, parity=None,
                  note='', model=model, **cplx)]
-    fns = {key: lambda: model(x, mode='tensor')}
+    fns[key] = lambda: model(x, mode='tensor')
     for path in args.fast_paths if key in args.fast_models else []:
         row = dict(key=f'{key}:{path}', label=f'{label} {FAST_LABELS[path]}',
                    kind=path, base=key, **cplx)
         try:
-            fns[row['key']], row['note'] = fast_path(path, model, x,
-                                                     args.threads, work_dir)
+            fn, row['note'] = fast_path(path, model, x, args.threads,
+                                        work_dir)
             with torch.inference_mode():
-                row['parity'] = parity(ref, fns[row['key']]())
+                row['parity'] = parity(ref, fn())
         except Exception as err:  # keep the table, say what failed
             skipped.append(f'{row["label"]}: skipped ({type(err).__name__}: '
                            f'{err})')
             log('  ' + skipped[-1])
-            fns.pop(row['key'], None)
             continue
         if not row['parity']['ok']:
             log(f'  WARNING: {row["label"]} differs from eager: max |diff| '
                 f'{row["parity"]["logits_max_abs_diff"]:.3g}')
+        fns[row['key']] = fn
         rows.append(row)
-    return rows, fns
+    return rows
 
 
 def run(args) -> int:
     """The ``zoo`` mode; 1 when a fast path differs from eager."""
-    import torch
-
-    from rgpnet_mmseg.models import fuse_conv_bn
-    from rgpnet_mmseg.utils.timing import (environment, load_average,
-                                           time_round_robin)
-
-    def log(msg):
-        print(msg, file=sys.stderr, flush=True)
-
+    log = functools.partial(print, file=sys.stderr, flush=True)
     device = torch.device(args.device)
     shape = args.shape or ([1024, 2048] if device.type == 'cuda' else
                            [512, 1024])
@@ -292,19 +270,17 @@ def run(args) -> int:
     os.makedirs(work_dir, exist_ok=True)
     rows, fns, skipped = [], {}, []
     for key in args.models:
-        key_rows, key_fns = model_rows(key, x, args, work_dir, log, skipped)
-        rows, fns = rows + key_rows, {**fns, **key_fns}
+        rows += model_rows(key, x, args, work_dir, fns, skipped, log)
     models = {r['key']: r.pop('model') for r in rows if 'model' in r}
     gemms = gemm_fns(device)
+    fns.update({k: f for k, (f, _) in gemms.items()})
     result = dict(shape=shape, repeats=args.repeats, warmup=args.warmup,
                   env=environment(device, args.threads), train=None,
-                  skipped=skipped,
-                  load_before=load_average(), profile={}, command=' '.join(
-                      ['python tools/benchmark.py'] + args.argv))
+                  skipped=skipped, load_before=load_average(), profile={},
+                  command=' '.join(['python tools/benchmark.py'] + args.argv))
     with torch.inference_mode():
-        times = time_round_robin({**fns, **{k: f for k, (f, _) in
-                                            gemms.items()}},
-                                 args.repeats, args.warmup, device, log=log)
+        times = time_round_robin(fns, args.repeats, args.warmup, device,
+                                 log=log)
         ref = models.get(REFERENCE)
         if args.profile and ref is not None and device.type == 'cpu':
             fast = fuse_conv_bn(ref).to(memory_format=torch.channels_last)
@@ -335,9 +311,6 @@ def run(args) -> int:
     return write_outputs(result, args)
 
 
-# ---------------------------------------------------------------- output
-
-
 def write_outputs(result: Dict[str, Any], args) -> int:
     """Print the markdown; write ``--out-md``, ``--out-json`` and
     ``--out-plot``; 1 when a fast path differs from eager."""
@@ -362,7 +335,6 @@ def write_outputs(result: Dict[str, Any], args) -> int:
 
 def build_tables(result: Dict[str, Any]) -> str:
     """The markdown of the results (the tables of docs/benchmark_zoo.md)."""
-    from rgpnet_mmseg.utils.timing import fmt, table
     rows, ceiling, env = result['rows'], result['ceiling'], result['env']
     ref = next((r['latency_ms'] for r in rows if r['key'] == REFERENCE),
                math.nan)
@@ -400,21 +372,19 @@ def build_tables(result: Dict[str, Any]) -> str:
         f'- {msg}' for msg in result['skipped']]
     lines += [''] + notes if notes else []
     for name, prof in result['profile'].items():
-        lines += ['', f'### Where the time goes: {name}', '', 'torch.profiler'
-                  ', self CPU time by op (one call, '
+        lines += ['', f'### Where the time goes: {name}', '',
+                  'torch.profiler, self CPU time by op (one call, '
                   f'{fmt(prof["op_total_ms"], 1)} ms in all):'] + table(
-            'op | calls | ms | share', [[
-                f'`{r["op"]}`', r['calls'], fmt(r['ms'], 1),
-                f'{fmt(100 * r["share"], 1)} %'] for r in prof['ops']])
+            'op | calls | ms | share',
+            [[f'`{r["op"]}`', r['calls'], fmt(r['ms'], 1),
+              f'{fmt(100 * r["share"], 1)} %'] for r in prof['ops']])
         lines += ['', 'By layer kind and output level (forward hooks on leaf '
                   f'modules; {fmt(prof["layer_total_ms"], 1)} ms per call):'
-                  ] + table('layer | level | calls | ms | share | GMACs | '
-                            'GFLOP/s', [[
-                                r['kind'], r['level'], r['calls'],
-                                fmt(r['ms'], 1), f'{fmt(100 * r["share"], 1)}'
-                                ' %', fmt(r['gmacs']),
-                                fmt(r['gflops_per_s'], 0)]
-                                for r in prof['layers']])
+                  ] + table(
+            'layer | level | calls | ms | share | GMACs | GFLOP/s',
+            [[r['kind'], r['level'], r['calls'], fmt(r['ms'], 1),
+              f'{fmt(100 * r["share"], 1)} %', fmt(r['gmacs']),
+              fmt(r['gflops_per_s'], 0)] for r in prof['layers']])
     return '\n'.join(lines) + '\n'
 
 
@@ -427,6 +397,7 @@ def save_plot(result: Dict[str, Any], path: str) -> None:
     from matplotlib.ticker import FuncFormatter
     rows = [r for r in result['rows'] if math.isfinite(r['latency_ms'])]
     points = [(r['macs'] / 1e9, r['latency_ms']) for r in rows]
+    (lo, fast), (hi, slow) = map(min, zip(*points)), map(max, zip(*points))
     fig, ax = plt.subplots(figsize=(8, 5.5), dpi=100)
     for r, xy in zip(rows, points):
         c = 'tab:red' if r['base'].startswith('rgpnet') else 'tab:blue'
@@ -436,9 +407,8 @@ def save_plot(result: Dict[str, Any], path: str) -> None:
         else:
             ax.scatter(*xy, marker=FAST_MARKERS[r['kind']], s=30, zorder=3,
                        edgecolors=c, facecolors='none')
-    ceiling = result['ceiling']['best']
-    lo, hi = min(p[0] for p in points) / 1.3, max(p[0] for p in points) * 1.3
-    ax.plot([lo, hi], [2e3 * lo / ceiling, 2e3 * hi / ceiling], '--', c='gray',
+    ceiling, gflops = result['ceiling']['best'], [lo / 1.3, hi * 1.3]
+    ax.plot(gflops, [2e3 * g / ceiling for g in gflops], '--', c='gray',
             lw=1, label=f'at the GEMM ceiling ({ceiling:.0f} GFLOP/s)')
     ax.scatter([], [], marker='o', c='tab:blue', label='mmseg, eager')
     ax.scatter([], [], marker='s', c='tab:red', label='RGPNet, eager')
@@ -446,10 +416,9 @@ def save_plot(result: Dict[str, Any], path: str) -> None:
         ax.scatter([], [], marker=FAST_MARKERS[kind], edgecolors='k',
                    facecolors='none', label=FAST_LABELS[kind])
     ax.legend(loc='upper left', fontsize=7.5)
-    ax.set(xscale='log', yscale='log', ylim=(
-        min(p[1] for p in points) / 1.6, max(p[1] for p in points) * 1.4),
-        xlabel='GFLOPs (mmengine convention: multiply-adds)',
-        ylabel='latency, median (ms)')
+    ax.set(xscale='log', yscale='log', ylim=(fast / 1.6, slow * 1.4),
+           xlabel='GFLOPs (mmengine convention: multiply-adds)',
+           ylabel='latency, median (ms)')
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_formatter(FuncFormatter(lambda v, _: f'{v:g}'))
         axis.set_minor_formatter(FuncFormatter(
@@ -474,13 +443,10 @@ def place_labels(fig, ax, points, labels) -> None:
     fig.canvas.draw()
     pixels = [ax.transData.transform(p) for p in points]
     taken = [(px - 9, py - 9, px + 9, py + 9) for px, py in pixels]
-    offsets = [(d * sx, d * sy, ha, va) for d in (8, 16, 26)
-               for sx, sy, ha, va in ((1, 1, 'left', 'bottom'),
-                                      (-1, 1, 'right', 'bottom'),
-                                      (1, -1, 'left', 'top'),
-                                      (-1, -1, 'right', 'top'),
-                                      (0, 1.2, 'center', 'bottom'),
-                                      (0, -1.2, 'center', 'top'))]
+    offsets = [(d * sx, d * sy, {1: 'left', 0: 'center', -1: 'right'}[sx],
+                'bottom' if sy > 0 else 'top') for d in (8, 16, 26)
+               for sx, sy in ((1, 1), (-1, 1), (1, -1), (-1, -1), (0, 1.2),
+                              (0, -1.2))]
     for i in sorted((i for i, t in enumerate(labels) if t),
                     key=lambda i: -pixels[i][1]):
         for dx, dy, ha, va in offsets:  # measure the text without its line

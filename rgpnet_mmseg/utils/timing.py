@@ -1,22 +1,16 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""The one timing loop, environment report and table format of
-``tools/benchmark.py``."""
+"""The timing loop, environment report and tables of tools/benchmark.py."""
 import math
 import os
 import platform
 import time
 from typing import Any, Callable, Dict, List, Optional
 
+import torch
+
 # /proc/cpuinfo flag -> the name in the report
 ISA_FLAGS = dict(avx2='avx2', avx512f='avx512', avx512_vnni='avx512_vnni',
                  amx_tile='amx')
-
-
-def synchronize(device: Any) -> None:
-    """Wait for the device's queued work (CUDA); nothing on the CPU."""
-    import torch
-    if str(device).startswith('cuda'):
-        torch.cuda.synchronize(device)
 
 
 def time_round_robin(fns: Dict[Any, Callable],
@@ -26,9 +20,9 @@ def time_round_robin(fns: Dict[Any, Callable],
                      prepare: Optional[Callable[[Any], Any]] = None,
                      log: Optional[Callable[[str], None]] = None
                      ) -> Dict[Any, List[float]]:
-    """Time every function once per round: ``warmup`` untimed rounds, then
+    """Call every function once per round, ``warmup`` untimed rounds then
     ``repeats`` timed ones, the order rotated by one every round (a change
-    of the machine's load hits all alike), each call synchronised.
+    of load hits all alike), each call synchronised (CUDA).
 
     Args:
         fns (dict): Name -> function, called as ``fn()``, or as
@@ -40,16 +34,18 @@ def time_round_robin(fns: Dict[Any, Callable],
         log (callable, optional): Gets a line after each timed round.
 
     Returns:
-        dict: Name -> seconds in each timed round (index = round).
+        dict: Name -> seconds in each timed round.
     """
+    sync = torch.cuda.synchronize if str(device).startswith('cuda') else (
+        lambda device: None)
     names, times = list(fns), {name: [] for name in fns}
     for r in range(warmup + repeats):
         for name in names[r % len(names):] + names[:r % len(names)]:
             args = () if prepare is None else (prepare(name), )
-            synchronize(device)
+            sync(device)
             start = time.perf_counter()
             fns[name](*args)
-            synchronize(device)
+            sync(device)
             if r >= warmup:
                 times[name].append(time.perf_counter() - start)
         if log is not None and r >= warmup:
@@ -64,10 +60,9 @@ def load_average() -> str:
 
 def environment(device: Any = 'cpu',
                 threads: Optional[int] = None) -> Dict[str, Any]:
-    """CPU model, vector ISA (avx2, avx512, avx512_vnni, amx), logical CPUs,
-    threads, device (GPU), torch, ONNX Runtime and Python versions and the
-    load average, as a dict with ``'line'``: all of it in one line."""
-    import torch
+    """CPU model and vector ISA, logical CPUs, threads, device (GPU), torch,
+    ONNX Runtime and Python versions, load average; ``'line'``: all of it.
+    """
     info = {}
     if os.path.exists('/proc/cpuinfo'):
         with open('/proc/cpuinfo') as f:
@@ -80,21 +75,21 @@ def environment(device: Any = 'cpu',
                threads=threads or torch.get_num_threads(), device=str(device),
                torch=torch.__version__, python=platform.python_version(),
                load=load_average())
-    gpu = ''
+    gpu = ort = ''
     if env['device'].startswith('cuda'):
         env['gpu'] = torch.cuda.get_device_name(device)
         gpu = f' ({env["gpu"]})'
     try:
         import onnxruntime
         env['onnxruntime'] = onnxruntime.__version__
+        ort = f', onnxruntime {env["onnxruntime"]}'
     except ImportError:
         pass
-    ort = f', onnxruntime {env["onnxruntime"]}' if 'onnxruntime' in env else ''
-    isa = ' '.join(env['isa']) or 'no AVX2'
     env['line'] = (
         f'{device}{gpu}, {env["threads"]} thread(s), {env["cpu"]} '
-        f'({env["cpu_count"]} logical CPUs; {isa}), torch {env["torch"]}'
-        f'{ort}, load average {env["load"]}')
+        f'({env["cpu_count"]} logical CPUs; '
+        f'{" ".join(env["isa"]) or "no AVX2"}), torch {env["torch"]}{ort}, '
+        f'load average {env["load"]}')
     if not gpu and os.getloadavg()[0] > 0.5:
         env['busy_note'] = (
             f'note: load average {env["load"]}: other processes use the CPU;'
@@ -110,7 +105,7 @@ def fmt(value: Optional[float], digits: int = 2) -> str:
 
 
 def table(header: str, rows: List[list]) -> List[str]:
-    """The lines of a markdown table: a blank line, ``header`` (``'a |
-    b'``), the rule and one line per row (a list of cells)."""
+    """A markdown table's lines: a blank one, ``header`` (``'a | b'``), the
+    rule, one per row (a list of cells)."""
     return ['', f'| {header} |', '|' + ' --- |' * (header.count('|') + 1)
             ] + ['| ' + ' | '.join(map(str, row)) + ' |' for row in rows]
