@@ -10,7 +10,6 @@ backend); 2 converted, but FP32 parity below the threshold.
 """
 import argparse
 import logging
-import os.path as osp
 import sys
 
 from mmengine.config import DictAction
@@ -19,39 +18,33 @@ from mmengine.config import DictAction
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Export a segmentor with mmdeploy, check it vs PyTorch')
-    parser.add_argument('deploy_cfg', help='deploy config (configs/deploy/)')
-    parser.add_argument('model_cfg', help='model config')
-    parser.add_argument('checkpoint', help='model checkpoint')
-    parser.add_argument('img', help='image used for the conversion')
-    parser.add_argument('--test-img', help='parity image (default: IMG)')
-    parser.add_argument('--work-dir', default='work_dirs/deploy')
-    parser.add_argument('--device', default='cpu', help='cpu or cuda[:N]')
-    parser.add_argument(
-        '--exporter', choices=['auto', 'legacy', 'dynamo'],
+    add = parser.add_argument
+    add('deploy_cfg', help='deploy config (configs/deploy/)')
+    add('model_cfg', help='model config')
+    add('checkpoint', help='model checkpoint')
+    add('img', help='image used for the conversion')
+    add('--test-img', help='parity image (default: IMG)')
+    add('--work-dir', default='work_dirs/deploy')
+    add('--device', default='cpu', help='cpu or cuda[:N]')
+    add('--exporter', choices=['auto', 'legacy', 'dynamo'],
         help='ONNX exporter (default: $RGPNET_ONNX_EXPORTER, else auto)')
-    parser.add_argument(
-        '--argmax', action='store_true',
+    add('--argmax', action='store_true',
         help='label map at the input size (argmax in the graph) instead of '
         'the logits (codebase_config.with_argmax=True)')
-    parser.add_argument('--no-parity', action='store_true')
-    parser.add_argument(
-        '--miou', action='store_true',
+    add('--no-parity', action='store_true')
+    add('--miou', action='store_true',
         help='compare the val mIoU of backend and PyTorch (always for '
         'TensorRT FP16)')
-    parser.add_argument('--no-miou', action='store_true')
-    parser.add_argument('--miou-max-images', type=int)
-    parser.add_argument('--data-root', help='data root of the val split')
-    parser.add_argument(
-        '--dump-info', action='store_true',
+    add('--no-miou', action='store_true')
+    add('--miou-max-images', type=int)
+    add('--data-root', help='data root of the val split')
+    add('--dump-info', action='store_true',
         help="as mmdeploy's tool: the SDK files are always written")
-    parser.add_argument(
-        '--no-sdk-info', action='store_true',
+    add('--no-sdk-info', action='store_true',
         help='do not write deploy.json/pipeline.json/detail.json')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+    add('--cfg-options', nargs='+', action=DictAction,
         help='override model config settings')
-    parser.add_argument(
-        '--log-level', default='INFO',
+    add('--log-level', default='INFO',
         choices=['DEBUG', 'INFO', 'WARNING', 'ERROR'])
     return parser.parse_args(argv)
 
@@ -65,11 +58,6 @@ def main(argv=None) -> int:
     log.addHandler(handler)
     log.setLevel(args.log_level)
     log.propagate = False
-    for path, what in ((args.deploy_cfg, 'Deploy config'),
-                       (args.model_cfg, 'Model config')):
-        if not osp.isfile(path):
-            print(f'error: {what} file not found: {path}', file=sys.stderr)
-            return 1
 
     import rgpnet_mmseg  # noqa: F401  (registers RGPNet)
     from rgpnet_mmseg.deploy import ExporterError
@@ -92,10 +80,9 @@ def main(argv=None) -> int:
              f'opset {result["opset"]}; ops: {", ".join(result["ops"])})')
     log.info(f'{result["backend"]} files: '
              f'{", ".join(result["backend_files"])}')
-    if result['parity'] is not None:
-        print(format_parity(result['parity']), flush=True)
-    if result['miou'] is not None:
-        print(format_miou(result['miou']), flush=True)
+    for key, fmt in (('parity', format_parity), ('miou', format_miou)):
+        if result[key] is not None:
+            print(fmt(result[key]), flush=True)
     return 2 if (result['parity'] or {}).get('ok') is False else 0
 
 

@@ -8,6 +8,7 @@ versions, and the test in ``tests/test_deploy.py`` that fails without it.
 mmdeploy's ``protobuf<=3.20.2`` pin is handled at install (``--no-deps``).
 """
 import copy
+import functools
 import importlib
 from typing import Dict, Optional
 
@@ -16,18 +17,16 @@ import torch.nn as nn
 
 # the exporter of the export mmdeploy runs now (read by the rewriters below)
 _EXPORTING: Dict[str, Optional[str]] = {'exporter': None}
-_applied = False
 
 
 def _fx_wrap_registry_is_a_dict() -> None:
     """mmdeploy 1.3.1's ``FunctionRewriter`` treats
-    ``torch.fx._symbolic_trace._wrapped_fns_to_patch`` as a list: on leaving
-    a ``RewriterContext`` it ``pop(-1)``'s what was added inside. In torch
-    2.x (2.13 checked) it is a dict keyed by ``(id(globals), name)`` (the
-    fix applies only then); an export that adds an
-    ``fx.wrap`` (torch.export does) then ends in ``KeyError: -1``, and the
-    copies of fx-wrapped rewriters are never wrapped. Replaced by versions
-    that handle the dict. Test: ``test_compat_fx_wrap_registry``."""
+    ``torch.fx._symbolic_trace._wrapped_fns_to_patch`` as a list and
+    ``pop(-1)``'s on leaving a ``RewriterContext``; in torch 2.x (2.13
+    checked; the fix applies only then) it is a dict keyed by
+    ``(id(globals), name)``: an export that adds an ``fx.wrap`` (torch.export
+    does) ends in ``KeyError: -1``, and copies of fx-wrapped rewriters are
+    not wrapped. Test: ``test_compat_fx_wrap_registry``."""
     from torch.fx import _symbolic_trace
     registry = getattr(_symbolic_trace, '_wrapped_fns_to_patch', None)
     if not isinstance(registry, dict):
@@ -58,13 +57,12 @@ def _fx_wrap_registry_is_a_dict() -> None:
 
 
 def _torchscript_symbolics_moved() -> None:
-    """torch >= 2.9 keeps the TorchScript exporter in
+    """torch >= 2.9 moved the TorchScript exporter to
     ``torch.onnx._internal.torchscript_exporter``; the public
     ``torch.onnx.symbolic_opset11`` re-exports public names only, so
-    mmdeploy 1.3.1's TensorRT rewriter of its ``_prepare_onnx_paddings``
-    (dynamic ``F.pad``) is skipped ("Can not find ..."). The helper is
-    re-exposed on the public module. Test:
-    ``test_compat_torchscript_symbolics``."""
+    mmdeploy 1.3.1's TensorRT rewriter of ``_prepare_onnx_paddings``
+    (dynamic ``F.pad``) is skipped ("Can not find ..."): re-exposed there.
+    Test: ``test_compat_torchscript_symbolics``."""
     try:
         internal = importlib.import_module(
             'torch.onnx._internal.torchscript_exporter.symbolic_opset11')
@@ -90,18 +88,16 @@ class _SingleInput(nn.Module):
 def _register_rewriters() -> None:
     """mmdeploy 1.3.1 calls ``torch.onnx.export`` without ``dynamo=``;
     torch >= 2.9 defaults to the dynamo exporter (opset 18, a ``.data``
-    file). A rewriter of ``torch.onnx.export`` (active in mmdeploy's
-    ``RewriterContext`` only) routes it through
+    file). Our rewriter of it (in mmdeploy's ``RewriterContext`` only) runs
     :func:`rgpnet_mmseg.deploy.exporter.export_onnx` with the chosen
-    exporter, on the model with BN fused (mmdeploy's optimiser needs a
-    TorchScript extension its wheel lacks). Under the dynamo exporter two
-    mmdeploy rewriters are replaced: ``copy.deepcopy`` walks
-    ``inspect.stack()`` on every call (torch.export deep-copies node
-    metadata thousands of times: 350 s instead of 15 s) and ``mark`` nodes
-    read shapes as ints (torch.export then specialises dynamic axes).
+    exporter on the BN-fused model (mmdeploy's optimiser needs a TorchScript
+    extension its wheel lacks). Under dynamo two mmdeploy rewriters are
+    replaced: ``copy.deepcopy`` walks ``inspect.stack()`` per call (350 s
+    instead of 15 s: torch.export deep-copies node metadata) and ``mark``
+    nodes read shapes as ints (torch.export specialises dynamic axes).
     Tests: ``test_deploy_tool_onnxruntime`` (opset 11, one file),
-    ``test_compat_deepcopy_rewriter``, ``test_dynamo_exporter_through_
-    mmdeploy``."""
+    ``test_compat_deepcopy_rewriter``,
+    ``test_dynamo_exporter_through_mmdeploy``."""
     from mmdeploy.core import FUNCTION_REWRITER
     from mmdeploy.utils import IR
 
@@ -148,21 +144,18 @@ def _register_rewriters() -> None:
 
 def export_sdk_info(deploy_cfg, model_cfg, work_dir: str, **kwargs) -> None:
     """mmdeploy 1.3.1's ``export2SDK`` (mmseg's ``get_postprocess``) writes
-    ``with_argmax`` into the decode head config it is given; a model built
+    ``with_argmax`` into the decode head config it is given: a model built
     from it afterwards fails ("unexpected keyword argument 'with_argmax'").
     It gets copies. Test: ``test_deploy_tool_onnxruntime`` (the parity
     check builds the model after it)."""
     from mmdeploy.backend.sdk.export_info import export2SDK
-    export2SDK(
-        copy.deepcopy(deploy_cfg), copy.deepcopy(model_cfg), work_dir,
-        **kwargs)
+    export2SDK(copy.deepcopy(deploy_cfg), copy.deepcopy(model_cfg), work_dir,
+               **kwargs)
 
 
+@functools.cache  # idempotent: the fixes are applied once
 def apply() -> None:
-    """Apply the fixes once."""
-    global _applied
-    if not _applied:
-        _fx_wrap_registry_is_a_dict()
-        _torchscript_symbolics_moved()
-        _register_rewriters()
-        _applied = True
+    """Apply the fixes."""
+    _fx_wrap_registry_is_a_dict()
+    _torchscript_symbolics_moved()
+    _register_rewriters()

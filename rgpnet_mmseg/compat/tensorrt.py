@@ -11,6 +11,7 @@ when an engine is built or run. Test: ``test_compat_tensorrt_manager``.
 """
 import logging
 import os.path as osp
+from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 import torch
@@ -68,12 +69,9 @@ def builder_precision(common_config: Dict[str, Any],
     ``fp16_mode``, ``fp16_typing`` (ours: ``'auto'``: ``BuilderFlag.FP16``
     where this TensorRT has it, ``has_fp16_flag``, else a float16 graph in a
     strongly typed network; ``'flag'``; ``'strong'``), ``int8_mode``
-    (refused: no calibrator).
-
-    Returns:
-        dict: ``fp16_flag`` (set ``BuilderFlag.FP16``), ``strongly_typed``
-        and ``tf32`` (False for FP32: ``BuilderFlag.TF32`` cleared).
-    """
+    (refused: no calibrator). Returns ``fp16_flag`` (set
+    ``BuilderFlag.FP16``), ``strongly_typed`` and ``tf32`` (False for FP32:
+    ``BuilderFlag.TF32`` cleared)."""
     if common_config.get('int8_mode'):
         raise ValueError(
             'backend_config.common_config.int8_mode: INT8 engines need a '
@@ -114,14 +112,10 @@ def build_engine(onnx_file: str, engine_path: str,
                  common_config: Optional[Dict[str, Any]] = None,
                  device: str = 'cuda:0') -> str:
     """Build a TensorRT engine from an ONNX file; returns ``engine_path``.
-
-    Args:
-        input_shapes (dict, optional): ``{input: dict(min_shape=...,
-            opt_shape=..., max_shape=...)}`` (``backend_config.
-            model_inputs[i].input_shapes``); static inputs need none.
-        common_config (dict, optional): ``backend_config.common_config``:
-            ``max_workspace_size`` and see :func:`builder_precision`.
-    """
+    ``input_shapes``: ``backend_config.model_inputs[i].input_shapes``
+    (``{input: dict(min_shape=..., opt_shape=..., max_shape=...)}``; static
+    inputs need none); ``common_config``: ``backend_config.common_config``
+    (``max_workspace_size``, :func:`builder_precision`)."""
     import onnx
     trt = import_tensorrt()
     common_config = dict(common_config or {})
@@ -135,8 +129,8 @@ def build_engine(onnx_file: str, engine_path: str,
         flags |= 1 << int(creation.EXPLICIT_BATCH)
     if precision['strongly_typed']:
         flags |= 1 << int(creation.STRONGLY_TYPED)
-    model = float16_graph(onnx_file) if precision['strongly_typed'] else \
-        onnx.load(onnx_file)
+    model = (float16_graph if precision['strongly_typed'] else onnx.load)(
+        onnx_file)
     network = builder.create_network(flags)
     parser = trt.OnnxParser(network, trt_logger)
     if not parser.parse(model.SerializeToString()):
@@ -170,8 +164,7 @@ def build_engine(onnx_file: str, engine_path: str,
     if serialized is None:
         raise RuntimeError('TensorRT failed to build the engine (see its '
                            'log above)')
-    with open(engine_path, 'wb') as f:
-        f.write(bytes(serialized))
+    Path(engine_path).write_bytes(bytes(serialized))
     return engine_path
 
 
@@ -184,11 +177,10 @@ class TRTWrapper(BaseWrapper):
                  output_names: Optional[Sequence[str]] = None):
         trt = import_tensorrt()
         self.device = _device(device)
-        with open(engine, 'rb') as f:
-            data = f.read()
         self._runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
         with torch.cuda.device(self.device):
-            self.engine = self._runtime.deserialize_cuda_engine(data)
+            self.engine = self._runtime.deserialize_cuda_engine(
+                Path(engine).read_bytes())
             if self.engine is None:
                 raise RuntimeError(
                     f'TensorRT {trt.__version__} cannot deserialize {engine} '
@@ -257,7 +249,6 @@ class TensorRTManager(MMDeployTensorRTManager):
                       output_names: Optional[Sequence[str]] = None,
                       deploy_cfg: Optional[Any] = None,
                       **kwargs) -> TRTWrapper:
-        """The wrapper of ``backend_files[0]``."""
         return TRTWrapper(backend_files[0], device, output_names)
 
     @classmethod
@@ -267,17 +258,13 @@ class TensorRTManager(MMDeployTensorRTManager):
         """One engine per ONNX file, with the deploy config's
         ``backend_config`` (``common_config``, ``model_inputs[i]``)."""
         backend_cfg = deploy_cfg['backend_config']
-        model_inputs = list(backend_cfg.get('model_inputs') or [])
-        engines = []
-        for i, onnx_file in enumerate(ir_files):
-            params = model_inputs[i] if i < len(model_inputs) else {}
-            name = osp.splitext(osp.basename(onnx_file))[0] + '.engine'
-            engines.append(
-                build_engine(onnx_file,
-                             osp.join(work_dir, params.get('save_file', name)),
-                             params.get('input_shapes'),
-                             backend_cfg.get('common_config'), device))
-        return engines
+        params = list(backend_cfg.get('model_inputs') or [])
+        params += [{}] * (len(ir_files) - len(params))
+        return [
+            build_engine(f, osp.join(work_dir, p.get(
+                'save_file', Path(f).stem + '.engine')), p.get('input_shapes'),
+                backend_cfg.get('common_config'), device)
+            for f, p in zip(ir_files, params)]
 
 
 def apply() -> None:

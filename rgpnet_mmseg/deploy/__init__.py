@@ -1,14 +1,11 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """Deployment of RGPNet with mmdeploy 1.3.1 (ONNX Runtime, TensorRT).
 
-Not imported by :mod:`rgpnet_mmseg` (mmdeploy is heavy): import it, or name
-it in a deploy config's ``codebase_config.module``, which mmdeploy imports
-before it builds anything. Importing it applies
+Not imported by :mod:`rgpnet_mmseg` (mmdeploy is heavy); mmdeploy imports
+it when a deploy config names it in ``codebase_config.module``. It applies
 :mod:`rgpnet_mmseg.compat.mmdeploy` and registers mmdeploy's
 ``onnxruntime`` (:mod:`.backends`) and ``tensorrt``
-(:mod:`rgpnet_mmseg.compat.tensorrt`) backend managers. Modules:
-:mod:`.exporter` (ONNX export), :mod:`.convert` (:func:`run_deploy`, as
-``tools/deploy.py``), :mod:`.verify` (parity, mIoU), :mod:`.checks`.
+(:mod:`rgpnet_mmseg.compat.tensorrt`) backend managers.
 """
 from rgpnet_mmseg.compat import mmdeploy as _compat_mmdeploy
 from rgpnet_mmseg.compat import tensorrt as _compat_tensorrt
@@ -22,8 +19,6 @@ _compat_tensorrt.apply()
 register_onnxruntime()
 
 __all__ = [
-    'EXPORTER_ENV', 'OUTPUT_STRIDE', 'DeployConfigError',
-    'ExporterError', 'SegmentorForExport', 'check_deploy_config',
-    'choose_exporter', 'export_onnx', 'export_segmentor',
-    'onnxruntime_session'
-]
+    'EXPORTER_ENV', 'OUTPUT_STRIDE', 'DeployConfigError', 'ExporterError',
+    'SegmentorForExport', 'check_deploy_config', 'choose_exporter',
+    'export_onnx', 'export_segmentor', 'onnxruntime_session']

@@ -8,17 +8,10 @@ from typing import Any, Optional, Sequence
 
 def onnxruntime_session(onnx_file: str, device: str = 'cpu',
                         num_threads: Optional[int] = None):
-    """Open an ONNX Runtime session.
-
-    Args:
-        onnx_file (str): The ``.onnx`` file.
-        device (str): ``'cpu'`` or ``'cuda[:N]'`` (CUDA execution provider,
-            CPU for the ops it lacks). Default: ``'cpu'``.
-        num_threads (int, optional): ``intra_op_num_threads``; default ONNX
-            Runtime's choice (the physical cores).
-
-    Returns:
-        onnxruntime.InferenceSession: The session.
+    """An ``onnxruntime.InferenceSession`` of ``onnx_file`` on ``device``
+    (``'cpu'``, or ``'cuda[:N]'``: the CUDA execution provider, CPU for the
+    ops it lacks) with ``num_threads`` intra-op threads (default ONNX
+    Runtime's: the physical cores).
 
     Raises:
         FileNotFoundError: ``onnx_file`` does not exist.
@@ -68,13 +61,11 @@ def register_onnxruntime() -> None:
             self.io_binding = self.sess.io_binding()
             self.device_type = 'cuda' if device.startswith('cuda') else 'cpu'
             self.device_id = _device_id(device)
-            BaseWrapper.__init__(
-                self, output_names or
-                [o.name for o in self.sess.get_outputs()])
+            BaseWrapper.__init__(self, output_names or [
+                o.name for o in self.sess.get_outputs()])
 
     class OnnxRuntimeManager(ONNXRuntimeManager):
-        """mmdeploy's ONNX Runtime manager with :class:`OnnxRuntimeWrapper`.
-        """
+        """mmdeploy's manager with :class:`OnnxRuntimeWrapper`."""
 
         @classmethod
         def build_wrapper(cls, backend_files: Sequence[str],

@@ -1,15 +1,13 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Checks of deploy configs against what RGPNet can take, run before any
-export: a wrong shape fails in a second with a message that names it, not
-minutes later inside an exporter or a TensorRT build."""
-from typing import Any, Iterable, List, Optional, Tuple
+"""Checks of deploy configs against what RGPNet can take, before any export:
+a wrong shape fails at once with a message that names it."""
+from typing import Any, Iterable, List, Optional
 
 import torch.nn as nn
 
 # RGPNet's decoder fuses the encoder's 1/4 ... 1/32 levels, which tile the
-# image only at multiples of 32 (other sizes are cropped by `match_size`).
-# An engine is built for exactly the configured shapes, so a static deploy
-# shape must be a multiple of 32; dynamic graphs take any size.
+# image only at multiples of 32 (`match_size` crops other sizes): a static
+# deploy shape must be one; dynamic graphs take any size.
 OUTPUT_STRIDE = 32
 
 
@@ -43,61 +41,53 @@ def _is_dynamic_hw(dynamic_axes: Optional[Any], name: str) -> bool:
     return bool({2, 3} & set((dynamic_axes or {}).get(name) or ()))
 
 
-def _model_inputs(deploy_cfg: Any) -> List[dict]:
+def model_inputs(deploy_cfg: Any) -> List[dict]:
+    """``backend_config.model_inputs`` of a deploy config (or ``[]``)."""
     return (deploy_cfg.get('backend_config') or {}).get('model_inputs') or []
 
 
-def deploy_input_shapes(deploy_cfg: Any) -> List[Tuple[str, Tuple[int, int]]]:
-    """The fixed (H, W) shapes of a deploy config, with their keys:
-    ``onnx_config.input_shape`` (``[W, H]``) unless H, W are dynamic, and
-    every TensorRT ``min/opt/max_shape`` (``[N, C, H, W]``)."""
-    shapes = []
-    onnx_cfg = deploy_cfg.get('onnx_config') or {}
-    name = (onnx_cfg.get('input_names') or ['input'])[0]
-    shape = onnx_cfg.get('input_shape')
-    if shape is not None and not _is_dynamic_hw(
-            onnx_cfg.get('dynamic_axes'), name):
-        shapes.append((f'onnx_config.input_shape={list(shape)} (W, H)',
-                       (int(shape[1]), int(shape[0]))))
-    for i, params in enumerate(_model_inputs(deploy_cfg)):
-        for name, p in (params.get('input_shapes') or {}).items():
-            shapes += [(f'backend_config.model_inputs[{i}].input_shapes.'
-                        f'{name}.{key}={list(p[key])}',
-                        (int(p[key][-2]), int(p[key][-1])))
-                       for key in ('min_shape', 'opt_shape', 'max_shape')
-                       if key in p]
-    return shapes
-
-
 def check_deploy_config(deploy_cfg: Any, name: str = 'deploy config') -> None:
-    """Check every shape a deploy config fixes (multiples of 32, a TensorRT
-    profile equal to a static ONNX shape, min <= opt <= max).
+    """Check every (H, W) a deploy config fixes: ``onnx_config.input_shape``
+    (``[W, H]``) unless H, W are dynamic, and every TensorRT ``min/opt/
+    max_shape`` (``[N, C, H, W]``) must be multiples of 32 and equal a
+    static ONNX shape; and min <= opt <= max.
 
     Raises:
         DeployConfigError: A shape RGPNet cannot take, named with its key.
     """
-    shapes = deploy_input_shapes(deploy_cfg)
+    shapes, profiles, static = [], [], None
+    onnx_cfg = deploy_cfg.get('onnx_config') or {}
+    shape = onnx_cfg.get('input_shape')
+    if shape is not None and not _is_dynamic_hw(
+            onnx_cfg.get('dynamic_axes'),
+            (onnx_cfg.get('input_names') or ['input'])[0]):
+        static = (int(shape[1]), int(shape[0]))
+        shapes.append((f'onnx_config.input_shape={list(shape)} (W, H)',
+                       static))
+    for i, params in enumerate(model_inputs(deploy_cfg)):
+        for input_name, p in (params.get('input_shapes') or {}).items():
+            keys = [k for k in ('min_shape', 'opt_shape', 'max_shape')
+                    if p.get(k)]
+            shapes += [(f'backend_config.model_inputs[{i}].input_shapes.'
+                        f'{input_name}.{k}={list(p[k])}',
+                        (int(p[k][-2]), int(p[k][-1]))) for k in keys]
+            if len(keys) == 3:
+                profiles.append((i, input_name, *(p[k] for k in keys)))
     for where, (h, w) in shapes:
         check_hw(h, w, f'{where} in {name}')
-    static = next((hw for where, hw in shapes
-                   if where.startswith('onnx_config.')), None)
     for where, hw in shapes:
         if static and hw != static:
             raise DeployConfigError(
                 f'{name}: {where} does not match the static '
                 'onnx_config.input_shape: a static ONNX graph takes '
                 f'{static[0]}x{static[1]} (HxW) only')
-    for i, params in enumerate(_model_inputs(deploy_cfg)):
-        for input_name, p in (params.get('input_shapes') or {}).items():
-            lo, opt, hi = (p.get(k) for k in ('min_shape', 'opt_shape',
-                                              'max_shape'))
-            if lo and opt and hi and not all(
-                    a <= b <= c for a, b, c in zip(lo, opt, hi)):
-                raise DeployConfigError(
-                    f'{name}: backend_config.model_inputs[{i}] input '
-                    f'{input_name!r} needs min_shape <= opt_shape <= '
-                    f'max_shape in every dimension, got {list(lo)}, '
-                    f'{list(opt)}, {list(hi)}')
+    for i, input_name, lo, opt, hi in profiles:
+        if not all(a <= b <= c for a, b, c in zip(lo, opt, hi)):
+            raise DeployConfigError(
+                f'{name}: backend_config.model_inputs[{i}] input '
+                f'{input_name!r} needs min_shape <= opt_shape <= '
+                f'max_shape in every dimension, got {list(lo)}, '
+                f'{list(opt)}, {list(hi)}')
 
 
 def check_export_input(args: Any, dynamic_axes: Optional[Any],

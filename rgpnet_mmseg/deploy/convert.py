@@ -6,6 +6,7 @@ import copy
 import os
 import os.path as osp
 from typing import Any, Dict, Optional
+from unittest import mock
 
 from .checks import check_deploy_config
 from .exporter import EXPORTER_ENV, choose_exporter
@@ -26,8 +27,7 @@ def load_configs(deploy_cfg: Any, model_cfg: Any,
     deploy_cfg = copy.deepcopy(deploy_cfg)
     codebase = deploy_cfg.setdefault('codebase_config', {})
     modules = list(codebase.get('module') or [])
-    codebase['module'] = modules + ['rgpnet_mmseg.deploy'] * (
-        'rgpnet_mmseg.deploy' not in modules)
+    codebase['module'] = list(dict.fromkeys(modules + ['rgpnet_mmseg.deploy']))
     if with_argmax is not None:
         codebase['with_argmax'] = bool(with_argmax)
     model_cfg.merge_from_dict(cfg_options or {})
@@ -64,22 +64,18 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
                dump_info: bool = True) -> Dict[str, Any]:
     """Convert a model as mmdeploy's ``tools/deploy.py`` does, then check it.
 
-    Steps: load and check the configs (shapes, backend) before anything is
-    built; write them to ``work_dir`` as ``deploy_cfg.py`` and
-    ``model_cfg.py``; mmdeploy's SDK files; :func:`mmdeploy.apis.torch2onnx`
-    (through :func:`.exporter.export_onnx`); the backend manager's
-    ``to_backend`` (TensorRT); :func:`.verify.check_parity` on ``test_img``
-    (default ``img``); :func:`.verify.evaluate_backend_miou` when ``miou``
-    (default: for TensorRT FP16).
+    Configs are checked (shapes, backend) before anything is built, then
+    written to ``work_dir`` (``deploy_cfg.py``, ``model_cfg.py``) with
+    mmdeploy's SDK files; :func:`mmdeploy.apis.torch2onnx` (through
+    :func:`.exporter.export_onnx`), the backend manager's ``to_backend``
+    (TensorRT), :func:`.verify.check_parity` on ``test_img`` (default
+    ``img``), :func:`.verify.evaluate_backend_miou` when ``miou`` (default:
+    for TensorRT FP16). Raises :class:`DeployConfigError`,
+    :class:`DeployError` or :class:`ExporterError` before any work.
 
     Returns:
         dict: ``onnx_file``, ``exporter``, ``opset``, ``ops``, ``backend``,
         ``backend_files``, ``parity`` and ``miou`` (None when not run).
-
-    Raises:
-        DeployConfigError: A shape the model cannot take.
-        DeployError: The backend cannot run here.
-        ExporterError: The requested exporter is not available.
     """
     import onnx
     from mmdeploy.apis import torch2onnx
@@ -88,7 +84,9 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
 
     from rgpnet_mmseg.compat.mmdeploy import export_sdk_info
     from .verify import check_parity, evaluate_backend_miou
-    for path, what in ((checkpoint, 'Checkpoint'), (img, 'Image')):
+    for path, what in ((deploy_cfg, 'Deploy config'),
+                       (model_cfg, 'Model config'), (checkpoint, 'Checkpoint'),
+                       (img, 'Image')):
         if isinstance(path, str) and not osp.isfile(path):
             raise FileNotFoundError(f'{what} file not found: {path}')
     name = deploy_cfg if isinstance(deploy_cfg, str) else 'deploy config'
@@ -104,32 +102,27 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
         export_sdk_info(
             deploy_cfg, model_cfg, work_dir, pth=checkpoint, device=device)
     onnx_file = osp.join(work_dir, get_ir_config(deploy_cfg)['save_file'])
-    old, os.environ[EXPORTER_ENV] = os.environ.get(EXPORTER_ENV), mode
-    try:  # the torch.onnx.export rewriter reads it
+    # the torch.onnx.export rewriter reads the exporter from the environment
+    with mock.patch.dict(os.environ, {EXPORTER_ENV: mode}):
         torch2onnx(img, work_dir, osp.basename(onnx_file), deploy_cfg,
                    model_cfg, checkpoint, device)
-    finally:
-        if old is None:
-            del os.environ[EXPORTER_ENV]
-        else:
-            os.environ[EXPORTER_ENV] = old
     graph = onnx.load(onnx_file, load_external_data=False)
-    ops = sorted({node.op_type for node in graph.graph.node})
     files = [onnx_file]
     if backend == 'tensorrt':
-        files = list(
-            get_backend_manager(backend).to_backend(
-                files, work_dir, deploy_cfg, device=device))
-    fp16 = bool(get_common_config(deploy_cfg).get('fp16_mode', False))
+        files = list(get_backend_manager(backend).to_backend(
+            files, work_dir, deploy_cfg, device=device))
+    trt_fp16 = backend == 'tensorrt' and bool(
+        get_common_config(deploy_cfg).get('fp16_mode', False))
     result = dict(
-        onnx_file=onnx_file, exporter=mode, ops=ops, backend=backend,
+        onnx_file=onnx_file, exporter=mode, backend=backend,
+        ops=sorted({node.op_type for node in graph.graph.node}),
         opset=next(o.version for o in graph.opset_import
                    if o.domain in ('', 'ai.onnx')),
         backend_files=files, parity=None, miou=None)
     if parity:
         result['parity'] = check_parity(model_cfg, deploy_cfg, checkpoint,
                                         files, test_img or img, device)
-    if miou or (miou is None and backend == 'tensorrt' and fp16):
+    if miou or (miou is None and trt_fp16):
         try:
             result['miou'] = evaluate_backend_miou(
                 model_cfg, deploy_cfg, checkpoint, files, device, miou_split,
@@ -139,8 +132,6 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
                 f'converted into {work_dir}, but the mIoU comparison needs '
                 f'the {miou_split} split of the model config ({err}); point '
                 '--data-root at it, or skip it with --no-miou') from err
-        result['miou'].update(
-            split=miou_split,
-            backend=backend + (' FP16' if fp16 and backend == 'tensorrt'
-                               else ''))
+        result['miou'].update(split=miou_split,
+                              backend=backend + ' FP16' * trt_fp16)
     return result

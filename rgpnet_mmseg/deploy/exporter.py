@@ -1,15 +1,14 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """The one place that exports to ONNX, for mmdeploy and without it.
 
-torch >= 2.9 has two exporters behind ``torch.onnx.export``: the
-TorchScript one (``dynamo=False``, "legacy"; mmdeploy 1.3.1's rewriters are
-written for it; it writes the requested opset, 11 in our deploy configs,
-which TensorRT 8.6 parses) and, the default, the ``torch.export`` one
-(``dynamo=True``, needs ``onnxscript``, opset >= 18). :func:`choose_exporter`
-picks the legacy one while torch has it (``RGPNET_ONNX_EXPORTER`` or
-``tools/deploy.py --exporter`` override it), :func:`export_onnx` runs it;
-mmdeploy's call goes through it (:mod:`rgpnet_mmseg.compat.mmdeploy`). BN is
-fused in the model first (:func:`rgpnet_mmseg.models.fuse_conv_bn`).
+torch >= 2.9 has two exporters: the TorchScript one (``dynamo=False``,
+"legacy"; mmdeploy 1.3.1's rewriters are written for it; it writes the
+requested opset, 11 in our configs, which TensorRT 8.6 parses) and, the
+default, ``torch.export`` (``dynamo=True``, needs ``onnxscript``, opset >=
+18). :func:`choose_exporter` picks legacy while torch has it
+(``RGPNET_ONNX_EXPORTER`` or ``tools/deploy.py --exporter`` override it);
+:func:`export_onnx` runs it, also for mmdeploy
+(:mod:`rgpnet_mmseg.compat.mmdeploy`), on a BN-fused model.
 """
 import importlib
 import inspect
@@ -22,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .checks import check_export_input, is_rgpnet
+from .checks import check_hw, is_rgpnet
 
 logger = logging.getLogger('rgpnet_mmseg.deploy')
 
@@ -64,21 +63,17 @@ def choose_exporter(requested: Optional[str] = None, *,
                     dynamo_available: Optional[bool] = None) -> str:
     """``'legacy'`` or ``'dynamo'``: ``requested`` (default
     ``$RGPNET_ONNX_EXPORTER``, else ``'auto'``: legacy while torch has it).
-    The probes can be overridden (tests).
-
-    Raises:
-        ExporterError: An unknown name or an exporter that is not there.
-    """
+    The probes can be overridden (tests). Raises :class:`ExporterError` for
+    an unknown name or an exporter that is not there."""
     requested = (requested or os.environ.get(EXPORTER_ENV)
                  or 'auto').strip().lower()
     if requested not in EXPORTER_CHOICES:
         raise ExporterError(
             f'Unknown ONNX exporter {requested!r} (from the argument or '
             f'${EXPORTER_ENV}); choose one of {", ".join(EXPORTER_CHOICES)}')
-    legacy = legacy_exporter_available() if legacy_available is None \
-        else legacy_available
-    dynamo = dynamo_exporter_available() if dynamo_available is None \
-        else dynamo_available
+    legacy, dynamo = (probe() if given is None else given for probe, given in
+                      ((legacy_exporter_available, legacy_available),
+                       (dynamo_exporter_available, dynamo_available)))
     if requested == 'auto' and (legacy or dynamo):
         return 'legacy' if legacy else 'dynamo'
     if dict(auto=False, legacy=legacy, dynamo=dynamo)[requested]:
@@ -123,61 +118,46 @@ def _finish_dynamo_graph(path: str, target_opset: int) -> Tuple[int, int]:
 def export_onnx(model: nn.Module, args: Any, f: str, *,
                 exporter: Optional[str] = None, export_fn=None,
                 **kwargs) -> Dict[str, Any]:
-    """Export ``model`` to the file ``f`` with the chosen exporter.
+    """Export ``model`` (eval mode, BN fused) with example ``args`` to the
+    file ``f`` with the chosen exporter (see :func:`choose_exporter`).
 
-    Takes :func:`torch.onnx.export`'s arguments (as mmdeploy passes them)
-    and maps them onto the exporter: ``dynamo=False`` for the legacy one;
-    ``dynamo=True``, opset >= 18, weights inside the file and no
-    TorchScript-only arguments for the dynamo one, whose graph is then
-    finished by :func:`_finish_dynamo_graph`.
-
-    Args:
-        model (nn.Module): The model, in eval mode (BN already fused).
-        args: Example inputs (a tensor or a tuple).
-        f (str): Output path.
-        exporter (str, optional): See :func:`choose_exporter`.
-        export_fn (callable, optional): The ``torch.onnx.export`` to call
-            (mmdeploy's rewriter passes the original).
-        **kwargs: Arguments of :func:`torch.onnx.export`.
+    ``kwargs`` (:func:`torch.onnx.export`'s, as mmdeploy passes them) are
+    mapped onto it: ``dynamo=False`` for legacy; for dynamo ``dynamo=True``,
+    opset >= 18, weights inside the file, no TorchScript-only arguments, the
+    graph finished by :func:`_finish_dynamo_graph`. ``export_fn``: the
+    ``torch.onnx.export`` to call (mmdeploy's rewriter passes the original).
 
     Returns:
         dict: ``exporter``, ``opset``, ``ir_version`` (dynamo), ``file``.
     """
     mode = choose_exporter(exporter)
     opset = kwargs.get('opset_version') or DYNAMO_MIN_OPSET
-    if mode == 'legacy':
-        if _DYNAMO_ARG:
-            kwargs['dynamo'] = False
-    else:
+    if mode == 'legacy' and _DYNAMO_ARG:
+        kwargs['dynamo'] = False
+    elif mode == 'dynamo':
         for key in _LEGACY_ONLY_ARGS:
             kwargs.pop(key, None)
         kwargs.update(dynamo=True, opset_version=max(opset, DYNAMO_MIN_OPSET),
                       external_data=False, report=False)
     with warnings.catch_warnings():  # our choice is deliberate
-        warnings.filterwarnings(
-            'ignore', message='You are using the legacy TorchScript-based')
-        warnings.filterwarnings(
-            'ignore', message=".*'dynamic_axes' is not recommended")
+        warnings.filterwarnings('ignore', message=(
+            "You are using the legacy TorchScript-based|.*'dynamic_axes' is "
+            'not recommended'))
         (export_fn or torch.onnx.export)(model, args, f, **kwargs)
     info = dict(exporter=mode, opset=opset, file=os.fspath(f))
     if mode == 'dynamo':
         info['opset'], info['ir_version'] = _finish_dynamo_graph(
-            os.fspath(f), opset)
+            info['file'], opset)
     logger.info(f'exported {info["file"]} with the {mode} exporter (torch '
                 f'{torch.__version__}), opset {info["opset"]}')
     return info
 
 
 class SegmentorForExport(nn.Module):
-    """An mmseg ``EncoderDecoder`` as mmdeploy exports it: normalised image
-    in, ``decode_head`` logits resized bilinearly to the input size out,
-    optionally followed by ``argmax`` over the classes.
-
-    Args:
-        segmentor (nn.Module): An mmseg ``EncoderDecoder`` in eval mode.
-        with_argmax (bool): Output labels (N, 1, H, W) int64 instead of the
-            logits (N, C, H, W). Default: True.
-    """
+    """An mmseg ``EncoderDecoder`` (eval mode) as mmdeploy exports it:
+    normalised image in, ``decode_head`` logits (N, C, H, W) resized
+    bilinearly to the input size out, or with ``with_argmax`` the labels
+    (N, 1, H, W) int64."""
 
     def __init__(self, segmentor: nn.Module, with_argmax: bool = True):
         super().__init__()
@@ -198,26 +178,15 @@ def export_segmentor(segmentor: nn.Module, path: str,
                      input_shape: Sequence[int], *, with_argmax: bool = True,
                      dynamic: bool = False, exporter: Optional[str] = None,
                      opset_version: int = 11) -> Dict[str, Any]:
-    """Export a BN-fused copy of an mmseg segmentor without mmdeploy.
-
-    Args:
-        segmentor (nn.Module): The segmentor (not changed).
-        path (str): Output ``.onnx`` file.
-        input_shape (Sequence[int]): ``(H, W)`` of the example input.
-        with_argmax (bool): Output labels instead of logits.
-        dynamic (bool): Dynamic batch, height and width.
-        exporter (str, optional): See :func:`choose_exporter`.
-        opset_version (int): Requested opset. Default: 11.
-
-    Returns:
-        dict: See :func:`export_onnx`.
-    """
+    """Export a BN-fused copy of an mmseg segmentor (not changed) without
+    mmdeploy to ``path``, example input ``(H, W)`` ``input_shape``; labels
+    or logits; ``dynamic``: dynamic batch, height and width. Returns
+    :func:`export_onnx`'s dict."""
     from rgpnet_mmseg.models import fuse_conv_bn
     axes = {0: 'batch', 2: 'height', 3: 'width'}
     dynamic_axes = dict(input=axes, output=axes) if dynamic else None
-    if is_rgpnet(segmentor):
-        check_export_input(
-            torch.zeros(1, 3, *input_shape), dynamic_axes, None)
+    if is_rgpnet(segmentor) and not dynamic:
+        check_hw(*input_shape, 'static ONNX input of the export')
     device = next(segmentor.parameters()).device
     wrapper = SegmentorForExport(fuse_conv_bn(segmentor), with_argmax).eval()
     with torch.no_grad():

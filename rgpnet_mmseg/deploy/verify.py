@@ -1,18 +1,15 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Verify a deployed model against PyTorch, through mmdeploy's task
-processor for any backend (ONNX Runtime, TensorRT):
-
-* :func:`check_parity`: one image, the same preprocessed tensor through
-  both; labels and logits compared.
-* :func:`evaluate_backend_miou`: mIoU of both on a split of the model
-  config's data set (paper sec. 4.6: 79.25 FP32 vs 79.26 FP16).
-"""
+"""Verify a deployed model (any backend, through mmdeploy's task processor)
+against PyTorch: :func:`check_parity` (one image: labels and logits) and
+:func:`evaluate_backend_miou` (mIoU on a split of the model config's data
+set; paper sec. 4.6: 79.25 FP32 vs 79.26 FP16)."""
 import copy
 from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 import torch
 
+from .checks import model_inputs
 from .exporter import SegmentorForExport
 
 # parity of FP32 backends with PyTorch: labels and logits
@@ -23,13 +20,9 @@ MAX_LOGITS_REL_DIFF = 1e-3
 def compare_outputs(ref_logits: np.ndarray,
                     output: np.ndarray) -> Dict[str, float]:
     """Compare a backend's labels (N, 1, H, W) or logits (N, C, H, W) with
-    PyTorch's logits (N, C, H, W).
-
-    Returns:
-        dict: ``pixel_agreement`` (fraction of equal labels) and, for
-        logits, ``logits_max_abs_diff``, ``logits_mean_abs_diff`` and
-        ``logits_max_abs`` (PyTorch's largest magnitude, for scale).
-    """
+    PyTorch's logits (N, C, H, W): ``pixel_agreement`` (fraction of equal
+    labels) and, for logits, ``logits_max_abs_diff``, ``logits_mean_abs_diff``
+    and ``logits_max_abs`` (PyTorch's largest magnitude, for scale)."""
     ref_labels = ref_logits.argmax(1)
     is_logits = np.issubdtype(output.dtype, np.floating) and \
         output.shape == ref_logits.shape
@@ -49,13 +42,11 @@ def _parity_input_shape(deploy_cfg: Any) -> Optional[Sequence[int]]:
     """``(W, H)`` the backend takes: the static shape, else the
     ``opt_shape`` of a TensorRT profile, else None (any)."""
     from mmdeploy.utils import get_input_shape
+    opts = [list(s['opt_shape'])[:-3:-1] for p in model_inputs(deploy_cfg)
+            for s in (p.get('input_shapes') or {}).values()
+            if 'opt_shape' in s]
     shape = get_input_shape(deploy_cfg)
-    for params in deploy_cfg.get('backend_config', {}).get(
-            'model_inputs') or []:
-        for shapes in (params.get('input_shapes') or {}).values():
-            if shape is None and 'opt_shape' in shapes:
-                shape = list(shapes['opt_shape'])[:-3:-1]
-    return shape
+    return opts[0] if shape is None and opts else shape
 
 
 def check_parity(model_cfg: Any, deploy_cfg: Any, checkpoint: Optional[str],
@@ -63,12 +54,10 @@ def check_parity(model_cfg: Any, deploy_cfg: Any, checkpoint: Optional[str],
                  device: str = 'cpu') -> Dict[str, Any]:
     """Run ``img`` through PyTorch and the backend and compare.
 
-    The image goes through mmdeploy's ``create_input`` once (the test
-    pipeline, resized to the backend's input shape, normalised); PyTorch's
-    logits come from the computation that was exported
-    (:class:`~.exporter.SegmentorForExport`) and the backend's output from
-    the wrapper of ``build_backend_model``, so the figures measure the
-    conversion alone.
+    One tensor from mmdeploy's ``create_input`` (test pipeline, resized to
+    the backend's input shape) goes through what was exported
+    (:class:`~.exporter.SegmentorForExport`) and through the wrapper of
+    ``build_backend_model``: the figures measure the conversion alone.
 
     Returns:
         dict: ``backend``, ``input_shape``, ``fp16``, the figures of
@@ -89,21 +78,17 @@ def check_parity(model_cfg: Any, deploy_cfg: Any, checkpoint: Optional[str],
         out = backend_model.wrapper({backend_model.input_name: inputs})
     out = out[backend_model.output_names[0]].cpu()
     result = dict(
-        backend=get_backend(deploy_cfg).value,
-        input_shape=list(inputs.shape),
-        fp16=bool(get_common_config(deploy_cfg).get('fp16_mode', False)))
-    result.update(
-        compare_outputs(ref.float().cpu().numpy(),
-                        (out.float() if out.is_floating_point() else
-                         out).numpy()))
-    ok = None
-    if not result['fp16']:
-        ok = result['pixel_agreement'] >= MIN_PIXEL_AGREEMENT
-        if 'logits_max_abs_diff' in result:
-            result['logits_rel_diff'] = result['logits_max_abs_diff'] / max(
-                result['logits_max_abs'], 1.0)
-            ok = ok and result['logits_rel_diff'] <= MAX_LOGITS_REL_DIFF
-    result['ok'] = ok
+        backend=get_backend(deploy_cfg).value, input_shape=list(inputs.shape),
+        fp16=bool(get_common_config(deploy_cfg).get('fp16_mode', False)),
+        **compare_outputs(ref.float().cpu().numpy(),
+                          (out.float() if out.is_floating_point() else
+                           out).numpy()))
+    if 'logits_max_abs_diff' in result:
+        result['logits_rel_diff'] = result['logits_max_abs_diff'] / max(
+            result['logits_max_abs'], 1.0)
+    result['ok'] = None if result['fp16'] else (
+        result['pixel_agreement'] >= MIN_PIXEL_AGREEMENT
+        and result.get('logits_rel_diff', 0) <= MAX_LOGITS_REL_DIFF)
     return result
 
 
@@ -162,15 +147,11 @@ def evaluate_backend_miou(model_cfg: Any, deploy_cfg: Any, checkpoint: str,
                           data_root: Optional[str] = None) -> Dict[str, Any]:
     """mIoU of PyTorch and of the backend model on the same images.
 
-    Both see the same batches of the config's ``{split}_dataloader`` (its
-    test pipeline, ``Resize`` set to the static input shape where the deploy
-    config has one) through mmdeploy's ``build_pytorch_model`` and
-    ``build_backend_model``, scored by mmseg's ``IoUMetric`` at the original
-    resolution, as ``tools/test.py`` scores the PyTorch model.
-
-    Args:
-        max_images (int, optional): Use the first N images only.
-        data_root (str, optional): Override the data set's ``data_root``.
+    Both (mmdeploy's ``build_pytorch_model`` and ``build_backend_model``)
+    see the batches of the config's ``{split}_dataloader`` (``Resize`` set
+    to a static input shape of the deploy config), scored by mmseg's
+    ``IoUMetric`` at the original resolution as ``tools/test.py`` does;
+    ``max_images``: the first N only; ``data_root`` overrides the data set's.
 
     Returns:
         dict: ``images``, ``pytorch_miou``, ``backend_miou``, ``miou_diff``
@@ -192,18 +173,15 @@ def evaluate_backend_miou(model_cfg: Any, deploy_cfg: Any, checkpoint: str,
         backend=task_processor.build_backend_model(list(backend_files)))
     ignore_index = (model_cfg.get(f'{split}_evaluator') or {}).get(
         'ignore_index', 255)
-    metrics = {}
-    for name in models:
-        metrics[name] = IoUMetric(
-            iou_metrics=['mIoU'], ignore_index=ignore_index)
-        metrics[name].dataset_meta = loader.dataset.metainfo
+    metrics = {name: IoUMetric(iou_metrics=['mIoU'],
+                               ignore_index=ignore_index) for name in models}
+    for metric in metrics.values():
+        metric.dataset_meta = loader.dataset.metainfo
     same = total = n = 0
     for data in loader:
         with torch.no_grad():
-            outs = {
-                name: model.test_step(copy.deepcopy(data))
-                for name, model in models.items()
-            }
+            outs = {name: model.test_step(copy.deepcopy(data))
+                    for name, model in models.items()}
         for name, out in outs.items():  # plain dicts, as mmengine's
             metrics[name].process(data, [o.to_dict() for o in out])
         for a, b in zip(outs['pytorch'], outs['backend']):
@@ -213,8 +191,8 @@ def evaluate_backend_miou(model_cfg: Any, deploy_cfg: Any, checkpoint: str,
         n += len(outs['pytorch'])
     if n == 0:
         raise ValueError(f'The {split} split has no images')
-    result = dict(images=n, pixel_agreement=same / max(total, 1))
-    for name, metric in metrics.items():
-        result[f'{name}_miou'] = float(metric.evaluate(n)['mIoU'])
+    result = dict(images=n, pixel_agreement=same / max(total, 1), **{
+        f'{name}_miou': float(m.evaluate(n)['mIoU'])
+        for name, m in metrics.items()})
     result['miou_diff'] = result['backend_miou'] - result['pytorch_miou']
     return result
