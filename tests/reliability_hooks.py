@@ -13,7 +13,7 @@ run through a test config's ``custom_imports`` (the repository root is on
   iteration's checkpoint hook): it writes ``<work_dir>/stalled`` and sleeps,
   so that a test can SIGKILL it at a known point.
 * ``PoisonHook`` fills the classifier's weights with NaN before a given
-  iteration (a diverged model).
+  iteration (a diverged model), on every rank or on one rank only.
 * ``CPUDistributedRunner`` (``runner_type``): mmengine's ``Runner`` whose
   distributed set-up runs inside
   :func:`rgpnet_mmseg.compat.mmengine.cpu_distributed`, so that a gloo run
@@ -156,13 +156,17 @@ class StallHook(Hook):
 @HOOKS.register_module()
 class PoisonHook(Hook):
     """Fill the decode head's classifier with NaN before iteration
-    ``at_iter`` (1-based): the loss of that iteration is NaN."""
+    ``at_iter`` (1-based), on rank ``rank`` only if given: the loss of that
+    iteration is NaN (on that rank; DDP does not re-broadcast parameters,
+    so the other ranks' losses of that iteration stay finite)."""
 
-    def __init__(self, at_iter: int) -> None:
+    def __init__(self, at_iter: int, rank: Optional[int] = None) -> None:
         self.at_iter = at_iter
+        self.rank = rank
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
-        if runner.iter + 1 == self.at_iter:
+        if runner.iter + 1 == self.at_iter and self.rank in (None,
+                                                              get_rank()):
             with torch.no_grad():
                 _unwrap(runner.model).decode_head.conv_seg.weight.fill_(
                     float('nan'))

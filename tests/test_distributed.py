@@ -2,7 +2,8 @@
 """Scale-out: a real two-process run (``tools/dist_train.sh``, torchrun,
 gloo on the CPU) of RGPNet with progressive resizing and the
 label-relaxation loss, compared rank against rank and against one process
-that trains on the whole batch; the reduction of the losses across ranks;
+that trains on the whole batch; a NaN loss on one rank that stops both
+ranks at the same iteration; the reduction of the losses across ranks;
 the Slurm launchers' command lines. docs/distributed.md explains the
 setup."""
 import json
@@ -21,7 +22,7 @@ from mmseg.models.losses import CrossEntropyLoss
 from rgpnet_mmseg.models.losses import LabelRelaxationLoss
 from .conftest import REPO_ROOT
 from .run_helpers import (FIXED_PIPELINE, free_port, output, read_record,
-                          run_train, tool_env, write_config)
+                          run_train, tool_env, train_cmd, write_config)
 
 ITERS = 4
 # scales per iteration: 0.5, 0.75, 0.75, 1.0 (of the 64 x 128 crops)
@@ -137,6 +138,65 @@ def test_two_ranks_compute_what_one_process_does_with_the_whole_batch(runs):
     for key in dist:
         torch.testing.assert_close(dist[key], one[key], rtol=1e-4,
                                    atol=1e-5, msg=key)
+
+
+def test_nan_loss_on_one_rank_stops_both_ranks_at_that_iteration(
+        demo_data_root, tmp_path):
+    """Two real gloo processes (``tools/train.py --launcher pytorch``, as
+    torchrun starts them): rank 1's classifier turns NaN before iteration
+    2, so only rank 1's loss of iteration 2 is NaN. NonFiniteLossHook's
+    all-reduce shows it to rank 0 too: both processes stop at iteration 2
+    with the same named error (no hang, no other error such as a peer that
+    went away), before iteration 2's checkpoint (which rank 0 would write
+    with the NaN-averaged weights) or record."""
+    cfg = write_config(
+        tmp_path / 'nan.py',
+        demo_data_root,
+        max_iters=3,
+        batch_size=1,
+        checkpoint_interval=2,
+        pipeline=FIXED_PIPELINE,
+        extra_hooks=[dict(type='PoisonHook', at_iter=2, rank=1)])
+    work = tmp_path / 'work'
+    port = str(free_port())
+    procs = []
+    try:
+        for rank in (0, 1):
+            env = tool_env('nan')
+            env.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE='2',
+                       MASTER_ADDR='127.0.0.1', MASTER_PORT=port)
+            with open(tmp_path / f'rank{rank}.log', 'w') as log:
+                procs.append(subprocess.Popen(
+                    train_cmd(cfg, work, '--launcher', 'pytorch'),
+                    cwd=REPO_ROOT, env=env, stdout=log,
+                    stderr=subprocess.STDOUT, start_new_session=True))
+        for proc in procs:  # a few tens of seconds expected
+            proc.wait(timeout=400)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    # tools/train.py's one-line report of the error, last in each log
+    expected = ('error: FloatingPointError: Non-finite loss at iteration 2 '
+                '(epoch 0): loss=nan on rank 1, decode.loss_lr=nan on rank '
+                '1. Training stopped before this iteration was saved, logged '
+                'or scheduled. No checkpoint had been written yet.')
+    for rank, proc in enumerate(procs):
+        log = (tmp_path / f'rank{rank}.log').read_text()
+        assert proc.returncode == 1, (rank, log[-4000:])
+        errors = [line for line in log.splitlines()
+                  if 'error' in line.lower() and 'Warning' not in line
+                  and 'Build settings' not in line]
+        assert len(errors) == 1 and errors[0].startswith(expected), (
+            rank, log[-4000:])
+        assert log.strip().splitlines()[-1] == errors[0]
+        assert 'on rank 0' not in errors[0]  # rank 0's own loss: finite
+        # iteration 1 trained on both ranks, iteration 2 recorded on none
+        record = read_record(work, 'nan', rank)
+        assert [it['iter'] for it in record['iters']] == [1]
+        assert all(v == v for v in record['iters'][0]['losses'].values())
+    assert not list(work.glob('*.pth'))
 
 
 CPU_DIST_CHECK = """
