@@ -3,11 +3,10 @@
 mmdeploy's own ``tools/deploy.py``, which its wheel does not ship), then
 check it against PyTorch (:func:`rgpnet_mmseg.deploy.convert.run_deploy`).
 
-Leaves in ``--work-dir``: ``end2end.onnx`` (+ ``end2end.engine``), the
-configs it used (``deploy_cfg.py``, ``model_cfg.py``) and mmdeploy's SDK
-files. Exit status: 0 done; 1 cannot run (bad shape, missing file or
-backend); 2 converted, but FP32 parity below the threshold.
-"""
+Leaves in ``--work-dir``: ``end2end.onnx`` (+ ``.engine``), the configs it
+used (``deploy_cfg.py``, ``model_cfg.py``), mmdeploy's SDK files. Exit: 0
+done; 1 cannot run (bad shape, missing file or backend); 2 FP32 parity
+below the threshold."""
 import argparse
 import logging
 import sys

@@ -2,11 +2,10 @@
 """What mmdeploy 1.3.1 needs on torch >= 2.9 (checked with torch 2.13).
 
 :func:`apply` (run by ``import rgpnet_mmseg.deploy``) installs each fix
-through mmdeploy's own rewriter registry where it can; nothing in
-site-packages is edited. Each function names the upstream problem, the
-versions, and the test in ``tests/test_deploy.py`` that fails without it.
-mmdeploy's ``protobuf<=3.20.2`` pin is handled at install (``--no-deps``).
-"""
+through mmdeploy's rewriter registry where it can (site-packages are not
+edited); each names the upstream problem, the versions, and the test in
+``tests/test_deploy.py`` that fails without it. mmdeploy's
+``protobuf<=3.20.2`` pin is handled at install (``--no-deps``)."""
 import copy
 import functools
 import importlib

@@ -5,10 +5,9 @@ mmdeploy 1.3.1's ``TRTWrapper`` uses the binding API that TensorRT 10
 removed (``get_binding_index``, ``execute_async_v2``...: mmdeploy#2758);
 its ``from_onnx`` sets ``EXPLICIT_BATCH`` and ``BuilderFlag.FP16``, gone in
 TensorRT 11. :func:`apply` registers :class:`TensorRTManager` (engines by
-:func:`build_engine`, run by :class:`TRTWrapper` with the tensor-name API)
-as mmdeploy's ``tensorrt`` backend manager. ``tensorrt`` is imported only
-when an engine is built or run. Test: ``test_compat_tensorrt_manager``.
-"""
+:func:`build_engine`, run by :class:`TRTWrapper` with the tensor-name API;
+``tensorrt`` imported only then) as mmdeploy's ``tensorrt`` backend
+manager. Test: ``test_compat_tensorrt_manager``."""
 import logging
 import os.path as osp
 from pathlib import Path
@@ -69,9 +68,8 @@ def builder_precision(common_config: Dict[str, Any],
     ``fp16_mode``, ``fp16_typing`` (ours: ``'auto'``: ``BuilderFlag.FP16``
     where this TensorRT has it, ``has_fp16_flag``, else a float16 graph in a
     strongly typed network; ``'flag'``; ``'strong'``), ``int8_mode``
-    (refused: no calibrator). Returns ``fp16_flag`` (set
-    ``BuilderFlag.FP16``), ``strongly_typed`` and ``tf32`` (False for FP32:
-    ``BuilderFlag.TF32`` cleared)."""
+    (refused: no calibrator). Returns ``fp16_flag`` (set ``BuilderFlag.
+    FP16``), ``strongly_typed`` and ``tf32`` (False for FP32: cleared)."""
     if common_config.get('int8_mode'):
         raise ValueError(
             'backend_config.common_config.int8_mode: INT8 engines need a '

@@ -11,12 +11,8 @@ def onnxruntime_session(onnx_file: str, device: str = 'cpu',
     """An ``onnxruntime.InferenceSession`` of ``onnx_file`` on ``device``
     (``'cpu'``, or ``'cuda[:N]'``: the CUDA execution provider, CPU for the
     ops it lacks) with ``num_threads`` intra-op threads (default ONNX
-    Runtime's: the physical cores).
-
-    Raises:
-        FileNotFoundError: ``onnx_file`` does not exist.
-        RuntimeError: CUDA asked for, but onnxruntime has no CUDA provider.
-    """
+    Runtime's: the physical cores). Raises FileNotFoundError for a missing
+    file, RuntimeError for CUDA without onnxruntime's CUDA provider."""
     import onnxruntime as ort
     if not osp.isfile(onnx_file):
         raise FileNotFoundError(f'ONNX file not found: {onnx_file}')

@@ -47,14 +47,10 @@ def model_inputs(deploy_cfg: Any) -> List[dict]:
 
 
 def check_deploy_config(deploy_cfg: Any, name: str = 'deploy config') -> None:
-    """Check every (H, W) a deploy config fixes: ``onnx_config.input_shape``
-    (``[W, H]``) unless H, W are dynamic, and every TensorRT ``min/opt/
-    max_shape`` (``[N, C, H, W]``) must be multiples of 32 and equal a
-    static ONNX shape; and min <= opt <= max.
-
-    Raises:
-        DeployConfigError: A shape RGPNet cannot take, named with its key.
-    """
+    """Raise :class:`DeployConfigError`, naming the key, unless every (H, W)
+    a deploy config fixes (``onnx_config.input_shape`` ``[W, H]`` unless H,
+    W are dynamic; TensorRT ``min/opt/max_shape`` ``[N, C, H, W]``) is a
+    multiple of 32 equal to a static ONNX shape, and min <= opt <= max."""
     shapes, profiles, static = [], [], None
     onnx_cfg = deploy_cfg.get('onnx_config') or {}
     shape = onnx_cfg.get('input_shape')

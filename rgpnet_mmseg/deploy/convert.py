@@ -64,18 +64,15 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
                dump_info: bool = True) -> Dict[str, Any]:
     """Convert a model as mmdeploy's ``tools/deploy.py`` does, then check it.
 
-    Configs are checked (shapes, backend) before anything is built, then
-    written to ``work_dir`` (``deploy_cfg.py``, ``model_cfg.py``) with
-    mmdeploy's SDK files; :func:`mmdeploy.apis.torch2onnx` (through
-    :func:`.exporter.export_onnx`), the backend manager's ``to_backend``
-    (TensorRT), :func:`.verify.check_parity` on ``test_img`` (default
-    ``img``), :func:`.verify.evaluate_backend_miou` when ``miou`` (default:
-    for TensorRT FP16). Raises :class:`DeployConfigError`,
-    :class:`DeployError` or :class:`ExporterError` before any work.
-
-    Returns:
-        dict: ``onnx_file``, ``exporter``, ``opset``, ``ops``, ``backend``,
-        ``backend_files``, ``parity`` and ``miou`` (None when not run).
+    Configs are checked (shapes, backend, exporter: else
+    :class:`DeployConfigError`, :class:`DeployError`, :class:`ExporterError`)
+    and written to ``work_dir`` with mmdeploy's SDK files;
+    :func:`mmdeploy.apis.torch2onnx` (:func:`.exporter.export_onnx`), the
+    backend manager's ``to_backend`` (TensorRT), :func:`.verify.check_parity`
+    on ``test_img`` (default ``img``), :func:`.verify.evaluate_backend_miou`
+    when ``miou`` (default: for TensorRT FP16). Returns ``onnx_file``,
+    ``exporter``, ``opset``, ``ops``, ``backend``, ``backend_files``,
+    ``parity`` and ``miou`` (None when not run).
     """
     import onnx
     from mmdeploy.apis import torch2onnx

@@ -7,9 +7,7 @@ requested opset, 11 in our configs, which TensorRT 8.6 parses) and, the
 default, ``torch.export`` (``dynamo=True``, needs ``onnxscript``, opset >=
 18). :func:`choose_exporter` picks legacy while torch has it
 (``RGPNET_ONNX_EXPORTER`` or ``tools/deploy.py --exporter`` override it);
-:func:`export_onnx` runs it, also for mmdeploy
-(:mod:`rgpnet_mmseg.compat.mmdeploy`), on a BN-fused model.
-"""
+:func:`export_onnx` runs it on a BN-fused model, also for mmdeploy."""
 import importlib
 import inspect
 import logging
@@ -126,9 +124,7 @@ def export_onnx(model: nn.Module, args: Any, f: str, *,
     opset >= 18, weights inside the file, no TorchScript-only arguments, the
     graph finished by :func:`_finish_dynamo_graph`. ``export_fn``: the
     ``torch.onnx.export`` to call (mmdeploy's rewriter passes the original).
-
-    Returns:
-        dict: ``exporter``, ``opset``, ``ir_version`` (dynamo), ``file``.
+    Returns ``exporter``, ``opset``, ``ir_version`` (dynamo) and ``file``.
     """
     mode = choose_exporter(exporter)
     opset = kwargs.get('opset_version') or DYNAMO_MIN_OPSET

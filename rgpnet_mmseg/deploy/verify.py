@@ -52,18 +52,13 @@ def _parity_input_shape(deploy_cfg: Any) -> Optional[Sequence[int]]:
 def check_parity(model_cfg: Any, deploy_cfg: Any, checkpoint: Optional[str],
                  backend_files: Sequence[str], img: Any,
                  device: str = 'cpu') -> Dict[str, Any]:
-    """Run ``img`` through PyTorch and the backend and compare.
-
-    One tensor from mmdeploy's ``create_input`` (test pipeline, resized to
-    the backend's input shape) goes through what was exported
-    (:class:`~.exporter.SegmentorForExport`) and through the wrapper of
-    ``build_backend_model``: the figures measure the conversion alone.
-
-    Returns:
-        dict: ``backend``, ``input_shape``, ``fp16``, the figures of
-        :func:`compare_outputs` and ``ok`` (FP32 thresholds met; None for
-        FP16, which is judged by mIoU).
-    """
+    """Run ``img`` through PyTorch and the backend and compare: one tensor
+    from mmdeploy's ``create_input`` (test pipeline, resized to the backend's
+    input shape) through what was exported (:class:`~.exporter.
+    SegmentorForExport`) and the wrapper of ``build_backend_model``, so the
+    figures measure the conversion alone. Returns ``backend``,
+    ``input_shape``, ``fp16``, the figures of :func:`compare_outputs` and
+    ``ok`` (FP32 thresholds met; None for FP16, judged by mIoU)."""
     from mmdeploy.apis.utils import build_task_processor
     from mmdeploy.utils import get_backend, get_common_config
 
@@ -145,18 +140,14 @@ def evaluate_backend_miou(model_cfg: Any, deploy_cfg: Any, checkpoint: str,
                           split: str = 'val',
                           max_images: Optional[int] = None,
                           data_root: Optional[str] = None) -> Dict[str, Any]:
-    """mIoU of PyTorch and of the backend model on the same images.
-
-    Both (mmdeploy's ``build_pytorch_model`` and ``build_backend_model``)
-    see the batches of the config's ``{split}_dataloader`` (``Resize`` set
-    to a static input shape of the deploy config), scored by mmseg's
-    ``IoUMetric`` at the original resolution as ``tools/test.py`` does;
-    ``max_images``: the first N only; ``data_root`` overrides the data set's.
-
-    Returns:
-        dict: ``images``, ``pytorch_miou``, ``backend_miou``, ``miou_diff``
-        (backend - PyTorch, points), ``pixel_agreement`` of the labels.
-    """
+    """mIoU of PyTorch and of the backend model on the same images: both
+    (mmdeploy's ``build_pytorch_model`` and ``build_backend_model``) see the
+    config's ``{split}_dataloader`` (``Resize`` set to a static input shape
+    of the deploy config; the first ``max_images``; ``data_root`` if given),
+    scored by mmseg's ``IoUMetric`` at the original resolution as in
+    ``tools/test.py``. Returns ``images``, ``pytorch_miou``,
+    ``backend_miou``, ``miou_diff`` (backend - PyTorch, points) and the
+    labels' ``pixel_agreement``."""
     from mmdeploy.apis.utils import build_task_processor
     from mmdeploy.utils import get_input_shape
     from mmengine.registry import init_default_scope
