@@ -208,7 +208,6 @@ class StreetScene(Scene):
             items.append((y, lambda b=box, d=draw: d(b)))
         return items
 
-
     def forced(self, forced: Sequence[int]) -> None:
         """One object per forced class, each in its own vertical slot; a
         class still not visible afterwards gets a patch in its slot."""

@@ -6,7 +6,6 @@ Paper: *RGPNet: A Real-Time General Purpose Semantic Segmentation*
 """
 from typing import List, Sequence, Tuple
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule, build_activation_layer, build_norm_layer
