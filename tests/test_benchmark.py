@@ -7,18 +7,38 @@ import importlib.util
 import json
 import re
 
+import subprocess
+import sys
+
 import pytest
 import torch
 
 from rgpnet_mmseg.utils.timing import environment, time_round_robin
 from .conftest import CONFIG_DIR, REPO_ROOT
 
-pytest.importorskip('onnxruntime')
-spec = importlib.util.spec_from_file_location(
-    'benchmark', REPO_ROOT / 'tools' / 'benchmark.py')
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
-zoo, training = bench.benchmark_zoo, bench.benchmark_training
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(
+        name, REPO_ROOT / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# The training and loss modes are pure torch: tools/benchmark_training.py
+# loads without the deploy extras. tools/benchmark.py (through
+# benchmark_zoo -> rgpnet_mmseg.deploy) needs onnxruntime: only the tests
+# that run it are skipped without onnxruntime.
+training = _load('benchmark_training')
+try:
+    bench = _load('benchmark')
+    zoo = bench.benchmark_zoo
+except ModuleNotFoundError as err:
+    if 'onnxruntime' not in str(err):
+        raise
+    bench = zoo = None
+needs_ort = pytest.mark.skipif(bench is None,
+                               reason='onnxruntime is not installed')
 X = (64, 128)
 NUMBER = r'([-+]?\d+\.\d+)'
 
@@ -36,6 +56,7 @@ def test_round_robin_order_and_environment():
     assert ('avx512' in env['isa']) == (' avx512f' in flags)
 
 
+@needs_ort
 def test_zoo_end_to_end_tiny(tmp_path, capsys):
     md, png, js = (tmp_path / f'zoo.{e}' for e in ('md', 'png', 'json'))
     rc = bench.main([
@@ -80,6 +101,7 @@ def rgpnet_r18():
     return zoo.build_segmentor(zoo.load_config('rgpnet-r18'))
 
 
+@needs_ort
 def test_fast_paths_compute_what_eager_computes(rgpnet_r18, tmp_path):
     x = torch.randn(1, 3, *X)
     with torch.inference_mode():
@@ -95,17 +117,27 @@ def test_fast_paths_compute_what_eager_computes(rgpnet_r18, tmp_path):
                for m in rgpnet_r18.modules())
 
 
-def test_complexity_is_mmengines(rgpnet_r18):
-    """Our FLOP/parameter count is get_model_complexity_info's."""
-    from mmengine.analysis import get_model_complexity_info
-    x = torch.randn(1, 3, *X)
-    ours = zoo.complexity(rgpnet_r18, x)
-    theirs = get_model_complexity_info(
-        rgpnet_r18, inputs=(x, ), show_table=False, show_arch=False)
-    assert (ours['macs'], ours['params']) == (theirs['flops'],
-                                              theirs['params'])
+@needs_ort
+def test_complexity_counts_hand_computed_macs_and_parameters(rgpnet_r18):
+    """MACs of a small net counted by hand on a 1x3x16x20 input: a 3x3 conv
+    3->8 (bias not counted), a bilinear x2 upsampling (4 per output value,
+    mmengine's convention), a 1x1 conv 8->4; its 8*3*9 + 8 + 4*8 weights.
+    RGPNet-R18's parameters: the sum of its tensors' sizes."""
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, padding=1),
+        torch.nn.Upsample(scale_factor=2, mode='bilinear'),
+        torch.nn.Conv2d(8, 4, 1, bias=False))
+    got = zoo.complexity(net, torch.randn(1, 3, 16, 20))
+    macs = (8 * 16 * 20 * 3 * 3 * 3  # conv 3x3 at 16x20
+            + 4 * 8 * 32 * 40  # upsampling to 8 x 32x40
+            + 4 * 32 * 40 * 8)  # conv 1x1 at 32x40
+    assert (got['macs'], got['params']) == (macs, 8 * 3 * 9 + 8 + 4 * 8)
+    assert macs == 151040
+    params = zoo.complexity(rgpnet_r18, torch.randn(1, 3, *X))['params']
+    assert params == sum(p.numel() for p in rgpnet_r18.parameters())
 
 
+@needs_ort
 def test_bad_arguments_are_refused():
     for argv in (['zoo', '--models', 'segformer'], ['zoo', '--repeats', '0'],
                  ['deploy'], ['training', '--threads', '0']):
@@ -119,6 +151,7 @@ def cells(text: str, first: str) -> list:
     return [c.strip() for c in line.strip('|').split('|')]
 
 
+@needs_ort
 def test_deploy_table(tmp_path, capsys):
     rc = bench.main([
         'deploy', str(CONFIG_DIR / 'rgpnet_r18_demo.py'), '--shape', '64',
@@ -134,6 +167,7 @@ def test_deploy_table(tmp_path, capsys):
     assert (tmp_path / 'end2end_64x128.onnx').is_file()
 
 
+@needs_ort
 def test_training_schedule_ratio_and_table(tmp_path, capsys):
     # time proportional to pixels gives the theoretical ratio
     assert training.theoretical_ratio() == pytest.approx(0.2875)
@@ -168,3 +202,34 @@ def test_loss_table(capsys):
         if line.startswith('| (2, 19, 32, 64)'))]
     assert [r[1].strip() for r in rows[1:]] == ['regions', 'noise']
     assert rows[2][2].strip() == '100.0'  # random labels: all border
+
+
+WITHOUT_ONNXRUNTIME = """
+import sys, importlib.machinery as m
+class NoOnnxruntime(m.PathFinder):
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name.split('.')[0] == 'onnxruntime':
+            return None
+        return m.PathFinder.find_spec(name, path, target)
+sys.meta_path[sys.meta_path.index(m.PathFinder)] = NoOnnxruntime
+sys.argv = ['benchmark.py', 'loss', '--repeats', '1', '--warmup', '0']
+import runpy
+runpy.run_path('tools/benchmark.py', run_name='__main__')
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason='tools/benchmark_zoo.py imports rgpnet_mmseg.deploy (and so '
+    'onnxruntime, a deploy extra in setup.cfg) at module level, so the '
+    'pure-torch training and loss modes of tools/benchmark.py do not start '
+    'without onnxruntime')
+def test_loss_mode_runs_without_onnxruntime():
+    """The loss mode needs no deploy extra (an interpreter where
+    onnxruntime cannot be imported)."""
+    proc = subprocess.run([sys.executable, '-c', WITHOUT_ONNXRUNTIME],
+                          cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert '| logits shape |' in proc.stdout

@@ -6,7 +6,8 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from rgpnet_mmseg.utils import PreflightError, check_data, check_pretrained
+from rgpnet_mmseg.utils import (PreflightError, check_data, check_pretrained,
+                                preflight)
 from rgpnet_mmseg.utils.preflight import resolve_checkpoint
 from .conftest import CONFIG_DIR
 
@@ -44,13 +45,22 @@ def test_torchvision_name_without_torchvision_names_the_url():
         check_pretrained(cfg)
 
 
-def test_cached_pretrained_file_passes(torch_hub):
+def test_cached_pretrained_file_passes(torch_hub, capsys):
+    """A pretrained file in the cache is found there: not downloaded again,
+    not loaded (the empty placeholder would not load), nothing printed."""
     cfg = Config.fromfile(str(CONFIG_DIR / 'rgpnet_r18_cityscapes.py'))
     # the configs start from torchvision's ImageNet ResNet-18
+    assert cfg.model.backbone.init_cfg.checkpoint == (
+        'https://download.pytorch.org/models/resnet18-f37072fd.pth')
     cached = torch_hub / 'checkpoints' / 'resnet18-f37072fd.pth'
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b'')  # only its presence is checked
-    check_pretrained(cfg)
+    assert check_pretrained(cfg) is None
+    assert cached.read_bytes() == b''
+    assert [p.name for p in torch_hub.rglob('*')] == [
+        'checkpoints', 'resnet18-f37072fd.pth'
+    ]
+    assert capsys.readouterr() == ('', '')
 
 
 def test_local_pretrained_file_missing(tmp_path):
@@ -61,8 +71,42 @@ def test_local_pretrained_file_missing(tmp_path):
         check_pretrained(cfg)
 
 
-def test_demo_config_needs_no_pretrained_file():
-    check_pretrained(Config.fromfile(str(CONFIG_DIR / 'rgpnet_r18_demo.py')))
+def test_demo_config_needs_no_pretrained_file(torch_hub, tmp_path):
+    """The demo trains from scratch: nothing to check, nothing fetched; the
+    same model with a pretrained head file is checked, by its key."""
+    cfg = Config.fromfile(str(CONFIG_DIR / 'rgpnet_r18_demo.py'))
+    assert cfg.model.backbone.init_cfg is None
+    assert check_pretrained(cfg) is None
+    assert not torch_hub.exists()
+    cfg.model.decode_head.init_cfg = dict(
+        type='Pretrained', checkpoint=str(tmp_path / 'head.pth'))
+    with pytest.raises(PreflightError) as err:
+        check_pretrained(cfg)
+    assert str(err.value).startswith(
+        'Pretrained file for model.decode_head.init_cfg.checkpoint not '
+        f'found: {tmp_path / "head.pth"} ')
+
+
+def test_preflight_runs_both_checks_unless_skipped(tmp_path, monkeypatch,
+                                                   demo_data_root):
+    """``preflight`` (tools/train.py, tools/test.py): the data check, then
+    the pretrained files unless ``pretrained=False``; nothing with
+    ``RGPNET_SKIP_PREFLIGHT=1``."""
+    monkeypatch.delenv('RGPNET_SKIP_PREFLIGHT', raising=False)
+    cfg = Config.fromfile(str(CONFIG_DIR / 'rgpnet_r18_demo.py'))
+    cfg.train_dataloader.dataset.data_root = str(tmp_path / 'none')
+    cfg.model.backbone.init_cfg = dict(
+        type='Pretrained', checkpoint=str(tmp_path / 'r18.pth'))
+    splits = ('train_dataloader', )
+    with pytest.raises(PreflightError, match='train_dataloader'):
+        preflight(cfg, splits)
+    cfg.train_dataloader.dataset.data_root = str(demo_data_root)
+    with pytest.raises(PreflightError, match='model.backbone.init_cfg'):
+        preflight(cfg, splits)
+    assert preflight(cfg, splits, pretrained=False) is None
+    monkeypatch.setenv('RGPNET_SKIP_PREFLIGHT', '1')
+    cfg.train_dataloader.dataset.data_root = str(tmp_path / 'none')
+    assert preflight(cfg, splits) is None
 
 
 def test_data_check_names_split_and_folder(tmp_path, demo_data_root):
