@@ -674,3 +674,41 @@ def test_property_border_set_equals_one_hot_max_pool(case):
                                         ignore_index)
     assert torch.equal(sets, multi_hot.permute(0, 2, 3, 1)[want])
     assert torch.equal(torch.stack((b, i, j), 1), want.nonzero())
+
+
+def _brute_force_border(label, kernel_size, ignore_index):
+    """Pixel by pixel: not ignored, and more than one label among the
+    non-ignored in-image pixels of its window."""
+    r = kernel_size // 2
+    want = torch.zeros(label.shape, dtype=torch.bool)
+    for b, i, j in torch.ones(label.shape).nonzero().tolist():
+        window = label[b, max(i - r, 0):i + r + 1, max(j - r, 0):j + r + 1]
+        labels = set(window[window != ignore_index].tolist())
+        want[b, i, j] = label[b, i, j] != ignore_index and len(labels) > 1
+    return want
+
+
+@pytest.mark.parametrize('kernel_size', [3, 5, 7])
+def test_border_at_maps_no_wider_than_the_window(kernel_size):
+    """Maps of 1-4 pixels a side, smaller than or about the window: the
+    window reaches every pixel it covers (here the far corner holds another
+    label, and a map with an ignored pixel between two labels)."""
+    for h in range(1, 5):
+        for w in range(1, 5):
+            label = torch.zeros(2, h, w, dtype=torch.long)
+            label[0, -1, -1] = 1
+            label[1, :, -1] = 2
+            label[1, 0, 0] = IGNORE
+            want = _brute_force_border(label, kernel_size, IGNORE)
+            got = border_mask(label, kernel_size, IGNORE, num_classes=3)
+            assert torch.equal(got, want), (h, w)
+            (b, i, j), sets = border_label_mask(label, 3, kernel_size,
+                                                IGNORE)
+            assert torch.equal(torch.stack((b, i, j), 1), want.nonzero())
+    # written out: 1 x 2 and 2 x 1 maps of two labels are all border
+    assert border_mask(torch.tensor([[[0, 1]]]), kernel_size).all()
+    assert border_mask(torch.tensor([[[0], [1]]]), kernel_size).all()
+    # a 1 x 4 map, 3 x 3 window: only the pixels next to the change
+    if kernel_size == 3:
+        assert border_mask(torch.tensor([[[0, 0, 1, 1]]]), 3).tolist() == [
+            [[False, True, True, False]]]
