@@ -25,20 +25,15 @@ def _load(name: str):
     return module
 
 
-# The training and loss modes are pure torch: tools/benchmark_training.py
-# loads without the deploy extras. tools/benchmark.py (through
-# benchmark_zoo -> rgpnet_mmseg.deploy) needs onnxruntime: only the tests
-# that run it are skipped without onnxruntime.
+# tools/benchmark.py loads without the deploy extras (the training, loss
+# and pure-torch zoo modes need none); only the tests that run ONNX Runtime
+# are skipped without it.
 training = _load('benchmark_training')
-try:
-    bench = _load('benchmark')
-    zoo = bench.benchmark_zoo
-except ModuleNotFoundError as err:
-    if 'onnxruntime' not in str(err):
-        raise
-    bench = zoo = None
-needs_ort = pytest.mark.skipif(bench is None,
-                               reason='onnxruntime is not installed')
+bench = _load('benchmark')
+zoo = bench.benchmark_zoo
+needs_ort = pytest.mark.skipif(
+    importlib.util.find_spec('onnxruntime') is None,
+    reason='onnxruntime is not installed')
 X = (64, 128)
 NUMBER = r'([-+]?\d+\.\d+)'
 
@@ -117,7 +112,6 @@ def test_fast_paths_compute_what_eager_computes(rgpnet_r18, tmp_path):
                for m in rgpnet_r18.modules())
 
 
-@needs_ort
 def test_complexity_counts_hand_computed_macs_and_parameters(rgpnet_r18):
     """MACs of a small net counted by hand on a 1x3x16x20 input: a 3x3 conv
     3->8 (bias not counted), a bilinear x2 upsampling (4 per output value,
@@ -137,7 +131,6 @@ def test_complexity_counts_hand_computed_macs_and_parameters(rgpnet_r18):
     assert params == sum(p.numel() for p in rgpnet_r18.parameters())
 
 
-@needs_ort
 def test_bad_arguments_are_refused():
     for argv in (['zoo', '--models', 'segformer'], ['zoo', '--repeats', '0'],
                  ['deploy'], ['training', '--threads', '0']):
@@ -167,7 +160,6 @@ def test_deploy_table(tmp_path, capsys):
     assert (tmp_path / 'end2end_64x128.onnx').is_file()
 
 
-@needs_ort
 def test_training_schedule_ratio_and_table(tmp_path, capsys):
     # time proportional to pixels gives the theoretical ratio
     assert training.theoretical_ratio() == pytest.approx(0.2875)
@@ -219,12 +211,6 @@ runpy.run_path('tools/benchmark.py', run_name='__main__')
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='tools/benchmark_zoo.py imports rgpnet_mmseg.deploy (and so '
-    'onnxruntime, a deploy extra in setup.cfg) at module level, so the '
-    'pure-torch training and loss modes of tools/benchmark.py do not start '
-    'without onnxruntime')
 def test_loss_mode_runs_without_onnxruntime():
     """The loss mode needs no deploy extra (an interpreter where
     onnxruntime cannot be imported)."""

@@ -20,8 +20,6 @@ from benchmark_training import REPO, build_segmentor, make_batch
 from mmengine.analysis import FlopAnalyzer, parameter_count
 from mmengine.config import Config
 
-from rgpnet_mmseg.deploy import export_onnx, onnxruntime_session
-from rgpnet_mmseg.deploy.verify import MAX_LOGITS_REL_DIFF, compare_outputs
 from rgpnet_mmseg.models import fuse_conv_bn
 from rgpnet_mmseg.utils.timing import (environment, fmt, load_average, table,
                                        time_round_robin)
@@ -136,6 +134,8 @@ def parity(ref, out) -> Dict[str, Any]:
     """:func:`rgpnet_mmseg.deploy.verify.compare_outputs` of ``out`` and
     eager's logits ``ref``; ``ok``: no logit off by more than
     ``MAX_LOGITS_REL_DIFF`` of their scale."""
+    # rgpnet_mmseg.deploy needs mmdeploy and onnxruntime: imported here only
+    from rgpnet_mmseg.deploy.verify import MAX_LOGITS_REL_DIFF, compare_outputs
     p = compare_outputs(ref.cpu().numpy(), torch.as_tensor(out).cpu().numpy())
     p['ok'] = p['logits_max_abs_diff'] <= MAX_LOGITS_REL_DIFF * max(
         1.0, p['logits_max_abs'])
@@ -152,6 +152,7 @@ def fast_path(path: str, model, x, threads: Optional[int],
     if path == 'fused':
         return lambda: fused(x, mode='tensor'), ''
     if path == 'onnxruntime':  # segmentor(x) is mode='tensor'
+        from rgpnet_mmseg.deploy import export_onnx, onnxruntime_session
         onnx_file = osp.join(work_dir, f'{id(model)}_tensor_mode.onnx')
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')  # tracer warnings
