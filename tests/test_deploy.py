@@ -447,17 +447,110 @@ def test_import_with_a_broken_tensorrt(tmp_path, error):
 
 
 def test_builder_precision():
-    from rgpnet_mmseg.compat.tensorrt import builder_precision
-    fp32 = builder_precision({}, has_fp16_flag=True)
-    assert fp32 == dict(fp16_flag=False, strongly_typed=False, tf32=False)
+    """Deploy config in, TensorRT builder flags out: FP32 clears TF32 (on
+    by default in TensorRT), TF32 only when asked, INT8 refused."""
+    from mmengine.config import Config
+
+    from rgpnet_mmseg.compat.tensorrt import builder_precision, precision_mode
+    for name, mode, flags in (
+            ('segmentation_tensorrt_static-512x1024.py', 'fp32',
+             dict(fp16_flag=False, strongly_typed=False, tf32=False)),
+            ('segmentation_tensorrt-fp16_static-512x1024.py', 'fp16',
+             dict(fp16_flag=True, strongly_typed=False, tf32=True))):
+        common = Config.fromfile(str(DEPLOY_DIR / name)).backend_config.get(
+            'common_config', {})
+        assert precision_mode(common) == mode
+        assert builder_precision(common, has_fp16_flag=True) == flags
+    assert builder_precision({}, False)['tf32'] is False
+    tf32 = dict(tf32_mode=True, max_workspace_size=1 << 30)
+    assert precision_mode(tf32) == 'tf32'
+    assert builder_precision(tf32, True) == dict(
+        fp16_flag=False, strongly_typed=False, tf32=True)
     fp16 = dict(fp16_mode=True, fp16_typing='auto')
-    assert builder_precision(fp16, True)['fp16_flag']
     assert builder_precision(fp16, False) == dict(
         fp16_flag=False, strongly_typed=True, tf32=True)
+    assert builder_precision(dict(fp16, fp16_typing='strong'), True)[
+        'strongly_typed']
     with pytest.raises(ValueError, match='no BuilderFlag.FP16'):
         builder_precision(dict(fp16_mode=True, fp16_typing='flag'), False)
-    with pytest.raises(ValueError, match='calibrator'):
+    with pytest.raises(ValueError, match='fp16_typing must be one of'):
+        builder_precision(dict(fp16_mode=True, fp16_typing='weak'), True)
+    with pytest.raises(ValueError, match='int8_mode: INT8 engines need a '
+                       'calibrator'):
         builder_precision(dict(int8_mode=True), True)
+
+
+def test_reference_runs_without_tf32():
+    """The PyTorch reference of the parity and mIoU checks runs in true
+    FP32 (TF32 off in matmuls and cuDNN) and leaves the settings as they
+    were (flags exist on the CPU build too)."""
+    from rgpnet_mmseg.deploy.verify import without_tf32
+    b = torch.backends
+    flags = (b.cuda.matmul, b.cudnn.conv, b.cudnn.rnn)
+    before = [f.fp32_precision for f in flags]
+    for f in flags:
+        f.fp32_precision = 'tf32'
+    try:
+        with without_tf32():
+            assert [f.fp32_precision for f in flags] == ['ieee'] * 3
+        assert [f.fp32_precision for f in flags] == ['tf32'] * 3
+        with pytest.raises(KeyError), without_tf32():
+            raise KeyError('restored on errors too')
+        assert [f.fp32_precision for f in flags] == ['tf32'] * 3
+    finally:
+        for f, value in zip(flags, before):
+            f.fp32_precision = value
+
+
+def test_parity_verdicts_per_precision():
+    """FP32 is judged at 99.9 % of pixels and logits; TF32 and FP16 at
+    their own 98 % (with the mIoU beside)."""
+    from rgpnet_mmseg.deploy.verify import (MIN_PIXEL_AGREEMENT,
+                                            MIN_PIXEL_AGREEMENT_REDUCED,
+                                            format_parity)
+    assert MIN_PIXEL_AGREEMENT == 0.999
+    assert MIN_PIXEL_AGREEMENT_REDUCED == dict(tf32=0.98, fp16=0.98)
+    p = dict(backend='tensorrt', input_shape=[1, 3, H, W],
+             pixel_agreement=0.985, ok=True)
+    line = format_parity(dict(p, precision='tf32'))
+    assert line.startswith('parity tensorrt TF32 vs pytorch') and \
+        line.endswith('-> OK (>= 98% pixels, TF32; see the mIoU)'), line
+    line = format_parity(dict(p, precision='fp32', ok=False))
+    assert line.startswith('parity tensorrt vs') and \
+        '-> FAILED (needs >= 99.9% pixels' in line, line
+
+
+def test_profile_shapes_from_configs_and_engines():
+    """The input range of a TensorRT engine: from the deploy config's
+    profile, or from what an engine reports (-1 on dynamic axes plus its
+    profile's (min, opt, max))."""
+    from mmengine.config import Config
+
+    from rgpnet_mmseg.compat.tensorrt import (ShapeOutsideProfileError,
+                                              check_input_shape,
+                                              config_input_range, input_range)
+    dyn = Config.fromfile(str(
+        DEPLOY_DIR / 'segmentation_tensorrt_dynamic-512x1024-1024x2048.py'))
+    lo, hi = (1, 3, 512, 1024), (1, 3, 1024, 2048)
+    assert config_input_range(dyn) == (lo, hi)
+    assert config_input_range(dyn, 'other') is None
+    assert config_input_range(Config.fromfile(str(
+        DEPLOY_DIR / 'segmentation_onnxruntime_dynamic.py'))) is None
+    static = Config.fromfile(
+        str(DEPLOY_DIR / 'segmentation_tensorrt_static-512x1024.py'))
+    assert config_input_range(static) == (lo, lo)
+    # as an engine reports them: get_tensor_shape, get_tensor_profile_shape
+    assert input_range((-1, 3, -1, -1), [[1, 3, 64, 128], [2, 3, H, W],
+                                         [4, 3, 256, 512]]) == (
+        (1, 3, 64, 128), (4, 3, 256, 512))
+    assert input_range((1, 3, H, W)) == ((1, 3, H, W), (1, 3, H, W))
+    check_input_shape('input', (1, 3, 768, 1024), lo, hi)
+    for shape in ((2, 3, 512, 1024), (1, 3, 128, 256), (3, 512, 1024)):
+        with pytest.raises(ShapeOutsideProfileError) as err:
+            check_input_shape('input', shape, lo, hi)
+        assert str(err.value) == (
+            f"Input 'input' of shape {'x'.join(map(str, shape))} is outside "
+            "the engine's range 1x3x512x1024 .. 1x3x1024x2048")
 
 
 def test_float16_graph_for_strongly_typed_tensorrt(deployed_static,
@@ -503,6 +596,23 @@ def test_static_shape_not_divisible_by_32_is_refused(tmp_path, checkpoint,
     assert not (tmp_path / 'out' / 'end2end.onnx').exists()
 
 
+def test_int8_is_refused_not_ignored(tmp_path, checkpoint, demo_img):
+    """int8_mode would come out FP32/FP16 without a calibrator: the tool
+    refuses it in one line, before anything is built."""
+    cfg = small_deploy_cfg(
+        tmp_path / 'int8.py', 'segmentation_tensorrt_static-512x1024.py',
+        backend_config='dict(common_config=dict(int8_mode=True))')
+    proc = run_tool('tools/deploy.py', cfg, DEMO_CFG, checkpoint, demo_img,
+                    '--work-dir', tmp_path / 'out', '--device', 'cuda')
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert proc.stderr.strip().splitlines()[-1] == (
+        'error: backend_config.common_config.int8_mode: INT8 engines need a '
+        'calibrator, which rgpnet-mmseg does not have; use FP32, '
+        'tf32_mode=True or fp16_mode=True')
+    assert 'Traceback' not in proc.stderr
+    assert not (tmp_path / 'out').exists()
+
+
 def test_shape_checks_of_configs_and_exports(tmp_path, checkpoint, demo_img):
     from mmdeploy.apis import torch2onnx
     from mmengine.config import Config
@@ -545,30 +655,33 @@ def _tensorrt_or_skip():
                     'is False')
 
 
-@pytest.mark.parametrize('fp16', [False, True], ids=['fp32', 'fp16'])
+@pytest.mark.parametrize('mode', ['fp32', 'tf32', 'fp16'])
 def test_tensorrt_deploy_tool(tmp_path, checkpoint, demo_img, demo_data_root,
-                              fp16):
+                              mode):
+    """FP32 (TF32 cleared, PyTorch without TF32) passes the 99.9 % gate;
+    TF32 and FP16 their 98 % and report the mIoU."""
     _tensorrt_or_skip()
+    fp16 = mode == 'fp16'
     base = ('segmentation_tensorrt-fp16_static-512x1024.py'
             if fp16 else 'segmentation_tensorrt_static-512x1024.py')
     shape = f'[1, 3, {H}, {W}]'
+    common = ', common_config=dict(tf32_mode=True)' * (mode == 'tf32')
     cfg = small_deploy_cfg(
         tmp_path / 'trt.py',
         base,
         onnx_config=f'dict(input_shape=[{W}, {H}])',
         backend_config=(f'dict(model_inputs=[dict(input_shapes=dict(input='
                         f'dict(min_shape={shape}, opt_shape={shape}, '
-                        f'max_shape={shape})))])'))
+                        f'max_shape={shape})))]{common})'))
     proc = run_tool('tools/deploy.py', cfg, DEMO_CFG, checkpoint, demo_img,
                     '--work-dir', tmp_path / 'out', '--device', 'cuda',
                     '--miou-max-images', 4, '--data-root', demo_data_root)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (tmp_path / 'out' / 'end2end.engine').is_file()
-    assert 'parity tensorrt' in proc.stdout
-    if fp16:
+    assert 'parity tensorrt' in proc.stdout and '-> OK' in proc.stdout
+    if mode != 'fp32':
+        assert f'parity tensorrt {mode.upper()}' in proc.stdout
         assert 'mIoU on 4 val images' in proc.stdout
-    else:
-        assert '-> OK' in proc.stdout
     from mmdeploy.apis import inference_model
     result = inference_model(DEMO_CFG, cfg,
                              [str(tmp_path / 'out' / 'end2end.engine')],

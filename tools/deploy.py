@@ -5,8 +5,8 @@ check it against PyTorch (:func:`rgpnet_mmseg.deploy.convert.run_deploy`).
 
 Leaves in ``--work-dir``: ``end2end.onnx`` (+ ``.engine``), the configs it
 used (``deploy_cfg.py``, ``model_cfg.py``), mmdeploy's SDK files. Exit: 0
-done; 1 cannot run (bad shape, missing file or backend); 2 FP32 parity
-below the threshold."""
+done; 1 cannot run (bad shape, missing file or backend); 2 parity below
+its threshold (docs/deployment.md)."""
 import argparse
 import logging
 import sys
@@ -33,7 +33,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     add('--no-parity', action='store_true')
     add('--miou', action='store_true',
         help='compare the val mIoU of backend and PyTorch (always for '
-        'TensorRT FP16)')
+        'TensorRT TF32/FP16)')
     add('--no-miou', action='store_true')
     add('--miou-max-images', type=int)
     add('--data-root', help='data root of the val split')

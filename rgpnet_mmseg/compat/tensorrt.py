@@ -62,10 +62,17 @@ def tensorrt_unavailable_reason() -> Optional[str]:
     return None
 
 
+def precision_mode(common_config: Dict[str, Any]) -> str:
+    """``'fp16'`` (``fp16_mode``), ``'tf32'`` (``tf32_mode``: FP32 layers,
+    TF32 tensor-core math) or ``'fp32'`` (TF32 cleared)."""
+    return 'fp16' if common_config.get('fp16_mode') else (
+        'tf32' if common_config.get('tf32_mode') else 'fp32')
+
+
 def builder_precision(common_config: Dict[str, Any],
                       has_fp16_flag: bool) -> Dict[str, bool]:
-    """The builder's precision for ``backend_config.common_config``:
-    ``fp16_mode``, ``fp16_typing`` (ours: ``'auto'``: ``BuilderFlag.FP16``
+    """The builder's flags for ``backend_config.common_config``:
+    :func:`precision_mode`, ``fp16_typing`` (``'auto'``: ``BuilderFlag.FP16``
     where this TensorRT has it, ``has_fp16_flag``, else a float16 graph in a
     strongly typed network; ``'flag'``; ``'strong'``), ``int8_mode``
     (refused: no calibrator). Returns ``fp16_flag`` (set ``BuilderFlag.
@@ -73,21 +80,49 @@ def builder_precision(common_config: Dict[str, Any],
     if common_config.get('int8_mode'):
         raise ValueError(
             'backend_config.common_config.int8_mode: INT8 engines need a '
-            'calibrator, which rgpnet-mmseg does not have; use FP32 or '
-            'fp16_mode=True')
-    fp16 = bool(common_config.get('fp16_mode', False))
-    typing = common_config.get('fp16_typing', 'auto')
+            'calibrator, which rgpnet-mmseg does not have; use FP32, '
+            'tf32_mode=True or fp16_mode=True')
+    mode, typing = precision_mode(common_config), common_config.get(
+        'fp16_typing', 'auto')
     if typing not in FP16_TYPINGS:
         raise ValueError(f'fp16_typing must be one of {FP16_TYPINGS}, got '
                          f'{typing!r}')
-    if fp16 and typing == 'flag' and not has_fp16_flag:
+    if mode == 'fp16' and typing == 'flag' and not has_fp16_flag:
         raise ValueError('This TensorRT has no BuilderFlag.FP16 (weak typing '
                          'was removed in TensorRT 11); use fp16_typing='
                          '"strong" or "auto"')
-    strong = fp16 and (typing == 'strong' or
-                       (typing == 'auto' and not has_fp16_flag))
-    return dict(fp16_flag=fp16 and not strong, strongly_typed=strong,
-                tf32=fp16)
+    strong = mode == 'fp16' and (typing == 'strong' or
+                                 (typing == 'auto' and not has_fp16_flag))
+    return dict(fp16_flag=mode == 'fp16' and not strong,
+                strongly_typed=strong, tf32=mode != 'fp32')
+
+
+def input_range(shape: Sequence[int], profile: Optional[Sequence] = None):
+    """``(min_shape, max_shape)`` of an input: its ``shape`` if static, else
+    its profile ``(min, [opt,] max)`` (an engine's
+    ``get_tensor_profile_shape``, a deploy config's ``input_shapes``)."""
+    lo, hi = (shape, shape) if min(shape) >= 0 else (profile[0], profile[-1])
+    return tuple(map(int, lo)), tuple(map(int, hi))
+
+
+def config_input_range(deploy_cfg: Any, name: str = 'input'):
+    """:func:`input_range` of input ``name`` by a deploy config's
+    ``backend_config.model_inputs[0]`` (None: it has no profile)."""
+    p = (((deploy_cfg.get('backend_config') or {}).get('model_inputs')
+          or [{}])[0].get('input_shapes') or {}).get(name)
+    return p and input_range((-1, ), (p['min_shape'], p['max_shape']))
+
+
+def check_input_shape(name: str, shape: Sequence[int], lo: Sequence[int],
+                      hi: Sequence[int]) -> None:
+    """Raise :class:`ShapeOutsideProfileError` (one line) unless ``lo <=
+    shape <= hi`` in every dimension."""
+    if len(shape) != len(lo) or not all(
+            a <= s <= b for a, s, b in zip(lo, shape, hi)):
+        x = 'x'.join
+        raise ShapeOutsideProfileError(
+            f'Input {name!r} of shape {x(map(str, shape))} is outside the '
+            f'engine\'s range {x(map(str, lo))} .. {x(map(str, hi))}')
 
 
 def float16_graph(onnx_file: str):
@@ -99,10 +134,9 @@ def float16_graph(onnx_file: str):
 
 
 def _device(device: Any) -> torch.device:
-    device = torch.device(device)
-    if device.type != 'cuda':
+    if torch.device(device).type != 'cuda':
         raise ValueError(f'TensorRT runs on a CUDA device, got {device}')
-    return torch.device('cuda', device.index or 0)
+    return torch.device('cuda', torch.device(device).index or 0)
 
 
 def build_engine(onnx_file: str, engine_path: str,
@@ -111,9 +145,8 @@ def build_engine(onnx_file: str, engine_path: str,
                  device: str = 'cuda:0') -> str:
     """Build a TensorRT engine from an ONNX file; returns ``engine_path``.
     ``input_shapes``: ``backend_config.model_inputs[i].input_shapes``
-    (``{input: dict(min_shape=..., opt_shape=..., max_shape=...)}``; static
-    inputs need none); ``common_config``: ``backend_config.common_config``
-    (``max_workspace_size``, :func:`builder_precision`)."""
+    (``{input: dict(min_shape=, opt_shape=, max_shape=)}``, static inputs
+    need none); ``common_config``: ``max_workspace_size``, the precision."""
     import onnx
     trt = import_tensorrt()
     common_config = dict(common_config or {})
@@ -141,8 +174,9 @@ def build_engine(onnx_file: str, engine_path: str,
         int(common_config.get('max_workspace_size', 1 << 30)))
     if precision['fp16_flag']:
         config.set_flag(trt.BuilderFlag.FP16)
-    if not precision['tf32'] and hasattr(trt.BuilderFlag, 'TF32'):
-        config.clear_flag(trt.BuilderFlag.TF32)
+    if hasattr(trt.BuilderFlag, 'TF32'):  # on by default in TensorRT
+        (config.set_flag if precision['tf32'] else config.clear_flag)(
+            trt.BuilderFlag.TF32)
     profile = builder.create_optimization_profile()
     for i in range(network.num_inputs):
         tensor = network.get_input(i)
@@ -193,13 +227,11 @@ class TRTWrapper(BaseWrapper):
         super().__init__(output_names or self._outputs)
 
     def input_range(self, name: str):
-        """``(min_shape, max_shape)`` that input ``name`` takes: its
-        optimisation profile for a dynamic engine."""
-        shape = tuple(self.engine.get_tensor_shape(name))
-        if min(shape) >= 0:
-            return shape, shape
-        lo, _, hi = self.engine.get_tensor_profile_shape(name, 0)
-        return tuple(lo), tuple(hi)
+        """``(min_shape, max_shape)`` of input ``name`` (:func:`input_range`
+        of the engine's shape and profile 0)."""
+        shape = self.engine.get_tensor_shape(name)
+        return input_range(shape, None if min(shape) >= 0 else
+                           self.engine.get_tensor_profile_shape(name, 0))
 
     def _dtype(self, name: str) -> torch.dtype:
         return _DTYPES[self.engine.get_tensor_dtype(name).name]
@@ -212,12 +244,7 @@ class TRTWrapper(BaseWrapper):
         tensors = {}
         for name in self._inputs:
             x = inputs[name].to(self.device, self._dtype(name)).contiguous()
-            lo, hi = self.input_range(name)
-            if len(x.shape) != len(lo) or any(
-                    not a <= s <= b for a, s, b in zip(lo, x.shape, hi)):
-                raise ShapeOutsideProfileError(
-                    f'Input {name!r} of shape {tuple(x.shape)} is outside '
-                    f'the engine\'s range {lo} .. {hi}')
+            check_input_shape(name, tuple(x.shape), *self.input_range(name))
             self.context.set_input_shape(name, tuple(x.shape))
             tensors[name] = x
         self._stream.wait_stream(caller)  # inputs are written there
@@ -238,8 +265,7 @@ class TRTWrapper(BaseWrapper):
 
 
 class TensorRTManager(MMDeployTensorRTManager):
-    """mmdeploy's ``tensorrt`` backend manager with engines built by
-    :func:`build_engine` and run by :class:`TRTWrapper`."""
+    """mmdeploy's manager, :func:`build_engine` and :class:`TRTWrapper`."""
 
     @classmethod
     def build_wrapper(cls, backend_files: Sequence[str],
@@ -253,8 +279,7 @@ class TensorRTManager(MMDeployTensorRTManager):
     def to_backend(cls, ir_files: Sequence[str], work_dir: str,
                    deploy_cfg: Any, log_level: int = logging.INFO,
                    device: str = 'cuda:0', **kwargs) -> Sequence[str]:
-        """One engine per ONNX file, with the deploy config's
-        ``backend_config`` (``common_config``, ``model_inputs[i]``)."""
+        """An engine per ONNX file by ``backend_config``."""
         backend_cfg = deploy_cfg['backend_config']
         params = list(backend_cfg.get('model_inputs') or [])
         params += [{}] * (len(ir_files) - len(params))
@@ -266,7 +291,6 @@ class TensorRTManager(MMDeployTensorRTManager):
 
 
 def apply() -> None:
-    """Register :class:`TensorRTManager` as mmdeploy's ``tensorrt`` backend
-    manager (idempotent)."""
+    """Register :class:`TensorRTManager` as mmdeploy's ``tensorrt``."""
     from rgpnet_mmseg.deploy.backends import register_backend_manager
     register_backend_manager('tensorrt', TensorRTManager)

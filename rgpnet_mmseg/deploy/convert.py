@@ -62,24 +62,21 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
                data_root: Optional[str] = None,
                cfg_options: Optional[Dict] = None,
                dump_info: bool = True) -> Dict[str, Any]:
-    """Convert a model as mmdeploy's ``tools/deploy.py`` does, then check it.
-
-    Configs are checked (shapes, backend, exporter: else
-    :class:`DeployConfigError`, :class:`DeployError`, :class:`ExporterError`)
-    and written to ``work_dir`` with mmdeploy's SDK files;
-    :func:`mmdeploy.apis.torch2onnx` (:func:`.exporter.export_onnx`), the
-    backend manager's ``to_backend`` (TensorRT), :func:`.verify.check_parity`
-    on ``test_img`` (default ``img``), :func:`.verify.evaluate_backend_miou`
-    when ``miou`` (default: for TensorRT FP16). Returns ``onnx_file``,
-    ``exporter``, ``opset``, ``ops``, ``backend``, ``backend_files``,
-    ``parity`` and ``miou`` (None when not run).
-    """
+    """Convert a model as mmdeploy's ``tools/deploy.py`` does, then check it:
+    configs checked (else :class:`DeployConfigError`, :class:`DeployError`,
+    :class:`ExporterError`) and written to ``work_dir`` with the SDK files;
+    ``torch2onnx`` (:func:`.exporter.export_onnx`), ``to_backend``
+    (TensorRT), :func:`.verify.check_parity` on ``test_img`` (default
+    ``img``), :func:`.verify.evaluate_backend_miou` if ``miou`` (default:
+    TensorRT TF32, FP16). Returns ``onnx_file``, ``exporter``, ``opset``,
+    ``ops``, ``backend``, ``backend_files``, ``parity``, ``miou``."""
     import onnx
     from mmdeploy.apis import torch2onnx
     from mmdeploy.backend.base import get_backend_manager
     from mmdeploy.utils import get_common_config, get_ir_config
 
     from rgpnet_mmseg.compat.mmdeploy import export_sdk_info
+    from rgpnet_mmseg.compat.tensorrt import precision_mode
     from .verify import check_parity, evaluate_backend_miou
     for path, what in ((deploy_cfg, 'Deploy config'),
                        (model_cfg, 'Model config'), (checkpoint, 'Checkpoint'),
@@ -108,8 +105,8 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
     if backend == 'tensorrt':
         files = list(get_backend_manager(backend).to_backend(
             files, work_dir, deploy_cfg, device=device))
-    trt_fp16 = backend == 'tensorrt' and bool(
-        get_common_config(deploy_cfg).get('fp16_mode', False))
+    precision = precision_mode(get_common_config(deploy_cfg))
+    reduced = backend == 'tensorrt' and precision != 'fp32'  # TF32, FP16
     result = dict(
         onnx_file=onnx_file, exporter=mode, backend=backend,
         ops=sorted({node.op_type for node in graph.graph.node}),
@@ -119,7 +116,7 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
     if parity:
         result['parity'] = check_parity(model_cfg, deploy_cfg, checkpoint,
                                         files, test_img or img, device)
-    if miou or (miou is None and trt_fp16):
+    if miou or (miou is None and reduced):
         try:
             result['miou'] = evaluate_backend_miou(
                 model_cfg, deploy_cfg, checkpoint, files, device, miou_split,
@@ -130,5 +127,6 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
                 f'the {miou_split} split of the model config ({err}); point '
                 '--data-root at it, or skip it with --no-miou') from err
         result['miou'].update(split=miou_split,
-                              backend=backend + ' FP16' * trt_fp16)
+                              backend=backend + f' {precision.upper()}' *
+                              reduced)
     return result

@@ -3,6 +3,7 @@
 against PyTorch: :func:`check_parity` (one image: labels and logits) and
 :func:`evaluate_backend_miou` (mIoU on a split of the model config's data
 set; paper sec. 4.6: 79.25 FP32 vs 79.26 FP16)."""
+import contextlib
 import copy
 from typing import Any, Dict, Optional, Sequence
 
@@ -12,9 +13,30 @@ import torch
 from .checks import model_inputs
 from .exporter import SegmentorForExport
 
-# parity of FP32 backends with PyTorch: labels and logits
+# parity with PyTorch (FP32, no TF32): labels and logits for FP32 backends;
+# TF32 and FP16 (10-bit mantissas flip more pixels) by labels and the mIoU
 MIN_PIXEL_AGREEMENT = 0.999
+MIN_PIXEL_AGREEMENT_REDUCED = dict(tf32=0.98, fp16=0.98)
 MAX_LOGITS_REL_DIFF = 1e-3
+
+
+@contextlib.contextmanager
+def without_tf32():
+    """PyTorch in true FP32 on CUDA while open (TF32 off in matmuls and
+    cuDNN, the defaults restored after): the reference of the checks."""
+    b = torch.backends
+    new = hasattr(b.cudnn, 'conv')  # torch >= 2.9: fp32_precision
+    flags = (b.cuda.matmul, b.cudnn.conv, b.cudnn.rnn) if new else (
+        b.cuda.matmul, b.cudnn)
+    key, off = ('fp32_precision', 'ieee') if new else ('allow_tf32', False)
+    saved = [getattr(f, key) for f in flags]
+    try:
+        for f in flags:
+            setattr(f, key, off)
+        yield
+    finally:
+        for f, value in zip(flags, saved):
+            setattr(f, key, value)
 
 
 def compare_outputs(ref_logits: np.ndarray,
@@ -52,15 +74,16 @@ def _parity_input_shape(deploy_cfg: Any) -> Optional[Sequence[int]]:
 def check_parity(model_cfg: Any, deploy_cfg: Any, checkpoint: Optional[str],
                  backend_files: Sequence[str], img: Any,
                  device: str = 'cpu') -> Dict[str, Any]:
-    """Run ``img`` through PyTorch and the backend and compare: one tensor
-    from mmdeploy's ``create_input`` (test pipeline, resized to the backend's
+    """Compare PyTorch (:func:`without_tf32`) and the backend on one tensor
+    of ``img`` (mmdeploy's ``create_input``: test pipeline, the backend's
     input shape) through what was exported (:class:`~.exporter.
-    SegmentorForExport`) and the wrapper of ``build_backend_model``, so the
-    figures measure the conversion alone. Returns ``backend``,
-    ``input_shape``, ``fp16``, the figures of :func:`compare_outputs` and
-    ``ok`` (FP32 thresholds met; None for FP16, judged by mIoU)."""
+    SegmentorForExport`) and ``build_backend_model``'s wrapper: the
+    conversion alone. Returns ``backend``, ``input_shape``, ``precision``
+    (fp32, tf32, fp16), :func:`compare_outputs`'s figures and ``ok``."""
     from mmdeploy.apis.utils import build_task_processor
     from mmdeploy.utils import get_backend, get_common_config
+
+    from rgpnet_mmseg.compat.tensorrt import precision_mode
 
     task_processor = build_task_processor(model_cfg, deploy_cfg, device)
     torch_model = task_processor.build_pytorch_model(checkpoint)
@@ -68,20 +91,21 @@ def check_parity(model_cfg: Any, deploy_cfg: Any, checkpoint: Optional[str],
         img, _parity_input_shape(deploy_cfg),
         data_preprocessor=getattr(torch_model, 'data_preprocessor', None))
     backend_model = task_processor.build_backend_model(list(backend_files))
-    with torch.no_grad():
+    with torch.no_grad(), without_tf32():
         ref = SegmentorForExport(torch_model, with_argmax=False)(inputs)
         out = backend_model.wrapper({backend_model.input_name: inputs})
     out = out[backend_model.output_names[0]].cpu()
     result = dict(
         backend=get_backend(deploy_cfg).value, input_shape=list(inputs.shape),
-        fp16=bool(get_common_config(deploy_cfg).get('fp16_mode', False)),
+        precision=precision_mode(get_common_config(deploy_cfg)),
         **compare_outputs(ref.float().cpu().numpy(),
                           (out.float() if out.is_floating_point() else
                            out).numpy()))
     if 'logits_max_abs_diff' in result:
         result['logits_rel_diff'] = result['logits_max_abs_diff'] / max(
             result['logits_max_abs'], 1.0)
-    result['ok'] = None if result['fp16'] else (
+    reduced = MIN_PIXEL_AGREEMENT_REDUCED.get(result['precision'])
+    result['ok'] = result['pixel_agreement'] >= reduced if reduced else (
         result['pixel_agreement'] >= MIN_PIXEL_AGREEMENT
         and result.get('logits_rel_diff', 0) <= MAX_LOGITS_REL_DIFF)
     return result
@@ -89,18 +113,21 @@ def check_parity(model_cfg: Any, deploy_cfg: Any, checkpoint: Optional[str],
 
 def format_parity(p: Dict[str, Any]) -> str:
     """One line for the log."""
-    line = (f'parity {p["backend"]}{" FP16" if p.get("fp16") else ""} vs '
+    mode = p.get('precision', 'fp32')
+    tag = '' if mode == 'fp32' else ' ' + mode.upper()
+    line = (f'parity {p["backend"]}{tag} vs '
             f'pytorch on input {"x".join(map(str, p["input_shape"]))}: '
             f'{100 * p["pixel_agreement"]:.3f}% of pixels agree')
     if 'logits_max_abs_diff' in p:
         line += (f'; logits max |diff| {p["logits_max_abs_diff"]:.2e}, mean '
                  f'{p["logits_mean_abs_diff"]:.2e} (max |logit| '
                  f'{p["logits_max_abs"]:.2f})')
-    need = (f'>= {100 * MIN_PIXEL_AGREEMENT:.1f}% pixels, logits within '
-            f'{MAX_LOGITS_REL_DIFF:g} relative)')
-    return line + {None: ' (FP16: judged by the mIoU difference)',
-                   True: f' -> OK ({need}', False: f' -> FAILED (needs {need}'
-                   }[p.get('ok')]
+    reduced = MIN_PIXEL_AGREEMENT_REDUCED.get(mode)
+    need = (f'>= {100 * reduced:g}% pixels, {mode.upper()}; see the mIoU)'
+            if reduced else f'>= {100 * MIN_PIXEL_AGREEMENT:.1f}% pixels, '
+            f'logits within {MAX_LOGITS_REL_DIFF:g} relative)')
+    return line + (f' -> OK ({need}' if p['ok'] else
+                   f' -> FAILED (needs {need}')
 
 
 def format_miou(m: Dict[str, Any]) -> str:
@@ -140,14 +167,13 @@ def evaluate_backend_miou(model_cfg: Any, deploy_cfg: Any, checkpoint: str,
                           split: str = 'val',
                           max_images: Optional[int] = None,
                           data_root: Optional[str] = None) -> Dict[str, Any]:
-    """mIoU of PyTorch and of the backend model on the same images: both
-    (mmdeploy's ``build_pytorch_model`` and ``build_backend_model``) see the
-    config's ``{split}_dataloader`` (``Resize`` set to a static input shape
-    of the deploy config; the first ``max_images``; ``data_root`` if given),
-    scored by mmseg's ``IoUMetric`` at the original resolution as in
-    ``tools/test.py``. Returns ``images``, ``pytorch_miou``,
-    ``backend_miou``, ``miou_diff`` (backend - PyTorch, points) and the
-    labels' ``pixel_agreement``."""
+    """mIoU of PyTorch (:func:`without_tf32`) and of the backend model
+    (mmdeploy's ``build_pytorch_model``, ``build_backend_model``) on the
+    config's ``{split}_dataloader`` (``Resize`` to a static input shape of
+    the deploy config; the first ``max_images``; ``data_root``), scored by
+    mmseg's ``IoUMetric`` at the original resolution as ``tools/test.py``.
+    Returns ``images``, ``pytorch_miou``, ``backend_miou``, ``miou_diff``
+    (backend - PyTorch, points) and the labels' ``pixel_agreement``."""
     from mmdeploy.apis.utils import build_task_processor
     from mmdeploy.utils import get_input_shape
     from mmengine.registry import init_default_scope
@@ -170,7 +196,7 @@ def evaluate_backend_miou(model_cfg: Any, deploy_cfg: Any, checkpoint: str,
         metric.dataset_meta = loader.dataset.metainfo
     same = total = n = 0
     for data in loader:
-        with torch.no_grad():
+        with torch.no_grad(), without_tf32():
             outs = {name: model.test_step(copy.deepcopy(data))
                     for name, model in models.items()}
         for name, out in outs.items():  # plain dicts, as mmengine's
