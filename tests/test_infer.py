@@ -386,3 +386,88 @@ def test_tensorrt_agrees_with_onnxruntime(checkpoint, val_images, tmp_path):
     for path in val_images[:2]:
         image = cv2.resize(cv2.imread(path), (777, 333))
         assert agreement(trt(image), ort(image)) >= 0.999
+
+
+def test_deployed_segmenter_stays_within_a_profile(onnx_dir, val_images,
+                                                   tmp_path):
+    """A TensorRT engine's input range (here from a deploy config's
+    profile, as the engine would report it) bounds the batches, and an
+    image outside it is skipped with one line naming it (tools/infer.py
+    exits 1), the others are written."""
+    from mmengine.config import Config
+
+    from rgpnet_mmseg.apis import InferenceRunner, InputShapeError
+    from rgpnet_mmseg.apis import build_segmenter
+    from rgpnet_mmseg.compat.tensorrt import config_input_range
+    seg = build_segmenter(str(onnx_dir), num_threads=1)
+    assert seg.input_range is None  # ONNX Runtime: any shape
+    ref = [seg(p) for p in val_images[:3]]
+    profile = dict(min_shape=[1, 3, 64, 128], opt_shape=[1, 3, 128, 256],
+                   max_shape=[2, 3, 256, 512])
+    seg.input_range = config_input_range(Config(dict(backend_config=dict(
+        model_inputs=[dict(input_shapes=dict(input=profile))]))))
+    assert seg.input_range == ((1, 3, 64, 128), (2, 3, 256, 512))
+    batches = []
+    predict = seg._predict
+    seg._predict = lambda images: batches.append(len(images)) or predict(
+        images)
+    images = [cv2.imread(p) for p in val_images[:3]]
+    out = seg.predict(images)
+    assert batches == [2, 1]
+    for sample, labels in zip(out, ref):
+        assert np.array_equal(sample.pred_sem_seg.data[0].numpy(), labels)
+    big = tmp_path / 'big.png'  # 256 x 512 after the test pipeline: fits
+    cv2.imwrite(str(big), cv2.resize(images[0], (1024, 512)))
+    assert seg(str(big)).shape == (512, 1024)
+    seg.input_range = ((1, 3, 64, 128), (1, 3, 64, 128))
+    with pytest.raises(InputShapeError, match='outside the engine'):
+        seg(images[0])
+    runner = InferenceRunner(seg, str(tmp_path / 'out'), progress=False)
+    runner.run([val_images[0]])
+    (path, message), = runner.failed
+    assert path == val_images[0] and '\n' not in message
+    assert message == (
+        f"skipped {path}: Input 'input' of shape 1x3x128x256 is outside the "
+        "engine's range 1x3x64x128 .. 1x3x64x128 (NxCxHxW after the test "
+        'pipeline; build the engine with a profile that holds it)')
+    assert runner.images == 0
+
+
+@pytest.mark.skipif(
+    _tensorrt_missing_reason() is not None,
+    reason=f'tensorrt backend: {_tensorrt_missing_reason()}')
+def test_tensorrt_dynamic_engine_in_infer(checkpoint, val_images, tmp_path,
+                                          capsys):
+    """A dynamic engine: its range read back from the engine bounds the
+    batches; tools/infer.py names an image outside it in one line, exit 1,
+    and writes the others."""
+    from rgpnet_mmseg.apis import build_segmenter
+    cfg = tmp_path / 'trt_dyn.py'
+    cfg.write_text(
+        f"_base_ = ['{DEPLOY_CFGS}/segmentation_tensorrt_dynamic-512x1024-"
+        "1024x2048.py']\nbackend_config = dict(model_inputs=[dict(input_"
+        "shapes=dict(input=dict(min_shape=[1, 3, 64, 128], opt_shape=[1, 3, "
+        "128, 256], max_shape=[2, 3, 256, 512])))])\n")
+    work = tmp_path / 'trt'
+    assert load_tool('deploy').main([
+        str(cfg), DEMO_CFG, checkpoint, val_images[0], '--work-dir',
+        str(work), '--device', 'cuda:0', '--no-parity', '--no-miou']) == 0
+    trt = build_segmenter(str(work))
+    ort = build_segmenter(str(work), backend='onnxruntime')
+    assert trt.input_range == ((1, 3, 64, 128), (2, 3, 256, 512))
+    images = [cv2.imread(p) for p in val_images[:3]]
+    for sample, image in zip(trt.predict(images), images):
+        assert agreement(sample.pred_sem_seg.data[0].cpu().numpy(),
+                         ort(image)) >= 0.999
+    thin = tmp_path / 'in' / 'thin.png'  # 26 x 256 after the test pipeline
+    thin.parent.mkdir()
+    cv2.imwrite(str(thin), cv2.resize(images[0], (1000, 100)))
+    cv2.imwrite(str(tmp_path / 'in' / 'ok.png'), images[1])
+    capsys.readouterr()
+    assert load_tool('infer').main([str(work), str(thin.parent), '--out',
+                                    str(tmp_path / 'out')]) == 1
+    err = capsys.readouterr().err
+    line, = [s for s in err.splitlines() if 'outside' in s]
+    assert line.startswith(f'skipped {thin}: ') and \
+        "is outside the engine's range 1x3x64x128 .. 2x3x256x512" in line
+    assert (tmp_path / 'out' / 'vis' / 'ok.png').is_file()

@@ -5,27 +5,22 @@
     python tools/infer.py DEPLOY_DIR [MODEL_FILE] INPUT --out DIR
                                               # ONNX Runtime / TensorRT
 
-CONFIG + CHECKPOINT: a model config and its ``.pth`` (PyTorch, run by
-``mmseg.apis.inference_model``). DEPLOY_DIR: a dir written by
-``tools/deploy.py`` (``end2end.onnx`` or ``end2end.engine`` with the
-``deploy_cfg.py`` and ``model_cfg.py`` it was built from), run by mmdeploy's
-task processor; MODEL_FILE may be left out (the model of the backend the
-dir was deployed for) or name a ``.onnx``/``.engine`` file, as a path or a
-name inside the dir. CONFIG with a deployed ``.onnx``/``.engine`` file works
-too. The backend follows from the model file's ending; ``--backend`` picks
-one where that is ambiguous (``--backend onnxruntime`` runs the ONNX file of
-a TensorRT dir) and is checked against the file otherwise.
-
-INPUT: an image, a folder (its images, recursively) or a video (.mp4,
-.avi, .mov, .mkv, ...). Writes DIR/vis/<name>.png overlays (DIR/vis/<video
-stem>.mp4 for a video, same frame rate, mp4v), and with --save-labels
-DIR/pred/<name>.png label PNGs of class ids (DIR/pred/<video stem>/NNNNNN.png
-per frame).
+CONFIG + CHECKPOINT (.pth): mmseg's ``inference_model``. DEPLOY_DIR: a dir
+written by ``tools/deploy.py``, run by mmdeploy's task processor; MODEL_FILE
+(a path or a name in the dir; default: the model of the dir's backend)
+``.onnx``/``.engine``; also CONFIG with such a file. The backend follows
+from the file's ending; ``--backend`` picks one where that is ambiguous
+(``onnxruntime``: the ONNX file of a TensorRT dir). INPUT: an image, a
+folder (its images, recursively) or a video (.mp4, .avi, .mov, .mkv, ...).
+Writes DIR/vis/<name>.png overlays (DIR/vis/<video stem>.mp4, same frame
+rate, mp4v), with --save-labels DIR/pred/<name>.png class ids
+(DIR/pred/<video stem>/NNNNNN.png per frame).
 
 Exit status: 0 when every input was segmented; 1 when some could not be
-read (each is named on stderr as it is met and again at the end; the others
-are written); 2 for a bad command line, a missing or unusable
-config/checkpoint/model file, or an input path that does not exist.
+read or are outside a TensorRT engine's shape profile (each named on stderr
+in one line as it is met and again at the end; the others are written); 2
+for a bad command line, a missing or unusable config/checkpoint/model file,
+or an input path that does not exist.
 """
 import argparse
 import os
@@ -44,8 +39,7 @@ def parse_args(argv=None):
         '--out out --show-fps\n  python tools/infer.py work_dirs/deploy_trt '
         'end2end.engine img.png --out out --device cuda:0')
     add = parser.add_argument
-    add('model', help='model config (.py), or a dir written by '
-        'tools/deploy.py')
+    add('model', help='model config (.py), or a dir of tools/deploy.py')
     add('checkpoint', nargs='?', help='model file: .pth (pytorch), .onnx '
         '(onnxruntime) or .engine (tensorrt); may be left out for a deployed '
         'dir')
@@ -54,8 +48,7 @@ def parse_args(argv=None):
     add('--backend', choices=['pytorch', 'onnxruntime', 'tensorrt'],
         help='default: told by the model file (.pth/.onnx/.engine), for a '
         'deployed dir the model file in it')
-    add('--device', help='cpu, cuda, cuda:N (default: cpu; cuda:0 for '
-        'tensorrt)')
+    add('--device', help='cpu, cuda:N (default: cpu; tensorrt: cuda:0)')
     add('--threads', type=int, help='CPU threads of the network (torch / '
         'ONNX Runtime intra-op); default: all cores. 1 can be far faster on '
         'cores that other processes keep busy')

@@ -10,9 +10,9 @@ Importing this package imports :mod:`rgpnet_mmseg` (registers RGPHead).
 import rgpnet_mmseg  # noqa: F401  (registers the model)
 
 from .inference import (BACKENDS, DeployedSegmenter, InferenceError,
-                        PytorchSegmenter, Segmenter, build_segmenter,
-                        dataset_meta, deployed_configs, load_config,
-                        postprocess)
+                        InputShapeError, PytorchSegmenter, Segmenter,
+                        build_segmenter, dataset_meta, deployed_configs,
+                        load_config, postprocess)
 from .media import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, MediaReadError,
                     VideoWriter, list_images, open_video, read_frames,
                     read_image)
@@ -21,7 +21,8 @@ from .visualize import (colorize, comparison_figure, make_palette, overlay,
                         put_text, save_labels)
 
 __all__ = [
-    'BACKENDS', 'DeployedSegmenter', 'InferenceError', 'PytorchSegmenter',
+    'BACKENDS', 'DeployedSegmenter', 'InferenceError', 'InputShapeError',
+    'PytorchSegmenter',
     'Segmenter', 'build_segmenter', 'dataset_meta', 'deployed_configs',
     'load_config', 'postprocess', 'IMAGE_EXTENSIONS', 'VIDEO_EXTENSIONS',
     'MediaReadError', 'VideoWriter', 'list_images', 'open_video',

@@ -1,23 +1,13 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Segment images with a PyTorch checkpoint or a deployed model, through
-the libraries' own inference paths.
+"""Segment images with a PyTorch checkpoint (mmseg's ``init_model`` and
+``inference_model``) or a deployed model (mmdeploy's task processor, from
+the ``deploy_cfg.py`` and ``model_cfg.py`` that ``tools/deploy.py`` writes:
+``create_input`` runs the test pipeline and data preprocessor,
+``build_backend_model`` the backend). Logits are post-processed by mmseg's
+own ``BaseSegmentor.postprocess_result`` (crop, bilinear resize, argmax;
+mmdeploy's ``pack_result`` would argmax first), a label map (argmax in the
+graph) is cropped and resized nearest-neighbour. Example::
 
-* PyTorch: :func:`mmseg.apis.init_model` and
-  :func:`mmseg.apis.inference_model`; the labels are mmseg's.
-* ONNX Runtime and TensorRT: mmdeploy's task processor, rebuilt from the
-  configs that ``tools/deploy.py`` writes next to the model
-  (``deploy_cfg.py``, ``model_cfg.py``): ``create_input`` runs the model's
-  test pipeline and data preprocessor, ``build_backend_model`` runs the
-  backend (``import rgpnet_mmseg.deploy`` registers ours). The backend's
-  output is post-processed as mmseg post-processes PyTorch's: logits are
-  cropped, resized bilinearly to the image and arg-maxed by mmseg's own
-  ``BaseSegmentor.postprocess_result`` (mmdeploy's ``pack_result`` takes
-  the argmax first and resizes the labels nearest-neighbour); a label map
-  (argmax in the graph) is cropped and resized nearest-neighbour.
-
-Example::
-
-    from rgpnet_mmseg.apis import build_segmenter
     seg = build_segmenter('configs/rgpnet_r18_demo.py', 'iter_400.pth')
     labels = seg('image.png')                      # H x W class ids
     seg = build_segmenter('work_dirs/deploy_ort')  # end2end.onnx inside
@@ -50,6 +40,11 @@ CONFIG_EXTENSIONS = ('.py', '.json', '.yaml', '.yml')
 class InferenceError(RuntimeError):
     """The model, checkpoint or backend asked for cannot be set up; the
     message says what is missing and where it was looked for."""
+
+
+class InputShapeError(ValueError):
+    """An image the deployed model cannot take (outside the shape profile
+    of a TensorRT engine); the message is one line."""
 
 
 def load_config(config) -> Any:
@@ -119,15 +114,9 @@ class Segmenter:
 
 
 class PytorchSegmenter(Segmenter):
-    """A config and checkpoint, built by :func:`mmseg.apis.init_model` and
-    run by :func:`mmseg.apis.inference_model`.
-
-    Args:
-        config (str | Config): Model config.
-        checkpoint (str, optional): mmengine checkpoint; None: random
-            weights.
-        device (str): ``'cpu'``, ``'cuda:0'``, ...
-    """
+    """A ``config`` (str | Config) and ``checkpoint`` (None: random
+    weights) on ``device``, built by :func:`mmseg.apis.init_model` and run
+    by :func:`mmseg.apis.inference_model`."""
     backend = 'pytorch'
 
     def __init__(self, config, checkpoint: Optional[str] = None,
@@ -148,14 +137,10 @@ class PytorchSegmenter(Segmenter):
 def postprocess(outputs: torch.Tensor, data_samples: list, align_corners: bool,
                 threshold: float = 0.3) -> list:
     """A deployed model's batch output to ``pred_sem_seg`` at each image's
-    ``ori_shape``, after cropping the padding (``padding_size``).
-
-    Logits (``N x C x h x w`` floats) go through mmseg's own
-    ``BaseSegmentor.postprocess_result`` (bilinear resize with the head's
-    ``align_corners``, then argmax; sigmoid and ``threshold`` for one
-    channel). Labels (integers, ``N x 1 x h x w`` or ``N x h x w``) are
-    resized nearest-neighbour.
-    """
+    ``ori_shape``, the padding (``padding_size``) cropped: logits (``N x C x
+    h x w``) by mmseg's ``BaseSegmentor.postprocess_result`` (bilinear with
+    ``align_corners``, argmax; one channel: sigmoid and ``threshold``),
+    labels (``N x 1 x h x w`` or ``N x h x w``) nearest-neighbour."""
     from mmengine.structures import PixelData
     from mmseg.models.segmentors import BaseSegmentor
     from mmseg.models.utils import resize
@@ -189,6 +174,10 @@ class DeployedSegmenter(Segmenter):
         device (str): ``'cpu'`` or ``'cuda[:N]'``.
         num_threads (int, optional): ONNX Runtime's intra-op threads
             (``backend_config.intra_op_num_threads``).
+
+    A TensorRT engine's ``input_range`` (min, max ``N x C x H x W``), read
+    back from it, bounds :meth:`predict`'s batches and image sizes (else
+    :class:`InputShapeError`).
     """
 
     def __init__(self, model_cfg, deploy_cfg, model_file: str,
@@ -214,15 +203,33 @@ class DeployedSegmenter(Segmenter):
                 f'the {self.backend} backend cannot run {model_file}: {e}') \
                 from e
         self.input_shape = get_input_shape(deploy_cfg)
+        wrapper = self.model.wrapper  # TensorRT: the engine's profile
+        self.input_range = wrapper.input_range(self.model.input_name) \
+            if hasattr(wrapper, 'input_range') else None
         head = _decode_head(model_cfg)
         self.align_corners = head.get('align_corners', False)
         self.threshold = head.get('threshold', None) or 0.3
         self.classes, self.palette = dataset_meta(model_cfg)
 
     def predict(self, images: Sequence[np.ndarray]) -> list:
+        step = self.input_range[1][0] if self.input_range else len(images)
+        return [s for i in range(0, len(images), max(step, 1))
+                for s in self._predict(images[i:i + step])]
+
+    def _predict(self, images: Sequence[np.ndarray]) -> list:
         data, _ = self.task.create_input(list(images), self.input_shape)
         with torch.no_grad():
             data = self.model.data_preprocessor(data, False)
+            if self.input_range:
+                from rgpnet_mmseg.compat.tensorrt import (
+                    ShapeOutsideProfileError, check_input_shape)
+                try:
+                    check_input_shape(self.model.input_name,
+                                      data['inputs'].shape, *self.input_range)
+                except ShapeOutsideProfileError as e:
+                    raise InputShapeError(
+                        f'{e} (NxCxHxW after the test pipeline; build the '
+                        'engine with a profile that holds it)') from None
             outputs = self.model.wrapper({self.model.input_name:
                                           data['inputs']})
         return postprocess(outputs[self.model.output_names[0]].cpu(),
@@ -254,25 +261,19 @@ def build_segmenter(model: str,
                     num_threads: Optional[int] = None) -> Segmenter:
     """A segmenter for a config + checkpoint or a deployed dir.
 
-    ``model`` is a model config or a dir written by ``tools/deploy.py``.
-    ``checkpoint`` is the model file: ``.pth`` (PyTorch; with a config,
-    None = random weights), ``.onnx`` (ONNX Runtime) or ``.engine``
-    (TensorRT), as a path or a name inside the dir; for a dir it may be
-    left out (the model of the backend its deploy config names). With a
-    config and an ``.onnx``/``.engine`` file, the deploy config comes from
-    the model file's dir. ``backend`` is told by the file's ending and
-    needed only where that is ambiguous (the ONNX file of a TensorRT dir);
-    when given it must fit the file.
-
     Args:
-        model (str): Config file or deployed dir.
-        checkpoint (str, optional): Model file.
-        backend (str, optional): ``pytorch``, ``onnxruntime``, ``tensorrt``.
-        device (str, optional): Default ``cuda:0`` for tensorrt, else
-            ``cpu``.
-        num_threads (int, optional): CPU threads of the network:
-            ``torch.set_num_threads`` (for the process) and ONNX Runtime's
-            intra-op threads. Default: the libraries' own (all cores).
+        model (str): Model config, or a dir written by ``tools/deploy.py``.
+        checkpoint (str, optional): The model file: ``.pth`` (with a
+            config, None = random weights), ``.onnx`` or ``.engine``, a path
+            or a name inside the dir; for a dir, None = the model of the
+            backend its deploy config names; with a config and a deployed
+            file, the deploy config comes from the file's dir.
+        backend (str, optional): ``pytorch``, ``onnxruntime``, ``tensorrt``:
+            told by the file's ending, needed where that is ambiguous (the
+            ONNX file of a TensorRT dir); when given it must fit the file.
+        device (str, optional): Default ``cuda:0`` for tensorrt, else cpu.
+        num_threads (int, optional): ``torch.set_num_threads`` (for the
+            process) and ONNX Runtime's intra-op threads (default: all).
 
     Raises:
         InferenceError: with a message naming what is missing.

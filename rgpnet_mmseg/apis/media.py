@@ -27,12 +27,8 @@ class MediaReadError(OSError):
 
 def read_image(path: str) -> np.ndarray:
     """Read an image as mmseg's ``LoadImageFromFile`` does (OpenCV, 3-channel
-    BGR ``uint8``).
-
-    Raises:
-        MediaReadError: the file is missing, unreadable or not an image
-            OpenCV can decode.
-    """
+    BGR ``uint8``); :class:`MediaReadError` if the file is missing,
+    unreadable or not an image OpenCV can decode."""
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as e:
@@ -61,11 +57,8 @@ def open_video(
         path: str) -> Tuple[cv2.VideoCapture, float, int, Tuple[int, int]]:
     """Open a video: ``(capture, fps, frame_count, (width, height))``;
     ``frame_count`` is the container's (0: unknown), ``fps`` NaN when the
-    container does not say.
-
-    Raises:
-        MediaReadError: OpenCV cannot open the file.
-    """
+    container does not say; :class:`MediaReadError` if OpenCV cannot open
+    the file."""
     if not osp.isfile(path):
         raise MediaReadError(f'cannot read video {path}: no such file')
     cap = cv2.VideoCapture(path)
@@ -85,13 +78,9 @@ def open_video(
 
 def read_frames(capture: cv2.VideoCapture,
                 threaded: bool = True) -> Iterator[np.ndarray]:
-    """The frames of an opened capture, in order; releases it at the end.
-
-    With ``threaded``, a reader thread decodes up to :data:`QUEUE_SIZE`
-    frames ahead while the caller segments the current one (OpenCV's
-    decoder and the backends release the GIL; when it pays:
-    docs/inference.md).
-    """
+    """The frames of an opened capture, in order (released at the end);
+    ``threaded``: a thread decodes up to :data:`QUEUE_SIZE` frames ahead
+    (OpenCV and the backends release the GIL; docs/inference.md)."""
     try:
         if not threaded:
             ok, frame = capture.read()
@@ -119,11 +108,8 @@ def read_frames(capture: cv2.VideoCapture,
 class VideoWriter:
     """Overlays into an MPEG-4 (``mp4v``) video at ``fps`` and ``size`` =
     (width, height); with ``threaded``, a writer thread encodes while the
-    caller segments the next frame (up to :data:`QUEUE_SIZE` frames queue).
-
-    Raises:
-        OSError: OpenCV cannot open the file for writing.
-    """
+    caller segments the next frame (up to :data:`QUEUE_SIZE` frames queue);
+    OSError if OpenCV cannot open the file for writing."""
 
     def __init__(self, path: str, fps: float, size: Tuple[int, int],
                  threaded: bool = True):

@@ -16,7 +16,7 @@ from typing import List, Optional, Tuple
 import cv2
 import numpy as np
 
-from .inference import Segmenter
+from .inference import InputShapeError, Segmenter
 from .media import (VIDEO_EXTENSIONS, MediaReadError, VideoWriter,
                     list_images, open_video, read_frames, read_image)
 from .visualize import overlay, put_text, save_labels
@@ -28,35 +28,23 @@ class InferenceRunner:
     ``failed`` (path, message), ``seconds`` (wall time) and
     ``model_seconds`` (in the segmenter, pre/post-processing included).
 
-    Args:
-        segmenter (Segmenter): Any backend.
-        out_dir (str): Where to write.
-        opacity (float): Weight of the colours in the overlays.
-        save_labels (bool): Also write label PNGs (class ids).
-        show_fps (bool): Write the segmenter's frames per second (a running
-            average) into each overlay.
-        progress (bool): mmengine's progress bar over folders and videos.
-        threaded_video (bool): Decode and encode video frames in threads
-            beside inference (:func:`~rgpnet_mmseg.apis.media.read_frames`).
+    Args: a ``segmenter`` (any backend), ``out_dir``, ``opacity`` (of the
+    colours), ``save_labels`` (label PNGs too), ``show_fps`` (a running
+    average written into each overlay), ``progress`` (mmengine's bar over
+    folders and videos), ``threaded_video`` (decode and encode frames in
+    threads beside inference: :func:`~rgpnet_mmseg.apis.media.read_frames`).
     """
 
-    def __init__(self,
-                 segmenter: Segmenter,
-                 out_dir: str,
-                 opacity: float = 0.5,
-                 save_labels: bool = False,
-                 show_fps: bool = False,
-                 progress: bool = True,
+    def __init__(self, segmenter: Segmenter, out_dir: str,
+                 opacity: float = 0.5, save_labels: bool = False,
+                 show_fps: bool = False, progress: bool = True,
                  threaded_video: bool = True):
         if not 0.0 <= opacity <= 1.0:
             raise ValueError(f'opacity must be in [0, 1], got {opacity}')
-        self.segmenter = segmenter
-        self.out_dir = out_dir
-        self.opacity = opacity
-        self.save_labels = save_labels
-        self.show_fps = show_fps
-        self.progress = progress
-        self.threaded_video = threaded_video
+        self.segmenter, self.out_dir, self.opacity = (segmenter, out_dir,
+                                                      opacity)
+        self.save_labels, self.show_fps = save_labels, show_fps
+        self.progress, self.threaded_video = progress, threaded_video
         self.images = self.frames = 0
         self.failed: List[Tuple[str, str]] = []
         self.seconds = self.model_seconds = 0.0
@@ -115,11 +103,11 @@ class InferenceRunner:
         self._start_bar(len(files) if len(files) > 1 else 0)
         for path, rel in files:
             try:
-                image = read_image(path)
-            except MediaReadError as e:
-                self._fail(path, f'skipped: {e}')
+                labels, vis = self.segment(read_image(path))
+            except (MediaReadError, InputShapeError) as e:
+                where = '' if isinstance(e, MediaReadError) else f' {path}'
+                self._fail(path, f'skipped{where}: {e}')
             else:
-                labels, vis = self.segment(image)
                 name = osp.splitext(rel)[0] + '.png'
                 dst = osp.join(self.out_dir, 'vis', name)
                 os.makedirs(osp.dirname(dst), exist_ok=True)
@@ -146,7 +134,7 @@ class InferenceRunner:
         stem = osp.splitext(osp.basename(path))[0]
         dst = osp.join(self.out_dir, 'vis', stem + '.mp4')
         writer = VideoWriter(dst, fps, size, self.threaded_video)
-        frames = 0
+        frames, error = 0, None
         self._start_bar(count)
         try:
             for frame in read_frames(cap, self.threaded_video):
@@ -160,14 +148,16 @@ class InferenceRunner:
                 frames += 1
                 if self._bar is not None:
                     self._bar.update()
+        except InputShapeError as e:  # its frames share one size
+            error = f'skipped {path}: {e}'
         finally:
             self._start_bar(0)
             writer.close()
         self.frames += frames
-        if frames == 0:
+        if error or frames == 0:
             os.remove(dst)
-            return self._fail(path, f'skipped: cannot read video {path}: no '
-                              f'frame could be decoded')
+            return self._fail(path, error or f'skipped: cannot read video '
+                              f'{path}: no frame could be decoded')
 
     def _start_bar(self, total: int) -> None:
         """End the running progress bar, start one of ``total`` steps."""

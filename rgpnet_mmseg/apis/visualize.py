@@ -40,9 +40,7 @@ def colorize(labels: np.ndarray, palette: Palette) -> np.ndarray:
     return table[np.where(valid, labels, len(table) - 1)]
 
 
-def overlay(image: np.ndarray,
-            labels: np.ndarray,
-            palette: Palette,
+def overlay(image: np.ndarray, labels: np.ndarray, palette: Palette,
             opacity: float = 0.5) -> np.ndarray:
     """Blend the colour map of ``labels`` over the BGR ``image`` of the same
     size; ``opacity`` is the colours' weight, as mmseg's
@@ -60,9 +58,7 @@ def overlay(image: np.ndarray,
     return blended
 
 
-def put_text(image: np.ndarray,
-             text: str,
-             origin: Tuple[int, int] = (4, 4),
+def put_text(image: np.ndarray, text: str, origin: Tuple[int, int] = (4, 4),
              scale: float = 0.45) -> np.ndarray:
     """Write white ``text`` on a black box into ``image`` (in place), its
     top-left corner at ``origin``; returns ``image``."""
@@ -109,27 +105,17 @@ def legend(class_names: Sequence[str], palette: Palette,
     return strip
 
 
-def comparison_figure(rows: Sequence[Tuple[np.ndarray, np.ndarray,
-                                           np.ndarray]],
-                      palette: Palette,
-                      class_names: Optional[Sequence[str]] = None,
-                      captions: Optional[Sequence[str]] = None,
-                      titles: Sequence[str] = ('input', 'ground truth',
-                                               'prediction'),
-                      gap: int = 4) -> np.ndarray:
-    """The paper's fig. 6 layout: a row per image with the input, the ground
-    truth and the prediction side by side, column titles on top and a
-    legend of the classes that occur at the bottom.
-
-    Args:
-        rows: ``(image, gt_labels, pred_labels)`` per row: a BGR image and
-            label maps of its size (ground truth 255 is painted black).
-        palette: Colour of each class.
-        class_names: For the legend; no legend without them.
-        captions: Text written into each row's prediction.
-        titles: Column titles.
-        gap (int): White pixels between the panels.
-    """
+def comparison_figure(
+        rows: Sequence[Tuple[np.ndarray, np.ndarray, np.ndarray]],
+        palette: Palette, class_names: Optional[Sequence[str]] = None,
+        captions: Optional[Sequence[str]] = None,
+        titles: Sequence[str] = ('input', 'ground truth', 'prediction'),
+        gap: int = 4) -> np.ndarray:
+    """The paper's fig. 6 layout: a row per ``(image, gt_labels,
+    pred_labels)`` (BGR image, label maps of its size, ground truth 255
+    black) side by side, ``titles`` on top, ``captions`` written into the
+    predictions, ``gap`` white pixels between panels and, with
+    ``class_names``, a legend of the classes that occur at the bottom."""
     if not rows:
         raise ValueError('comparison_figure needs at least one row')
     w = max(r[0].shape[1] for r in rows)
