@@ -12,7 +12,7 @@ import functools
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -22,6 +22,7 @@ import rgpnet_mmseg  # noqa: F401  (registers RGPHead & co.)
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from .conftest import CONFIG_DIR
+from .test_rgp_head import equations_1_to_3
 
 IGNORE = 255
 NUM_CLASSES = 19
@@ -83,11 +84,12 @@ def test_head_aligns_levels_of_any_input_size(h, w, rounding, batch,
                                               use_downsample):
     """Features as a backbone gives them for an image of h x w (levels
     1/4 .. 1/32, ceil- or floor-halved: sizes that do not halve exactly):
-    the output has the 1/4 level's size and finite values and gradients."""
+    the output is eq. 1-3 with the levels aligned by cropping/zero-padding
+    (tests/test_rgp_head.py's reference), has the 1/4 level's size and
+    finite values and gradients."""
     sizes = [(halve(h, k, rounding), halve(w, k, rounding))
              for k in range(2, 6)]
-    if min(min(s) for s in sizes) < 1:  # floor-halving of a tiny image
-        return
+    assume(min(min(s) for s in sizes) >= 1)  # floor-halving of tiny images
     head = small_head(use_downsample).train()
     head.zero_grad()
     g = torch.Generator().manual_seed(h * 1000 + w)
@@ -98,6 +100,9 @@ def test_head_aligns_levels_of_any_input_size(h, w, rounding, batch,
     out = head(feats)
     assert out.shape == (batch, 5, *sizes[0])
     assert torch.isfinite(out).all()
+    with torch.no_grad():  # training-mode BN: batch statistics, as above
+        expected = equations_1_to_3(head, feats, use_downsample)
+    torch.testing.assert_close(out.detach(), expected, rtol=1e-4, atol=1e-4)
     out.square().mean().backward()
     for f in feats:
         assert torch.isfinite(f.grad).all()

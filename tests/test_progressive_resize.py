@@ -102,6 +102,18 @@ def test_resizes_after_padding_and_keeps_the_ignore_index():
     assert tuple(sample.pad_shape) == (2, 2)
 
 
+def test_sizes_round_half_up_and_stay_at_least_one():
+    """Written out: 9 * 0.5 = 4.5 -> 5 and 5 * 0.5 = 2.5 -> 3 (half up, not
+    to even), 0.3 * 3 -> 1, never 0."""
+    assert [scaled_size(n, 0.5) for n in (9, 5, 4, 1)] == [5, 3, 2, 1]
+    assert scaled_size(3, 0.3) == 1 and scaled_size(1, 0.05) == 1
+    pre = build(size=(5, 9), train_scale=0.5)
+    img, label = torch.rand(3, 5, 9), torch.zeros(5, 9, dtype=torch.long)
+    out = pre(batch([img], [label]), training=True)
+    assert out['inputs'].shape == (1, 3, 3, 5)
+    assert out['data_samples'][0].gt_sem_seg.data.shape == (1, 3, 5)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     h=st.integers(1, 12),
@@ -122,7 +134,8 @@ def test_resize_matches_torch_and_keeps_labels_in_their_set(
     ]
     pre = build(size=(h, w), train_scale=scale)
     out = pre(batch(images, labels), training=True)
-    size = (scaled_size(h, scale), scaled_size(w, scale))
+    size = (max(1, math.floor(h * scale + 0.5)),
+            max(1, math.floor(w * scale + 0.5)))
     assert out['inputs'].shape == (n, 3, *size)
     expected = F.interpolate(
         torch.stack(images), size=size, mode='bilinear', align_corners=False)
@@ -213,11 +226,11 @@ def demo_cfg(root,
              stages=STAGES,
              cfg_file=DEMO_CFG,
              val_interval=2,
-             checkpoints=False):
+             checkpoints=None):
     """The demo config (with ProgressiveResizeDataPreProcessor) shrunk to a
     few iterations of batch 2 on 64x128 crops, with a one image validation
     set (every ``val_interval`` iterations; None: never), saving a
-    checkpoint every 2 iterations if ``checkpoints``."""
+    checkpoint every ``checkpoints`` iterations (None: never)."""
     cfg = Config.fromfile(str(cfg_file))
     cfg.model.data_preprocessor.type = 'ProgressiveResizeDataPreProcessor'
     shrink_for_quick_run(
@@ -230,8 +243,8 @@ def demo_cfg(root,
     # plain SGD: no optimizer state, 1/3 of AdamW's checkpoint to write/read
     cfg.optim_wrapper.optimizer = dict(type='SGD', lr=0.01)
     if checkpoints:
-        cfg.default_hooks.checkpoint.interval = 2
-        cfg.default_hooks.checkpoint.max_keep_ckpts = 5
+        cfg.default_hooks.checkpoint.interval = checkpoints
+        cfg.default_hooks.checkpoint.max_keep_ckpts = 10
     else:
         cfg.default_hooks.checkpoint = None
     cfg.custom_hooks = [dict(type='ProgressiveResizeHook', stages=stages)]
@@ -263,10 +276,10 @@ def scales(runner):
 @pytest.fixture(scope='module')
 def six_iters(demo_data_root, tmp_path_factory):
     """6 iterations with the test schedule, validating every 2, saving
-    iter_2/4/6.pth."""
+    iter_1 .. iter_6.pth."""
     work_dir = tmp_path_factory.mktemp('pr_six')
     runner = Runner.from_cfg(
-        demo_cfg(demo_data_root, work_dir, 6, checkpoints=True))
+        demo_cfg(demo_data_root, work_dir, 6, checkpoints=1))
     seen = record_inputs(runner)
     runner.train()
     return runner, seen, work_dir
@@ -295,13 +308,19 @@ def test_validation_is_never_resized(six_iters):
     assert val == [(FULL, 0.5), (FULL, 0.75), (FULL, 1.0)]
 
 
-@pytest.mark.parametrize('checkpoint, scale', [(2, 0.75), (4, 1.0)])
+# (checkpoint, scale of the next iteration): stage 2 spans iterations 2-3,
+# stage 3 4-5; iter_3/iter_5 resume in the middle of a stage
+@pytest.mark.parametrize('checkpoint, scale', [(2, 0.75), (3, 0.75),
+                                               (4, 1.0), (5, 1.0)],
+                         ids=['stage-2-start', 'mid-stage-2', 'stage-3-start',
+                              'mid-stage-3'])
 def test_resume_trains_at_the_stage_of_the_checkpoint(six_iters,
                                                       demo_data_root, tmp_path,
                                                       checkpoint, scale):
-    """Resume from iter_2 (stage 2) / iter_4 (stage 3) in a new Runner: the
-    first resumed iteration runs at that stage's scale; nothing but the
-    iteration count comes from the checkpoint."""
+    """Resume from iter_<checkpoint> in a new Runner, at a stage start or
+    in the middle of a stage: the first resumed iteration runs at that
+    stage's scale; nothing but the iteration count comes from the
+    checkpoint."""
     _, _, work_dir = six_iters
     cfg = demo_cfg(
         demo_data_root,
@@ -320,22 +339,61 @@ def test_resume_trains_at_the_stage_of_the_checkpoint(six_iters,
     assert scales(runner)[:-1] == [0.5, 0.5, 0.75, 0.75, 1.0, 1.0][:checkpoint]
 
 
-def test_by_epoch_with_the_pr_lr_demo_config(demo_data_root, tmp_path):
-    """configs/rgpnet_r18_pr-lr_demo.py (label relaxation loss) with the
-    stages by epoch in an epoch-based loop: 3 epochs of 1 iteration."""
-    cfg = demo_cfg(demo_data_root, tmp_path, 0, [(0, 0.5), (1, 0.75),
-                                                 (2, 1.0)], PR_DEMO_CFG, None)
+# by epoch: 1/2 in epoch 0, 3/4 in epochs 1-2, full from epoch 3 on; two
+# iterations per epoch, so that counting iterations instead of epochs shows
+EPOCH_STAGES = [(0, 0.5), (1, 0.75), (3, 1.0)]
+
+
+def epoch_cfg(root, work_dir, max_epochs):
+    """configs/rgpnet_r18_pr-lr_demo.py (label relaxation loss) with
+    EPOCH_STAGES in an epoch-based loop: epochs of 2 iterations (4 images,
+    batch 2, not shuffled), a checkpoint after every epoch."""
+    cfg = demo_cfg(root, work_dir, 0, EPOCH_STAGES, PR_DEMO_CFG, None)
     cfg.train_cfg = dict(
-        type='EpochBasedTrainLoop', max_epochs=3, val_begin=100)
+        type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=100)
     cfg.train_dataloader.sampler = dict(type='DefaultSampler', shuffle=False)
-    cfg.train_dataloader.dataset.indices = 2
+    cfg.train_dataloader.dataset.indices = 4
     cfg.custom_hooks[0]['by_epoch'] = True
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', by_epoch=True, interval=1, max_keep_ckpts=10)
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def four_epochs(demo_data_root, tmp_path_factory):
+    """4 epochs of 2 iterations with EPOCH_STAGES, saving epoch_1 ..
+    epoch_4.pth."""
+    work_dir = tmp_path_factory.mktemp('pr_epochs')
+    runner = Runner.from_cfg(epoch_cfg(demo_data_root, work_dir, 4))
+    seen = record_inputs(runner)
+    runner.train()
+    return runner, seen, work_dir
+
+
+def test_by_epoch_with_the_pr_lr_demo_config(four_epochs):
+    runner, seen, _ = four_epochs
+    want = [0.5, 0.5, 0.75, 0.75, 0.75, 0.75, 1.0, 1.0]
+    assert train_sizes(seen) == [SIZE[scale] for scale in want]
+    assert scales(runner) == want
+    assert runner.message_hub.get_scalar('train/decode.loss_lr').current() > 0
+    assert runner.model.data_preprocessor.train_scale == 1.0
+
+
+def test_resume_by_epoch_in_the_middle_of_a_stage(four_epochs,
+                                                  demo_data_root, tmp_path):
+    """Resume from epoch_2.pth (epoch 2 is the second epoch of the 3/4
+    stage) with one more epoch: both of its iterations run at 3/4."""
+    _, _, work_dir = four_epochs
+    cfg = epoch_cfg(demo_data_root, tmp_path / 'resumed', 3)
+    cfg.default_hooks.checkpoint = None
+    cfg.resume = True
+    cfg.load_from = str(work_dir / 'epoch_2.pth')
     runner = Runner.from_cfg(cfg)
     seen = record_inputs(runner)
     runner.train()
-    assert train_sizes(seen) == [SIZE[0.5], SIZE[0.75], FULL]
-    assert scales(runner) == [0.5, 0.75, 1.0]
-    assert runner.message_hub.get_scalar('train/decode.loss_lr').current() > 0
+    assert (runner.epoch, runner.iter) == (3, 6)
+    assert train_sizes(seen) == [SIZE[0.75], SIZE[0.75]]
+    assert scales(runner)[-2:] == [0.75, 0.75]
 
 
 def test_by_epoch_in_an_iteration_loop_is_refused(six_iters):
@@ -343,6 +401,18 @@ def test_by_epoch_in_an_iteration_loop_is_refused(six_iters):
     hook = ProgressiveResizeHook(STAGES, by_epoch=True)
     with pytest.raises(ValueError, match='EpochBasedTrainLoop'):
         hook.before_train(runner)
+
+
+def test_scale_goes_back_to_1_after_training(six_iters):
+    """A schedule that ends below full size: after training the
+    preprocessor trains at full size again (the run's last stage is 1, so
+    the run itself cannot show it)."""
+    runner, _, _ = six_iters
+    hook = ProgressiveResizeHook([(0, 0.5)])
+    hook.before_train(runner)
+    assert runner.model.data_preprocessor.train_scale == 0.5
+    hook.after_train(runner)
+    assert runner.model.data_preprocessor.train_scale == 1.0
 
 
 def test_plain_preprocessor_is_refused(demo_data_root, tmp_path):

@@ -68,6 +68,92 @@ def test_forward_is_equation_1_to_3():
     torch.testing.assert_close(head(e), expected)
 
 
+def halved_sizes(h: int, w: int, rounding: str):
+    """(h, w) of the levels 1/4 .. 1/32 of an h x w image whose backbone
+    halves with ``ceil`` (ResNet: 3x3/stride-2/padding-1 convs) or with
+    ``floor`` (unpadded 2x2 strides)."""
+    sizes = []
+    for _ in range(5):
+        h, w = ((-(-h // 2), -(-w // 2)) if rounding == 'ceil' else
+                (h // 2, w // 2))
+        sizes.append((h, w))
+    return sizes[1:]
+
+
+def crop_then_pad(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """Written out: keep the top-left h x w of ``x``, then zero-pad its
+    bottom/right up to h x w."""
+    x = x[:, :, :h, :w]
+    return F.pad(x, (0, w - x.shape[3], 0, h - x.shape[2]), value=0.0)
+
+
+# sizes whose halving is never exact at some level, and what the test expects
+# of them (written out, so that a wrong size helper cannot hide a case)
+ODD_SIZES = {
+    # ceil: 2*ceil(n/2) = n + 1 -> U's output (2h) is cropped by one row/col
+    ((65, 97), 'ceil'): [(17, 25), (9, 13), (5, 7), (3, 4)],
+    # floor: 2*floor(n/2) = n - 1 -> U's output is padded by one, D's cropped
+    ((63, 93), 'floor'): [(15, 23), (7, 11), (3, 5), (1, 2)],
+    # floor-halving of 65 x 97 happens to be exact from 1/4 on
+    ((65, 97), 'floor'): [(16, 24), (8, 12), (4, 6), (2, 3)],
+}
+
+
+def equations_1_to_3(head: RGPHead, e, use_downsample: bool):
+    """The head's output recomputed from its modules, deepest level first
+    (paper eq. 1-3; the D term only if ``use_downsample``), with U's output (2h, stride-2 transposed conv) and D's
+    (ceil(n/2), 3x3 stride-2 conv) aligned with the level they are added to
+    by :func:`crop_then_pad` (top-left corners aligned, no resampling).
+    Also checks the sizes of U's and D's outputs."""
+    sizes = [tuple(f.shape[-2:]) for f in e]
+    t = [head.transfers[s](e[s]) for s in range(4)]
+    dec = None
+    for s in (3, 2, 1, 0):
+        h, w = sizes[s]
+        x = t[s]
+        if use_downsample and s > 0:
+            down = head.downsamples[s - 1](t[s - 1])
+            assert down.shape[-2:] == (-(-sizes[s - 1][0] // 2),
+                                       -(-sizes[s - 1][1] // 2))
+            x = x + crop_then_pad(down, h, w)
+        if dec is not None:
+            up = head.upsamples[s](dec)
+            assert up.shape[-2:] == (2 * sizes[s + 1][0],
+                                     2 * sizes[s + 1][1])
+            x = x + crop_then_pad(up, h, w)
+        dec = head.decoders[s](x)
+    return head.conv_seg(dec)
+
+
+@pytest.mark.parametrize('use_downsample', [True, False])
+@pytest.mark.parametrize(
+    'image, rounding',
+    list(ODD_SIZES),
+    ids=[f'{h}x{w}-{r}' for (h, w), r in ODD_SIZES])
+def test_forward_is_equation_1_to_3_at_odd_sizes(image, rounding,
+                                                 use_downsample):
+    """eq. 1-3 recomputed by hand where the levels do not halve exactly
+    (U's and D's outputs cropped/zero-padded at the bottom/right, not
+    resampled); with ``use_downsample=False`` the D term is gone."""
+    sizes = halved_sizes(*image, rounding)
+    assert sizes == ODD_SIZES[(image, rounding)]
+    torch.manual_seed(0)
+    head = make_head(use_downsample=use_downsample)
+    assert hasattr(head, 'downsamples') == use_downsample
+    _randomize_bn_stats(head, seed=3)
+    head.eval()
+    g = torch.Generator().manual_seed(4)
+    e = [
+        torch.randn(2, c, *s, generator=g)
+        for c, s in zip(R18_CHANNELS, sizes)
+    ]
+    with torch.no_grad():
+        expected = equations_1_to_3(head, e, use_downsample)
+        got = head(e)
+    assert got.shape == (2, 5, *sizes[0])
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
 def test_shared_res_block_uses_one_weight_twice():
     torch.manual_seed(0)
     block = SharedResBlock(8, BN, dict(type='ReLU')).train()
@@ -192,12 +278,22 @@ def test_parameter_count_r101_matches_paper():
     assert abs(n_params(model) - 50.1) <= 50.1 * 0.02
 
 
-def test_whole_segmentor_predicts_full_resolution():
+def test_whole_segmentor_logits_are_quarter_size_predictions_full_size():
+    """``mode='tensor'`` gives the head's 1/4-size logits (ceil-halved
+    twice: 67x131 -> 17x33); ``predict`` gives one label per input pixel:
+    the argmax of those logits bilinearly resized to the image
+    (``align_corners=False``, the head's setting)."""
     model = build_segmentor('rgpnet_r18_demo.py').eval()
     img = torch.randn(1, 3, 67, 131)
     with torch.no_grad():
         logits = model(img, mode='tensor')
+        pred = model.predict(img)[0]
     assert logits.shape == (1, 19, 17, 33)
+    full = F.interpolate(
+        logits, size=(67, 131), mode='bilinear', align_corners=False)
+    assert pred.pred_sem_seg.data.shape == (1, 67, 131)
+    assert torch.equal(pred.pred_sem_seg.data, full.argmax(1))
+    torch.testing.assert_close(pred.seg_logits.data, full[0])
 
 
 def _randomize_bn_stats(module: torch.nn.Module, seed: int = 0) -> None:
