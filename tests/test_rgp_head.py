@@ -101,9 +101,10 @@ ODD_SIZES = {
 
 def equations_1_to_3(head: RGPHead, e, use_downsample: bool):
     """The head's output recomputed from its modules, deepest level first
-    (paper eq. 1-3; the D term only if ``use_downsample``), with U's output (2h, stride-2 transposed conv) and D's
-    (ceil(n/2), 3x3 stride-2 conv) aligned with the level they are added to
-    by :func:`crop_then_pad` (top-left corners aligned, no resampling).
+    (paper eq. 1-3; the D term only if ``use_downsample``), with U's output
+    (2h, stride-2 transposed conv) and D's (ceil(n/2), 3x3 stride-2 conv)
+    aligned with the level they are added to by :func:`crop_then_pad`
+    (top-left corners aligned, no resampling).
     Also checks the sizes of U's and D's outputs."""
     sizes = [tuple(f.shape[-2:]) for f in e]
     t = [head.transfers[s](e[s]) for s in range(4)]
