@@ -102,6 +102,28 @@ def test_resizes_after_padding_and_keeps_the_ignore_index():
     assert tuple(sample.pad_shape) == (2, 2)
 
 
+def test_metainfo_follows_the_resized_batch():
+    """A 5x8 and a 4x6 image padded to 5x8, at scale 0.5 -> 3x4 (ratios
+    3/5 in h, 1/2 in w), written out: img_shape (3, 4) and (round(4 * 0.6),
+    round(6 * 0.5)) = (2, 3); padding_size (left, right, top, bottom) what
+    is left of 3x4; scale_factor (w, h) times (1/2, 3/5)."""
+    pre = build(size=(5, 8), train_scale=0.5)
+    images = [torch.rand(3, 5, 8), torch.rand(3, 4, 6)]
+    labels = [torch.zeros(5, 8, dtype=torch.long),
+              torch.zeros(4, 6, dtype=torch.long)]
+    data = batch(images, labels)
+    for sample in data['data_samples']:
+        sample.set_metainfo(dict(scale_factor=(2.0, 3.0)))
+    out = pre(data, training=True)
+    assert out['inputs'].shape == (2, 3, 3, 4)
+    want = [((3, 4), [0, 0, 0, 0]), ((2, 3), [0, 1, 0, 1])]
+    for sample, (img_shape, padding) in zip(out['data_samples'], want):
+        assert tuple(sample.img_shape) == img_shape
+        assert list(sample.padding_size) == padding
+        assert tuple(sample.pad_shape) == (3, 4)
+        assert sample.scale_factor == pytest.approx((1.0, 1.8))
+
+
 def test_sizes_round_half_up_and_stay_at_least_one():
     """Written out: 9 * 0.5 = 4.5 -> 5 and 5 * 0.5 = 2.5 -> 3 (half up, not
     to even), 0.3 * 3 -> 1, never 0."""
