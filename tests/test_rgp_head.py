@@ -155,6 +155,18 @@ def test_forward_is_equation_1_to_3_at_odd_sizes(image, rounding,
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
 
 
+def test_in_index_selects_the_backbone_levels():
+    """A backbone with five outputs (an extra 1/2 level first) and
+    ``in_index=(1, 2, 3, 4)``: the head computes eq. 1-3 on outputs 1-4."""
+    torch.manual_seed(0)
+    head = make_head(in_index=(1, 2, 3, 4)).eval()
+    e = encoder_feats((65, 97), seed=5)
+    extra = torch.randn(2, 32, 33, 49)
+    with torch.no_grad():
+        torch.testing.assert_close(head([extra] + e),
+                                   equations_1_to_3(head, e, True))
+
+
 def test_shared_res_block_uses_one_weight_twice():
     torch.manual_seed(0)
     block = SharedResBlock(8, BN, dict(type='ReLU')).train()
