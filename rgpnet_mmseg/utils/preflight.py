@@ -1,16 +1,18 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Checks that run before a Runner is built, so that a missing data set or
-pretrained file stops with one clear message instead of a traceback from
-deep inside a dataloader worker or a download."""
+"""Checks run before a Runner is built: a missing data set or pretrained
+file stops with one clear message, not a traceback from a dataloader
+worker or a download."""
 import importlib.util
 import os
 import os.path as osp
-from typing import Iterator, List, Tuple
+from typing import Iterator, Tuple
 
 from mmengine.config import Config, ConfigDict
 
 DEMO_HINT = ('For a run without downloads use configs/rgpnet_r18_demo.py '
              'on the generated demo data (`make demo-data`).')
+TORCHVISION_SCHEME = 'torchvision://'
+URL = ('http://', 'https://')
 
 # How to get each data set that our configs train on.
 DATASET_HINTS = {
@@ -39,11 +41,11 @@ class PreflightError(RuntimeError):
 
 
 def _datasets(cfg: ConfigDict) -> Iterator[ConfigDict]:
-    """Yield the leaf data set configs of a (possibly wrapped) data set."""
-    if 'datasets' in cfg:  # ConcatDataset
+    """The leaf data set configs of a (Concat/Repeat/...-wrapped) one."""
+    if 'datasets' in cfg:
         for sub in cfg['datasets']:
             yield from _datasets(sub)
-    elif 'dataset' in cfg:  # RepeatDataset, ClassBalancedDataset, ...
+    elif 'dataset' in cfg:
         yield from _datasets(cfg['dataset'])
     else:
         yield cfg
@@ -54,12 +56,11 @@ def check_data(cfg: Config, splits: Tuple[str, ...]) -> None:
 
     Args:
         cfg (Config): The full config.
-        splits (tuple[str]): Data loaders to check, e.g.
-            ``('train_dataloader', 'val_dataloader')``.
+        splits (tuple[str]): Loaders to check, e.g. ``('train_dataloader',)``.
 
     Raises:
-        PreflightError: A folder is missing; the message says which, where
-            it was expected and how to get the data.
+        PreflightError: Names the missing folder, its config keys and how
+            to get the data.
     """
     for split in splits:
         loader = cfg.get(split)
@@ -67,60 +68,46 @@ def check_data(cfg: Config, splits: Tuple[str, ...]) -> None:
             continue
         for ds in _datasets(loader['dataset']):
             root = ds.get('data_root', '') or ''
-            prefixes = ds.get('data_prefix', {}) or {}
-            for key, rel in prefixes.items():
+            for key, rel in (ds.get('data_prefix', {}) or {}).items():
                 path = osp.join(root, rel) if rel else root
-                if path and not osp.isdir(path):
-                    ds_type = ds.get('type', 'the data set')
-                    hint = DATASET_HINTS.get(ds_type, 'Put the data set there')
-                    raise PreflightError(
-                        f'{split}: {ds_type} expects its {key} folder at '
-                        f'{osp.abspath(path)} (data_root={root!r}, '
-                        f'data_prefix.{key}={rel!r}), which does not '
-                        f'exist. {hint.format(root=root or ".")} Or point '
-                        f'the config at your copy with --cfg-options '
-                        f'{split}.dataset.data_root=/path/to/data. '
-                        f'{DEMO_HINT}')
+                if not path or osp.isdir(path):
+                    continue
+                ds_type = ds.get('type', 'the data set')
+                hint = DATASET_HINTS.get(ds_type, 'Put the data set there')
+                raise PreflightError(
+                    f'{split}: {ds_type} expects its {key} folder at '
+                    f'{osp.abspath(path)} (data_root={root!r}, '
+                    f'data_prefix.{key}={rel!r}), which does not exist. '
+                    f'{hint.format(root=root or ".")} Or point the config '
+                    f'at your copy with --cfg-options '
+                    f'{split}.dataset.data_root=/path/to/data. {DEMO_HINT}')
 
 
 def _pretrained_entries(cfg: ConfigDict, prefix: str = 'model'
                         ) -> Iterator[Tuple[str, str]]:
-    """Yield (config key, checkpoint) for every ``Pretrained`` init_cfg and
+    """(config key, checkpoint) of every ``Pretrained`` init_cfg and
     ``pretrained`` field in a model config."""
-    if isinstance(cfg, dict):
-        init_cfg = cfg.get('init_cfg')
-        for i, init in enumerate(
-                init_cfg if isinstance(init_cfg, list) else [init_cfg]):
-            if isinstance(init, dict) and init.get('type') == 'Pretrained':
-                key = f'{prefix}.init_cfg' + (
-                    f'[{i}]' if isinstance(init_cfg, list) else '')
-                yield f'{key}.checkpoint', init.get('checkpoint')
-        if isinstance(cfg.get('pretrained'), str):
-            yield f'{prefix}.pretrained', cfg['pretrained']
-        for key, value in cfg.items():
-            if key != 'init_cfg' and isinstance(value, dict):
-                yield from _pretrained_entries(value, f'{prefix}.{key}')
-
-
-TORCHVISION_SCHEME = 'torchvision://'
-
-
-def _torchvision_urls() -> dict:
-    """torchvision's model URLs as mmengine ships them (read without
-    importing torchvision)."""
-    import mmengine
-    return mmengine.load(
-        osp.join(osp.dirname(mmengine.__file__), 'hub',
-                 'torchvision_0.12.json'))
+    if not isinstance(cfg, dict):
+        return
+    init_cfg = cfg.get('init_cfg')
+    many = isinstance(init_cfg, list)
+    for i, init in enumerate(init_cfg if many else [init_cfg]):
+        if isinstance(init, dict) and init.get('type') == 'Pretrained':
+            index = f'[{i}]' if many else ''
+            yield f'{prefix}.init_cfg{index}.checkpoint', init.get(
+                'checkpoint')
+    if isinstance(cfg.get('pretrained'), str):
+        yield f'{prefix}.pretrained', cfg['pretrained']
+    for key, value in cfg.items():
+        if key != 'init_cfg' and isinstance(value, dict):
+            yield from _pretrained_entries(value, f'{prefix}.{key}')
 
 
 def resolve_checkpoint(checkpoint: str) -> Tuple[str, str]:
-    """Resolve a checkpoint name to (source, local path it is read from).
-
-    ``open-mmlab://`` and ``torchvision://`` names and URLs are downloaded
-    by mmengine (through ``torch.hub``) into ``<torch hub dir>/checkpoints``;
-    a local path is read as it is.
-    """
+    """(source, local path read) of a checkpoint name: ``open-mmlab://``
+    and ``torchvision://`` names and URLs are downloaded by mmengine
+    (``torch.hub``) to ``<hub dir>/checkpoints``; a path is read as is."""
+    import mmengine
     from mmengine.runner.checkpoint import get_external_models
     from torch.hub import get_dir
     source = checkpoint
@@ -129,28 +116,26 @@ def resolve_checkpoint(checkpoint: str) -> Tuple[str, str]:
             source = get_external_models().get(checkpoint[len(scheme):],
                                                checkpoint)
     if checkpoint.startswith(TORCHVISION_SCHEME):
-        source = _torchvision_urls().get(checkpoint[len(TORCHVISION_SCHEME):],
-                                         checkpoint)
-    if source.startswith(('http://', 'https://')):
+        # torchvision's URLs as mmengine ships them, without torchvision
+        urls = mmengine.load(osp.join(osp.dirname(mmengine.__file__), 'hub',
+                                      'torchvision_0.12.json'))
+        source = urls.get(checkpoint[len(TORCHVISION_SCHEME):], checkpoint)
+    if source.startswith(URL):
         name = osp.basename(source.split('?')[0])
         return source, osp.join(get_dir(), 'checkpoints', name)
     return source, osp.expanduser(source)
 
 
 def check_pretrained(cfg: Config) -> None:
-    """Check that every pretrained file the model starts from is at hand.
-
-    A file to download that is not cached yet is fetched now, through
-    mmengine, so that a machine without internet stops here with a clear
-    message rather than inside weight initialisation.
+    """Check that every pretrained file the model starts from is at hand;
+    one to download that is not cached is fetched now (through mmengine),
+    so that a machine without internet stops here, not in weight init.
 
     Raises:
         PreflightError: A pretrained file is missing and cannot be fetched.
     """
     from mmengine.runner.checkpoint import CheckpointLoader
-    entries: List[Tuple[str, str]] = list(
-        _pretrained_entries(cfg.get('model', {})))
-    for key, checkpoint in entries:
+    for key, checkpoint in list(_pretrained_entries(cfg.get('model', {}))):
         if not checkpoint:
             continue
         source, local = resolve_checkpoint(checkpoint)
@@ -165,7 +150,7 @@ def check_pretrained(cfg: Config) -> None:
         fix = (f'Put the file at {local}, or point the config at a local '
                f'copy with --cfg-options {key}=/path/to/file.pth (or '
                f'{key.rsplit(".", 1)[0]}=None to start from scratch).')
-        if source == local or not source.startswith(('http://', 'https://')):
+        if source == local or not source.startswith(URL):
             raise PreflightError(
                 f'Pretrained file for {key} not found: {checkpoint} '
                 f'({local} does not exist). {fix}')
