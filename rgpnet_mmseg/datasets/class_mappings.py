@@ -7,8 +7,6 @@ classes starts Cityscapes training with its classifier rows "sorted
 according to the mapping between Mapillary and Cityscapes categories". The
 paper does not list its mapping; the one below is ours.
 
-Two tables:
-
 * :data:`MAPILLARY_TO_CITYSCAPES` - every Mapillary v1.2 class (the names
   of mmseg's ``MapillaryDataset_v1``) to the Cityscapes train id whose
   meaning covers it, or ``None``. ``None`` classes are of three kinds:
@@ -49,100 +47,32 @@ CITYSCAPES_CLASSES = ('road', 'sidewalk', 'building', 'wall', 'fence',
                       'pole', 'traffic light', 'traffic sign', 'vegetation',
                       'terrain', 'sky', 'person', 'rider', 'car', 'truck',
                       'bus', 'train', 'motorcycle', 'bicycle')
-(ROAD, SIDEWALK, BUILDING, WALL, FENCE, POLE, TRAFFIC_LIGHT, TRAFFIC_SIGN,
- VEGETATION, TERRAIN, SKY, PERSON, RIDER, CAR, TRUCK, BUS, TRAIN, MOTORCYCLE,
- BICYCLE) = range(19)
+
+# Per Cityscapes train id, the Mapillary classes it covers; the first one
+# (same meaning) initialises its classifier row. Lanes and markings on the
+# road are road; curbs belong to the sidewalk; a street light is mostly its
+# pole and a sign frame is the sign's support, not its face (only the
+# informative front of a sign is a traffic sign); On Rails: trams, trains.
+_COVERED = (
+    ('Road', 'Bike Lane', 'Crosswalk - Plain', 'Service Lane',
+     'Lane Marking - Crosswalk', 'Lane Marking - General'),
+    ('Sidewalk', 'Curb', 'Curb Cut', 'Pedestrian Area'),
+    ('Building', ), ('Wall', ), ('Fence', ),
+    ('Pole', 'Street Light', 'Traffic Sign Frame', 'Utility Pole'),
+    ('Traffic Light', ), ('Traffic Sign (Front)', ), ('Vegetation', ),
+    ('Terrain', 'Sand'), ('Sky', ), ('Person', ),
+    ('Bicyclist', 'Motorcyclist', 'Other Rider'),
+    ('Car', ), ('Truck', ), ('Bus', ), ('On Rails', ), ('Motorcycle', ),
+    ('Bicycle', ))
 
 MAPILLARY_TO_CITYSCAPES: Dict[str, Optional[int]] = {
-    'Bird': None,  # Cityscapes: "dynamic" (no train id)
-    'Ground Animal': None,  # Cityscapes: "dynamic"
-    'Curb': SIDEWALK,
-    'Fence': FENCE,
-    'Guard Rail': None,  # Cityscapes "guard rail", no train id
-    'Barrier': None,  # other barriers: wall, fence or static
-    'Wall': WALL,
-    'Bike Lane': ROAD,  # lanes delimited by markings only belong to road
-    'Crosswalk - Plain': ROAD,
-    'Curb Cut': SIDEWALK,
-    'Parking': None,  # Cityscapes "parking", no train id
-    'Pedestrian Area': SIDEWALK,
-    'Rail Track': None,  # Cityscapes "rail track", no train id
-    'Road': ROAD,
-    'Service Lane': ROAD,
-    'Sidewalk': SIDEWALK,
-    'Bridge': None,  # Cityscapes "bridge", no train id
-    'Building': BUILDING,
-    'Tunnel': None,  # Cityscapes "tunnel", no train id
-    'Person': PERSON,
-    'Bicyclist': RIDER,
-    'Motorcyclist': RIDER,
-    'Other Rider': RIDER,
-    'Lane Marking - Crosswalk': ROAD,  # markings on the road are road
-    'Lane Marking - General': ROAD,
-    'Mountain': None,  # terrain or vegetation, or far background
-    'Sand': TERRAIN,
-    'Sky': SKY,
-    'Snow': None,  # covers road, sidewalk and terrain alike
-    'Terrain': TERRAIN,
-    'Vegetation': VEGETATION,
-    'Water': None,
-    'Banner': None,  # street furniture and objects: Cityscapes "static"
-    'Bench': None,
-    'Bike Rack': None,
-    'Billboard': None,
-    'Catch Basin': None,  # in the road or the sidewalk
-    'CCTV Camera': None,
-    'Fire Hydrant': None,
-    'Junction Box': None,
-    'Mailbox': None,
-    'Manhole': None,  # in the road or the sidewalk
-    'Phone Booth': None,
-    'Pothole': None,  # in the road or the sidewalk
-    'Street Light': POLE,  # a lamp post is mostly its pole
-    'Pole': POLE,
-    'Traffic Sign Frame': POLE,  # the sign's support, not its face
-    'Utility Pole': POLE,
-    'Traffic Light': TRAFFIC_LIGHT,
-    'Traffic Sign (Back)': None,  # we map only the informative front side
-    'Traffic Sign (Front)': TRAFFIC_SIGN,
-    'Trash Can': None,
-    'Bicycle': BICYCLE,
-    'Boat': None,
-    'Bus': BUS,
-    'Car': CAR,
-    'Caravan': None,  # Cityscapes "caravan", no train id
-    'Motorcycle': MOTORCYCLE,
-    'On Rails': TRAIN,  # trams and trains
-    'Other Vehicle': None,
-    'Trailer': None,  # Cityscapes "trailer", no train id
-    'Truck': TRUCK,
-    'Wheeled Slow': None,
-    'Car Mount': None,  # Cityscapes "ego vehicle", no train id
-    'Ego Vehicle': None,  # Cityscapes "ego vehicle", no train id
-    'Unlabeled': None,
+    m: next((cid for cid, names in enumerate(_COVERED) if m in names), None)
+    for m in MAPILLARY_V12_CLASSES
 }
-
 # Cityscapes train id -> the Mapillary class whose row initialises it.
 CITYSCAPES_FROM_MAPILLARY: Dict[int, str] = {
-    ROAD: 'Road',
-    SIDEWALK: 'Sidewalk',
-    BUILDING: 'Building',
-    WALL: 'Wall',
-    FENCE: 'Fence',
-    POLE: 'Pole',
-    TRAFFIC_LIGHT: 'Traffic Light',
-    TRAFFIC_SIGN: 'Traffic Sign (Front)',
-    VEGETATION: 'Vegetation',
-    TERRAIN: 'Terrain',
-    SKY: 'Sky',
-    PERSON: 'Person',
-    RIDER: 'Bicyclist',
-    CAR: 'Car',
-    TRUCK: 'Truck',
-    BUS: 'Bus',
-    TRAIN: 'On Rails',
-    MOTORCYCLE: 'Motorcycle',
-    BICYCLE: 'Bicycle',
+    cid: names[0]
+    for cid, names in enumerate(_COVERED)
 }
 
 
@@ -176,12 +106,12 @@ def cityscapes_source_rows(
             ``mapillary_classes``, or ``merge`` is unknown.
     """
     index = {name: i for i, name in enumerate(mapillary_classes)}
+    ids = range(len(CITYSCAPES_CLASSES))
     if merge == 'primary':
-        wanted = [[CITYSCAPES_FROM_MAPILLARY[c]]
-                  for c in range(len(CITYSCAPES_CLASSES))]
+        wanted = [[CITYSCAPES_FROM_MAPILLARY[c]] for c in ids]
     elif merge == 'mean':
         wanted = [[m for m, c in MAPILLARY_TO_CITYSCAPES.items() if c == cid]
-                  for cid in range(len(CITYSCAPES_CLASSES))]
+                  for cid in ids]
     else:
         raise ValueError(f"merge must be 'primary' or 'mean', got {merge!r}")
     missing = sorted({m for names in wanted for m in names} - set(index))
