@@ -18,8 +18,7 @@ from mmengine.registry import HOOKS
 
 __all__ = ['LabelCheckHook', 'LabelValueError', 'check_label_values']
 
-# how many bad values / files a message lists at most
-_MAX_LISTED = 10
+_MAX_LISTED = 10  # how many bad values / files a message lists at most
 
 
 class LabelValueError(ValueError):
@@ -29,25 +28,19 @@ class LabelValueError(ValueError):
 def _head_limits(model) -> Optional[Tuple[int, int, str]]:
     """``(num_classes, ignore_index, head name)`` of the strictest decode
     or auxiliary head of an mmseg segmentor, None if it has none."""
-    if is_model_wrapper(model):
-        model = model.module
+    model = model.module if is_model_wrapper(model) else model
     found = []
     for attr in ('decode_head', 'auxiliary_head'):
         heads = getattr(model, attr, None)
-        if heads is None:
-            continue
-        if isinstance(heads, torch.nn.ModuleList):
-            named = [(f'{attr}[{i}]', h) for i, h in enumerate(heads)]
-        else:
-            named = [(attr, heads)]
+        named = ([(f'{attr}[{i}]', h) for i, h in enumerate(heads)]
+                 if isinstance(heads, torch.nn.ModuleList) else
+                 [(attr, heads)])
         for name, head in named:
             num_classes = getattr(head, 'num_classes', None)
             if isinstance(num_classes, int):
                 found.append((num_classes,
                               int(getattr(head, 'ignore_index', 255)), name))
-    if not found:
-        return None
-    return min(found, key=lambda item: item[0])
+    return min(found, key=lambda item: item[0]) if found else None
 
 
 def check_label_values(data_samples: Sequence[Any],
@@ -58,21 +51,19 @@ def check_label_values(data_samples: Sequence[Any],
     ``[0, num_classes)`` nor ``ignore_index``.
 
     Args:
-        data_samples (Sequence[SegDataSample]): Samples of a batch, as the
-            dataloader gives them (before the data preprocessor), with
-            ``seg_map_path`` in their metainfo.
+        data_samples (Sequence[SegDataSample]): A batch's samples as the
+            dataloader gives them, with ``seg_map_path`` in their metainfo.
         num_classes (int): Number of classes.
         ignore_index (int): The ignored label value. Default: 255.
         owner (str): Who the limits come from, for the message.
 
     Raises:
-        LabelValueError: Names every offending label file of the batch and
-            its bad values.
+        LabelValueError: Names every bad label file of the batch and its
+            bad values.
     """
     problems: List[str] = []
     for sample in data_samples:
-        gt = getattr(sample, 'gt_sem_seg', None)
-        label = getattr(gt, 'data', None)
+        label = getattr(getattr(sample, 'gt_sem_seg', None), 'data', None)
         if not isinstance(label, torch.Tensor) or label.numel() == 0:
             continue
         bad = ((label < 0) | (label >= num_classes)) & (label != ignore_index)
@@ -101,21 +92,18 @@ def check_label_values(data_samples: Sequence[Any],
 class LabelCheckHook(Hook):
     """Check every batch's label values before the model sees them.
 
-    Before each training (and validation/test) iteration, the ground-truth
-    maps of the batch, as the dataloader gives them (after the pipeline's
-    ``reduce_zero_label``/``label_map``, before the data preprocessor pads
-    them with ``seg_pad_val``), must hold only ``0 .. num_classes - 1`` and
-    ``ignore_index``, taken from the model's decode head (the smallest
-    ``num_classes`` of its decode and auxiliary heads). Otherwise
-    :class:`LabelValueError` names the label files and their bad values.
+    Before each training (and validation/test) iteration, the batch's
+    ground truth as the dataloader gives it (after ``reduce_zero_label``/
+    ``label_map``, before the data preprocessor pads it) must hold only
+    ``0 .. num_classes - 1`` and ``ignore_index`` of the model's decode and
+    auxiliary heads (the smallest ``num_classes``); otherwise
+    :class:`LabelValueError` names the files and their bad values.
 
-    Why a hook and not the loading transform: ``LoadAnnotations`` is built
-    from the stock pipeline configs without the number of classes, while
-    the model's heads know it (and the ignore index their losses use), and
-    the batches carry the file names (``seg_map_path``). Checked on the host
-    before the forward pass, so the message comes before any device-side
-    assert; cost: one comparison over the batch's labels (the values are
-    gathered only for a bad batch).
+    A hook, not the loading transform: the stock pipelines build
+    ``LoadAnnotations`` without the number of classes, which the heads know
+    (with their loss's ignore index), and batches carry ``seg_map_path``.
+    Checked on the host before the forward pass, so the message comes before
+    any device-side assert; cost: one comparison over the batch's labels.
 
     Args:
         check_val (bool): Also check validation and test batches (bad
@@ -127,38 +115,25 @@ class LabelCheckHook(Hook):
     def __init__(self, check_val: bool = True) -> None:
         self.check_val = bool(check_val)
 
-    def _check(self, runner, data_batch: Any) -> None:
-        if not isinstance(data_batch, dict):
-            return
-        samples = data_batch.get('data_samples')
-        if not samples:
-            return
-        limits = _head_limits(runner.model)
-        if limits is None:
-            return
-        num_classes, ignore_index, head = limits
-        check_label_values(samples, num_classes, ignore_index,
-                           f'The model\'s {head}')
-
     def before_train_iter(self,
                           runner,
                           batch_idx: int,
                           data_batch: Any = None) -> None:
         """Check a training batch."""
-        self._check(runner, data_batch)
+        samples = (data_batch.get('data_samples')
+                   if isinstance(data_batch, dict) else None)
+        limits = _head_limits(runner.model) if samples else None
+        if limits is not None:
+            num_classes, ignore_index, head = limits
+            check_label_values(samples, num_classes, ignore_index,
+                               f'The model\'s {head}')
 
     def before_val_iter(self,
                         runner,
                         batch_idx: int,
                         data_batch: Any = None) -> None:
-        """Check a validation batch."""
+        """Check a validation (or test) batch unless ``check_val=False``."""
         if self.check_val:
-            self._check(runner, data_batch)
+            self.before_train_iter(runner, batch_idx, data_batch)
 
-    def before_test_iter(self,
-                         runner,
-                         batch_idx: int,
-                         data_batch: Any = None) -> None:
-        """Check a test batch."""
-        if self.check_val:
-            self._check(runner, data_batch)
+    before_test_iter = before_val_iter

@@ -7,7 +7,7 @@ the losses, so a diverged run goes on writing NaN weights into its
 checkpoints (and, with ``max_keep_ckpts``, deletes the good ones).
 """
 import os.path as osp
-from typing import Any, List, Optional
+from typing import Any, Optional
 
 import torch
 from mmengine.dist import all_reduce, get_rank, get_world_size
@@ -21,37 +21,28 @@ __all__ = ['NonFiniteLossHook']
 class NonFiniteLossHook(Hook):
     """Raise ``FloatingPointError`` when a training loss is NaN or inf.
 
-    After every training iteration the hook reads the iteration's parsed
-    losses (``outputs`` of ``after_train_iter``: the ``log_vars`` of
-    ``parse_losses``, i.e. ``loss`` and every ``*loss*`` item such as
-    ``decode.loss_ce``) and stops the run with one message that names the
-    iteration (1-based, as ``Iter(train) [k/N]`` and ``iter_k.pth``), the
-    non-finite losses with their values and ranks, and the last checkpoint
-    written, which stays intact:
+    After every training iteration the hook reads its parsed losses (the
+    ``log_vars`` of ``parse_losses``: ``loss`` and every ``*loss*`` item
+    such as ``decode.loss_ce``) and stops the run with one message naming
+    the iteration (1-based, as ``Iter(train) [k/N]`` and ``iter_k.pth``),
+    the non-finite losses with their values and ranks, and the last
+    checkpoint written, which stays intact:
 
-    * Priority ``ABOVE_NORMAL``: the hook runs before ``EMAHook``
-      (``NORMAL``), ``LoggerHook`` (``BELOW_NORMAL``), ``ParamSchedulerHook``
-      (``LOW``) and ``CheckpointHook`` (``VERY_LOW``) of the same iteration,
-      so the weights that this iteration's step has already spoilt are never
-      saved, averaged or logged as good, and ``max_keep_ckpts`` removes no
-      good checkpoint.
-    * Distributed: the losses of every rank are summed into one
-      ``(world_size, num_losses)`` table with a single ``all_reduce``, so all
-      ranks see a NaN that appeared on any one of them and stop at the same
-      iteration with the same message. Without it the ranks with finite
-      losses would go on (DDP has already averaged the NaN gradients into
-      their weights) and rank 0 could save a NaN checkpoint before the
-      launcher kills the job.
+    * Priority ``ABOVE_NORMAL``: it runs before ``EMAHook``, ``LoggerHook``,
+      ``ParamSchedulerHook`` and ``CheckpointHook`` of the same iteration,
+      so the weights this iteration's step spoilt are never saved, averaged
+      or logged as good, and ``max_keep_ckpts`` removes no good checkpoint.
+    * Distributed: every rank's losses are summed into one ``(world_size,
+      num_losses)`` table by a single ``all_reduce``, so all ranks stop at
+      the same iteration with the same message (otherwise the ranks with
+      finite losses, whose weights DDP already averaged with NaN gradients,
+      go on and rank 0 could save a NaN checkpoint).
 
-    Costs one host synchronisation per checked iteration (``LoggerHook``'s
-    ``RuntimeInfoHook`` already makes one) and, distributed, one tiny
-    all-reduce. Under ``AmpOptimWrapper`` a *gradient* overflow is handled by
-    the loss scaler; this hook only fires when the loss itself is non-finite,
-    which the scaler cannot fix.
-
-    Enabled for every config through ``custom_hooks`` in
-    ``configs/_base_/default_runtime.py`` (a config that sets its own
-    ``custom_hooks`` list replaces that list and must list this hook too).
+    Costs one host synchronisation per checked iteration and, distributed,
+    one tiny all-reduce. Under ``AmpOptimWrapper`` the loss scaler handles a
+    *gradient* overflow; this hook fires when the loss itself is not finite.
+    Enabled through ``custom_hooks`` in ``configs/_base_/default_runtime.py``
+    (a config setting its own ``custom_hooks`` must list it too).
 
     Args:
         interval (int): Check every ``interval`` iterations. Default: 1.
@@ -67,24 +58,14 @@ class NonFiniteLossHook(Hook):
         self.interval = interval
 
     @staticmethod
-    def _losses(outputs: Any) -> List[Any]:
-        """``(name, tensor)`` of the loss items of ``outputs``."""
-        if not isinstance(outputs, dict):
-            return []
-        return [(name, value) for name, value in outputs.items()
-                if 'loss' in name and isinstance(value, torch.Tensor)]
-
-    @staticmethod
     def _last_checkpoint(runner) -> Optional[str]:
         """The checkpoint the ``CheckpointHook`` wrote last, if any."""
         last = runner.message_hub.get_info('last_ckpt')
-        if last:
-            return last
         record = osp.join(runner.work_dir, 'last_checkpoint')
-        if osp.isfile(record):
+        if not last and osp.isfile(record):
             with open(record) as f:
-                return f.read().strip() or None
-        return None
+                last = f.read().strip()
+        return last or None
 
     def after_train_iter(self,
                          runner,
@@ -92,14 +73,16 @@ class NonFiniteLossHook(Hook):
                          data_batch: Any = None,
                          outputs: Optional[dict] = None) -> None:
         """Check this iteration's losses; raise if one is not finite."""
-        if not self.every_n_train_iters(runner, self.interval):
+        if not self.every_n_train_iters(runner, self.interval) or \
+                not isinstance(outputs, dict):
             return
-        losses = self._losses(outputs)
+        losses = {name: value for name, value in outputs.items()
+                  if 'loss' in name and isinstance(value, torch.Tensor)}
         if not losses:
             return
-        names = [name for name, _ in losses]
+        names = list(losses)
         local = torch.stack([value.detach().float().mean()
-                             for _, value in losses]).cpu()
+                             for value in losses.values()]).cpu()
         world_size, rank = get_world_size(), get_rank()
         table = local.new_zeros((world_size, len(names)))
         table[rank] = local
@@ -109,10 +92,9 @@ class NonFiniteLossHook(Hook):
         finite = torch.isfinite(table)
         if bool(finite.all()):
             return
-        bad = []
-        for r, c in (~finite).nonzero().tolist():
-            where = f' on rank {r}' if world_size > 1 else ''
-            bad.append(f'{names[c]}={table[r, c].item()}{where}')
+        where = ' on rank {}' if world_size > 1 else ''
+        bad = [f'{names[c]}={table[r, c].item()}{where.format(r)}'
+               for r, c in (~finite).nonzero().tolist()]
         last = self._last_checkpoint(runner)
         kept = (f'The last checkpoint, {last}, was written before this '
                 'iteration and is kept unchanged' if last else
