@@ -22,26 +22,20 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--work-dir', help='dir for the metric results')
     parser.add_argument(
         '--out', help='dir to save the predictions for offline evaluation')
+    parser.add_argument('--show', action='store_true',
+                        help='show prediction results')
     parser.add_argument(
-        '--show', action='store_true', help='show prediction results')
+        '--show-dir', help='dir to save painted predictions in; a relative '
+        'path is taken under the work dir')
+    parser.add_argument('--wait-time', type=float, default=2,
+                        help='the interval of show (s)')
     parser.add_argument(
-        '--show-dir',
-        help='dir to save painted predictions in; a relative path is taken '
-        'under the work dir')
-    parser.add_argument(
-        '--wait-time', type=float, default=2, help='the interval of show (s)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
+        '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, e.g. test_dataloader.batch_size=2')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument(
-        '--tta', action='store_true', help='test time augmentation')
+    parser.add_argument('--launcher', default='none', help='job launcher',
+                        choices=['none', 'pytorch', 'slurm', 'mpi'])
+    parser.add_argument('--tta', action='store_true',
+                        help='test time augmentation')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))

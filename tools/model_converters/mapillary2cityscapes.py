@@ -25,7 +25,6 @@ import argparse
 import os
 import os.path as osp
 import sys
-from collections import OrderedDict
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -51,29 +50,20 @@ def _state_dict(checkpoint: dict) -> dict:
                      'state dict of tensors')
 
 
-def _classifier_keys(state_dict: dict) -> List[str]:
-    """Prefixes of every classifier (``...conv_seg``) in a state dict."""
-    return sorted(
-        k[:-len('.weight')] for k in state_dict
-        if k.endswith(f'{HEAD_SUFFIX}.weight'))
-
-
 def _mapillary_classes(checkpoint: dict, num_rows: int) -> Sequence[str]:
-    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
-    classes = None
-    if isinstance(meta, dict) and isinstance(meta.get('dataset_meta'), dict):
-        classes = meta['dataset_meta'].get('classes')
+    """The class of each classifier row (see the module docstring)."""
+    meta = checkpoint.get('meta')
+    meta = meta.get('dataset_meta') if isinstance(meta, dict) else None
+    classes = meta.get('classes') if isinstance(meta, dict) else None
     if classes is not None:
-        classes = list(classes)
         if len(classes) != num_rows:
             raise ValueError(
                 f'the checkpoint\'s dataset_meta lists {len(classes)} classes '
                 f'but its classifier has {num_rows} rows')
-        return classes
-    if num_rows == len(MAPILLARY_65_CLASSES):
-        return MAPILLARY_65_CLASSES
-    if num_rows == len(MAPILLARY_V12_CLASSES):
-        return MAPILLARY_V12_CLASSES
+        return list(classes)
+    for known in (MAPILLARY_65_CLASSES, MAPILLARY_V12_CLASSES):
+        if num_rows == len(known):
+            return known
     raise ValueError(
         f'the classifier has {num_rows} rows and the checkpoint names no '
         'classes (meta.dataset_meta.classes); a Mapillary v1.2 model has '
@@ -98,7 +88,8 @@ def convert(src: str,
     """
     checkpoint = CheckpointLoader.load_checkpoint(src, map_location='cpu')
     state_dict = _state_dict(checkpoint)
-    heads = _classifier_keys(state_dict)
+    heads = sorted(k[:-len('.weight')] for k in state_dict
+                   if k.endswith(f'{HEAD_SUFFIX}.weight'))
     if not heads:
         raise ValueError(f'{src}: no classifier (`*.{HEAD_SUFFIX}.weight`) '
                          'in the state dict')
@@ -108,20 +99,13 @@ def convert(src: str,
     classes = _mapillary_classes(checkpoint, num_rows.pop())
     rows = cityscapes_source_rows(classes, merge)
 
-    out_state = OrderedDict()
-    for key, value in state_dict.items():
-        out_state[key] = value.detach().clone()
-    for head in heads:
-        for name in ('weight', 'bias'):
-            key = f'{head}.{name}'
-            if key not in state_dict:
-                continue
-            old = state_dict[key]
+    out_state = {k: v.detach().clone() for k, v in state_dict.items()}
+    for key in (f'{h}.{name}' for h in heads for name in ('weight', 'bias')):
+        if key in state_dict:
             out_state[key] = torch.stack(
-                [old[idx].mean(dim=0) for idx in rows]).contiguous()
-
-    palette = [list(map(int, c)) for c in CityscapesDataset.METAINFO[
-        'palette']]
+                [state_dict[key][idx].mean(dim=0) for idx in rows])
+    palette = [list(map(int, c))
+               for c in CityscapesDataset.METAINFO['palette']]
     meta = dict(
         converted_by='tools/model_converters/mapillary2cityscapes.py',
         source=osp.basename(src),
@@ -129,8 +113,7 @@ def convert(src: str,
         classifiers=heads,
         mapillary_classes=[str(c) for c in classes],
         source_rows=[[int(i) for i in idx] for idx in rows],
-        dataset_meta=dict(
-            classes=list(CITYSCAPES_CLASSES), palette=palette))
+        dataset_meta=dict(classes=list(CITYSCAPES_CLASSES), palette=palette))
     os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
     torch.save(dict(meta=meta, state_dict=out_state), dst)
     return [(c, [str(classes[i]) for i in idx])
@@ -144,9 +127,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('src', help='Mapillary-trained checkpoint')
     parser.add_argument('dst', help='output checkpoint (for load_from)')
     parser.add_argument(
-        '--merge',
-        choices=['primary', 'mean'],
-        default='primary',
+        '--merge', choices=['primary', 'mean'], default='primary',
         help='primary: the row of the Mapillary class of the same meaning; '
         'mean: the mean of the rows of all Mapillary classes mapped to it')
     return parser.parse_args(argv)
