@@ -7,6 +7,8 @@
 #       work_dirs/rgpnet_r18-d32_2xb6-80k_mapillary-1024x1024/iter_80000.pth \
 #       checkpoints/rgpnet_r18-d32_mapillary-pre_cityscapes-init.pth
 # or point `load_from` elsewhere with --cfg-options load_from=PATH.
+# Loss: cross-entropy with OHEM (theta 0.6, M 5000 per image) averaged over
+# the pixels OHEM keeps (KeptPixelMeanLoss, docs/model_zoo.md#ohem).
 _base_ = './rgpnet_r18-d32_2xb6-80k_cityscapes-1024x1024.py'
 load_from = 'checkpoints/rgpnet_r18-d32_mapillary-pre_cityscapes-init.pth'
 # every weight comes from load_from: no ImageNet initialisation needed

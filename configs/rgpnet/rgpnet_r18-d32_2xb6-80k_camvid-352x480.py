@@ -3,6 +3,8 @@
 # the test split for evaluation; 2 GPUs x 6 images, OHEM, poly lr. The paper
 # gives no schedule length; 80k iterations is ours (about 2050 epochs of
 # SegNet's 468 train + val images at batch 12).
+# Loss: cross-entropy with OHEM (theta 0.6, M 5000 per image) averaged over
+# the pixels OHEM keeps (KeptPixelMeanLoss, docs/model_zoo.md#ohem).
 _base_ = [
     '../_base_/models/rgpnet_r18-d32.py',
     '../_base_/datasets/camvid_352x480.py',

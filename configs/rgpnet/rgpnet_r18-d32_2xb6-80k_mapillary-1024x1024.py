@@ -2,6 +2,8 @@
 # image base size 1536, random rescale 0.5-2.0, crop 1024x1024, 2 GPUs x 6
 # images, OHEM, poly lr. The paper gives no schedule length; 80k iterations
 # (about 53 epochs of the 18,000 training images at batch 12) is ours.
+# Loss: cross-entropy with OHEM (theta 0.6, M 5000 per image) averaged over
+# the pixels OHEM keeps (KeptPixelMeanLoss, docs/model_zoo.md#ohem).
 _base_ = [
     '../_base_/models/rgpnet_r18-d32.py',
     '../_base_/datasets/mapillary_v1_65_1024x1024.py',

@@ -1,6 +1,8 @@
 # RGPNet-R50 on Cityscapes, the paper's recipe (sec. 4): 2 GPUs x 6 images,
 # crop 1024x1024 from 1024x2048, OHEM, poly lr. (The paper reports R50 only
 # for speed, table 5.)
+# Loss: cross-entropy with OHEM (theta 0.6, M 5000 per image) averaged over
+# the pixels OHEM keeps (KeptPixelMeanLoss, docs/model_zoo.md#ohem).
 _base_ = [
     '../_base_/models/rgpnet_r50-d32.py',
     '../_base_/datasets/cityscapes_1024x1024.py',

@@ -43,8 +43,15 @@ model = dict(
         norm_cfg=norm_cfg,
         align_corners=False,
         # paper sec. 4: cross-entropy with OHEM, theta = 0.6, M = 5000
+        # (absolute M per image, also under progressive resizing), averaged
+        # over the pixels OHEM keeps as in the paper's refs. [39, 42]
+        # (KeptPixelMeanLoss; without a sampler: over the non-ignored
+        # pixels). mmseg's own convention divides by every pixel, ignored
+        # and padded ones too: loss_decode=dict(type='CrossEntropyLoss',
+        # loss_weight=1.0, _delete_=True). docs/model_zoo.md#ohem
         sampler=dict(type='OHEMPixelSampler', thresh=0.6, min_kept=5000),
         loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+            type='KeptPixelMeanLoss',
+            loss=dict(type='CrossEntropyLoss', loss_weight=1.0))),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))

@@ -1,8 +1,9 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
+from .kept_pixel_mean_loss import KeptPixelMeanLoss
 from .label_relaxation_loss import (LabelRelaxationLoss, border_label_mask,
                                     border_mask, label_relaxation_loss)
 
 __all__ = [
-    'LabelRelaxationLoss', 'border_label_mask', 'border_mask',
-    'label_relaxation_loss'
+    'KeptPixelMeanLoss', 'LabelRelaxationLoss', 'border_label_mask',
+    'border_mask', 'label_relaxation_loss'
 ]
