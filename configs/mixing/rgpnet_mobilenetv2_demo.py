@@ -36,7 +36,13 @@ model = dict(
         channels=32,
         adaptor_channels=(32, 64, 128, 256),
         norm_cfg=norm_cfg,
-        sampler=None))
+        sampler=None,
+        # mmseg's own loss, as the other demo configs
+        loss_decode=dict(
+            _delete_=True,
+            type='CrossEntropyLoss',
+            use_sigmoid=False,
+            loss_weight=1.0)))
 
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0)
