@@ -33,6 +33,9 @@ FULL = (64, 128)
 # the test schedule: 1/2 for iterations 0-1, 3/4 for 2-3, full from 4 on
 STAGES = [(0, 0.5), (2, 0.75), (4, 1.0)]
 SIZE = {0.5: (32, 64), 0.75: (48, 96), 1.0: FULL}
+# STAGES as fractions of 6 iterations (0.25 * 6 = 1.5 rounds half up to 2)
+FRACTIONS = [(0, 0.5), (0.25, 0.75), (0.6, 1.0)]
+GREEN_AI = [(0, 0.25), (0.6, 0.5), (0.8, 1.0)]
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -228,12 +231,35 @@ def test_hook_is_in_mmengine_registry_and_finds_stages():
                           ([(0, 0.5), (0, 1.0)], 'strictly increasing'),
                           ([(0, 0.5), (4, 1.0),
                             (2, 0.75)], 'strictly increasing'),
-                          ([(0.5, 1.0)], 'integers'),
+                          ([(0.5, 1.0)], 'fraction=True'),
                           ([(-1, 1.0)], 'integers'), ([(0, 0.0)], r'\(0, 1\]'),
                           ([(0, 0.5), (2, 1.25)], r'stages\[1\]')])
 def test_bad_schedules_are_refused(stages, match):
     with pytest.raises(ValueError, match=match):
         ProgressiveResizeHook(stages)
+
+
+@pytest.mark.parametrize('stages, match',
+                         [([(0, 0.5), (1.0, 1.0)], r'\[0, 1\)'),
+                          ([(0, 0.5), (-0.1, 1.0)], r'\[0, 1\)'),
+                          ([(0.1, 1.0)], 'start at 0'),
+                          ([(0, 0.5), (0.8, 0.7), (0.6, 1.0)], 'increasing')])
+def test_bad_fractions_are_refused(stages, match):
+    with pytest.raises(ValueError, match=match):
+        ProgressiveResizeHook(stages, fraction=True)
+
+
+def test_fractions_resolve_half_up_and_past_the_end_is_refused():
+    # the Green-AI 9/3/3 of 15 epochs; 0.25 * 6 = 1.5 rounds up to 2
+    assert ProgressiveResizeHook(GREEN_AI, fraction=True).resolve(15) == [
+        0, 9, 12]
+    hook = ProgressiveResizeHook(FRACTIONS, fraction=True)
+    assert hook.resolve(6) == [0, 2, 4]
+    with pytest.raises(ValueError, match='training ends at epoch 4'):
+        ProgressiveResizeHook(STAGES).resolve(4, 'epoch')
+    # 0.1 * 4 = 0.4 rounds to 0: two stages at the same start
+    with pytest.raises(ValueError, match=r'iterations \[0, 0\]'):
+        ProgressiveResizeHook([(0, 0.5), (0.1, 1.0)], fraction=True).resolve(4)
 
 
 # ---------------------------------------------------------------------------
@@ -342,12 +368,14 @@ def test_resume_trains_at_the_stage_of_the_checkpoint(six_iters,
     """Resume from iter_<checkpoint> in a new Runner, at a stage start or
     in the middle of a stage: the first resumed iteration runs at that
     stage's scale; nothing but the iteration count comes from the
-    checkpoint."""
+    checkpoint. (The resumed run ends one iteration later: the stages
+    starting after that are left out, a stage past the end is an error.)"""
     _, _, work_dir = six_iters
     cfg = demo_cfg(
         demo_data_root,
         tmp_path / f'resumed_{checkpoint}',
         checkpoint + 1,
+        [stage for stage in STAGES if stage[0] <= checkpoint],
         val_interval=None)
     cfg.resume = True
     cfg.load_from = str(work_dir / f'iter_{checkpoint}.pth')
@@ -366,16 +394,16 @@ def test_resume_trains_at_the_stage_of_the_checkpoint(six_iters,
 EPOCH_STAGES = [(0, 0.5), (1, 0.75), (3, 1.0)]
 
 
-def epoch_cfg(root, work_dir, max_epochs):
+def epoch_cfg(root, work_dir, max_epochs, stages=EPOCH_STAGES, fraction=False):
     """configs/rgpnet_r18_pr-lr_demo.py (label relaxation loss) with
     EPOCH_STAGES in an epoch-based loop: epochs of 2 iterations (4 images,
     batch 2, not shuffled), a checkpoint after every epoch."""
-    cfg = demo_cfg(root, work_dir, 0, EPOCH_STAGES, PR_DEMO_CFG, None)
+    cfg = demo_cfg(root, work_dir, 0, stages, PR_DEMO_CFG, None)
     cfg.train_cfg = dict(
         type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=100)
     cfg.train_dataloader.sampler = dict(type='DefaultSampler', shuffle=False)
     cfg.train_dataloader.dataset.indices = 4
-    cfg.custom_hooks[0]['by_epoch'] = True
+    cfg.custom_hooks[0].update(by_epoch=True, fraction=fraction)
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', by_epoch=True, interval=1, max_keep_ckpts=10)
     return cfg
@@ -404,9 +432,11 @@ def test_by_epoch_with_the_pr_lr_demo_config(four_epochs):
 def test_resume_by_epoch_in_the_middle_of_a_stage(four_epochs,
                                                   demo_data_root, tmp_path):
     """Resume from epoch_2.pth (epoch 2 is the second epoch of the 3/4
-    stage) with one more epoch: both of its iterations run at 3/4."""
+    stage) with one more epoch: both of its iterations run at 3/4 (the
+    full-size stage, from epoch 3, is past this run's end: left out)."""
     _, _, work_dir = four_epochs
-    cfg = epoch_cfg(demo_data_root, tmp_path / 'resumed', 3)
+    cfg = epoch_cfg(demo_data_root, tmp_path / 'resumed', 3,
+                    EPOCH_STAGES[:2])
     cfg.default_hooks.checkpoint = None
     cfg.resume = True
     cfg.load_from = str(work_dir / 'epoch_2.pth')
@@ -416,6 +446,59 @@ def test_resume_by_epoch_in_the_middle_of_a_stage(four_epochs,
     assert (runner.epoch, runner.iter) == (3, 6)
     assert train_sizes(seen) == [SIZE[0.75], SIZE[0.75]]
     assert scales(runner)[-2:] == [0.75, 0.75]
+
+
+def test_fractions_resolve_from_the_iteration_loop(six_iters):
+    runner, _, _ = six_iters
+    hook = ProgressiveResizeHook(FRACTIONS, fraction=True)
+    hook.before_train(runner)  # runner.max_iters == 6
+    assert [hook.scale_at(i) for i in range(6)] == [
+        0.5, 0.5, 0.75, 0.75, 1.0, 1.0]
+    late = ProgressiveResizeHook([(0, 0.5), (6, 1.0)])
+    with pytest.raises(ValueError, match='training ends at iteration 6'):
+        late.before_train(runner)
+
+
+def test_fractions_resolve_from_the_epoch_loop(four_epochs):
+    runner, _, _ = four_epochs
+    # 0.3 * 4 = 1.2 -> epoch 1, 0.7 * 4 = 2.8 -> epoch 3: EPOCH_STAGES
+    hook = ProgressiveResizeHook([(0, 0.5), (0.3, 0.75), (0.7, 1.0)],
+                                 by_epoch=True, fraction=True)
+    hook.before_train(runner)  # max_epochs == 4, 8 iterations
+    assert hook.scale_at(1) == 0.75 and hook.scale_at(3) == 1.0
+    assert hook._starts == [start for start, _ in EPOCH_STAGES]
+
+
+def test_resume_with_fractions_in_the_middle_of_a_stage(
+        six_iters, demo_data_root, tmp_path):
+    """FRACTIONS over the same 6 iterations, resumed from iter_3 (the
+    middle of the 3/4 stage, iterations 2-3): 3/4, then full size."""
+    _, _, work_dir = six_iters
+    cfg = demo_cfg(demo_data_root, tmp_path / 'resumed', 6, FRACTIONS,
+                   val_interval=None)
+    cfg.custom_hooks[0]['fraction'] = True
+    cfg.resume = True
+    cfg.load_from = str(work_dir / 'iter_3.pth')
+    runner = Runner.from_cfg(cfg)
+    seen = record_inputs(runner)
+    runner.train()
+    assert train_sizes(seen) == [SIZE[0.75], FULL, FULL]
+
+
+def test_resume_by_epoch_with_fractions(four_epochs, demo_data_root,
+                                        tmp_path):
+    """Fractions of the 4 epochs that resolve to EPOCH_STAGES, resumed from
+    epoch_2.pth: epoch 2 at 3/4, epoch 3 at full size."""
+    _, _, work_dir = four_epochs
+    cfg = epoch_cfg(demo_data_root, tmp_path / 'resumed', 4,
+                    [(0, 0.5), (0.25, 0.75), (0.75, 1.0)], fraction=True)
+    cfg.default_hooks.checkpoint = None
+    cfg.resume = True
+    cfg.load_from = str(work_dir / 'epoch_2.pth')
+    runner = Runner.from_cfg(cfg)
+    seen = record_inputs(runner)
+    runner.train()
+    assert train_sizes(seen) == [SIZE[0.75]] * 2 + [FULL] * 2
 
 
 def test_by_epoch_in_an_iteration_loop_is_refused(six_iters):
@@ -449,30 +532,68 @@ def test_plain_preprocessor_is_refused(demo_data_root, tmp_path):
 # the configs
 
 
+GREEN_AI_HOOK = dict(type='ProgressiveResizeHook', fraction=True,
+                     stages=GREEN_AI)
+SAFETY_HOOKS = [dict(type='NonFiniteLossHook'), dict(type='LabelCheckHook')]
+LR = dict(type='LabelRelaxationLoss', loss_weight=1.0, loss_name='loss_lr')
+KEPT_LR = dict(type='KeptPixelMeanLoss',
+               loss=dict(type='LabelRelaxationLoss', loss_weight=1.0))
+
+
+@pytest.mark.parametrize('name, hooks, loss', [
+    ('rgpnet_r18_pr-lr_demo.py', [GREEN_AI_HOOK] + SAFETY_HOOKS, LR),
+    ('rgpnet_r18_pr-ce_demo.py', [GREEN_AI_HOOK] + SAFETY_HOOKS,
+     dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+    ('rgpnet_r18_lr_demo.py', SAFETY_HOOKS, LR),
+    ('rgpnet_r18_pr-lr_cityscapes.py', [GREEN_AI_HOOK] + SAFETY_HOOKS,
+     KEPT_LR),
+    ('rgpnet/rgpnet_r101-d32-mapillary-pre_2xb6-pr-lr-80k_cityscapes-'
+     '1024x1024.py', [GREEN_AI_HOOK] + SAFETY_HOOKS, KEPT_LR)])
+def test_table4_configs(name, hooks, loss):
+    """Table 4's rows: Green-AI stages (9/3/3 of 15 epochs) as fractions, the
+    loss of the row, OHEM (averaged over the kept pixels) where the paper
+    has it, the default runtime's safety hooks kept."""
+    cfg = Config.fromfile(str(CONFIG_DIR / name))
+    assert cfg.custom_hooks == hooks
+    assert cfg.model.decode_head.loss_decode == loss
+    assert cfg.model.data_preprocessor.type == (
+        'ProgressiveResizeDataPreProcessor' if len(hooks) == 3 else
+        'SegDataPreProcessor')
+    demo = 'demo' in name
+    assert (cfg.model.decode_head.sampler is None) == demo
+    assert cfg.train_cfg.max_iters == (400 if demo else 80000)
+    if 'r101' in name:
+        assert cfg.load_from.endswith('mapillary-pre_cityscapes-init.pth')
+        assert cfg.model.backbone.depth == 101
+
+
+@pytest.mark.parametrize('name, want', [
+    ('rgpnet_r18_pr-ce_demo.py', [0.25, 0.25, 0.25, 0.5, 1.0]),
+    ('rgpnet_r18_lr_demo.py', None)])
+def test_table4_demo_configs_train(demo_data_root, tmp_path, name, want):
+    """5 iterations of the config's own schedule (0.6 * 5 = 3, 0.8 * 5 = 4):
+    1/4 of the 64x128 test crop is 16x32, a 1x1 map at 1/32."""
+    cfg = demo_cfg(demo_data_root, tmp_path, 5, cfg_file=CONFIG_DIR / name)
+    cfg.custom_hooks = Config.fromfile(str(CONFIG_DIR / name)).custom_hooks
+    runner = Runner.from_cfg(cfg)
+    seen = record_inputs(runner)
+    runner.train()
+    quarter = [(16, 32)] * 3 + [SIZE[0.5], FULL]
+    assert train_sizes(seen) == (quarter if want else [FULL] * 5)
+    if want:
+        assert scales(runner) == want
+    assert runner.message_hub.get_scalar(
+        'train/decode.' + ('loss_ce' if want else 'loss_lr')).current() > 0
+
+
 def test_configs():
-    demo = Config.fromfile(str(PR_DEMO_CFG))
     city = Config.fromfile(str(CONFIG_DIR / 'rgpnet_r18_pr-lr_cityscapes.py'))
     long_name = Config.fromfile(
         str(CONFIG_DIR / 'rgpnet' /
             'rgpnet_r18-d32_2xb6-pr-lr-80k_cityscapes-1024x1024.py'))
     assert city.to_dict() == long_name.to_dict()
-    for cfg in (demo, city):
-        assert cfg.model.data_preprocessor.type == \
-            'ProgressiveResizeDataPreProcessor'
-        assert cfg.model.decode_head.loss_decode == dict(
-            type='LabelRelaxationLoss', loss_weight=1.0, loss_name='loss_lr')
-        hook, *others = cfg.custom_hooks
-        assert hook.type == 'ProgressiveResizeHook' and not hook.by_epoch
-        # the default runtime's safety hooks are kept alongside
-        assert [h.type for h in others] == ['NonFiniteLossHook',
-                                            'LabelCheckHook']
-    # the paper's epochs 0/100/130 of 150, as iterations of 80k
-    assert city.train_cfg.max_iters == 80000
-    assert city.custom_hooks[0].stages == [(0, 0.25), (53333, 0.5),
-                                           (69333, 1.0)]
-    assert math.isclose(53333 / 80000, 100 / 150, rel_tol=1e-4)
+    # the Green-AI switches at 60 % and 80 % of the 80k iterations
+    hook = HOOKS.build(city.custom_hooks[0])
+    assert hook.resolve(city.train_cfg.max_iters) == [0, 48000, 64000]
     assert city.model.decode_head.sampler.type == 'OHEMPixelSampler'
     assert city.model.data_preprocessor.size == (1024, 1024)
-    # demo: 0 / 40% / 80% of its 400 iterations
-    assert demo.custom_hooks[0].stages == [(0, 0.5), (160, 0.75), (320, 1.0)]
-    assert demo.train_cfg.max_iters == 400

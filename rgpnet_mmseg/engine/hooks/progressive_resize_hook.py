@@ -3,7 +3,8 @@
 hook."""
 import bisect
 import logging
-from numbers import Integral
+import math
+from numbers import Integral, Real
 from typing import Any, List, Optional, Sequence, Tuple
 
 from mmengine.hooks import Hook
@@ -24,10 +25,14 @@ class ProgressiveResizeHook(Hook):
     ``stages`` is a list of ``(start, scale)`` pairs: from iteration (or
     epoch, with ``by_epoch=True``) ``start`` on, training batches are
     resized to ``scale`` times the training crop, until the next stage
-    starts.  The paper's Cityscapes schedule (sec. 4.4) is, by epoch::
+    starts.  With ``fraction=True`` the starts are fractions of the training
+    length in ``[0, 1)``, resolved when training starts (``before_train``)
+    from the train loop's ``max_iters`` (or ``max_epochs``), rounded half
+    up, so they follow ``train_cfg``.  The paper's Green-AI schedule (9
+    epochs at 1/4, 3 at 1/2, 3 at full size; table 4) is::
 
-        custom_hooks = [dict(type='ProgressiveResizeHook', by_epoch=True,
-                             stages=[(0, 0.25), (100, 0.5), (130, 1.0)])]
+        custom_hooks = [dict(type='ProgressiveResizeHook', fraction=True,
+                             stages=[(0, 0.25), (0.6, 0.5), (0.8, 1.0)])]
 
     The resizing itself is done by the model's data preprocessor, which
     must be a :class:`ProgressiveResizeDataPreProcessor` (or anything with
@@ -48,43 +53,41 @@ class ProgressiveResizeHook(Hook):
 
     Rules for ``stages`` (checked when the hook is built, ``ValueError``
     otherwise): non-empty; each entry a ``(start, scale)`` pair; starts are
-    integers, strictly increasing, the first one 0 (so every iteration has
-    a defined scale); scales are in ``(0, 1]`` (a fraction of the training
-    crop; to train bigger change the crop).  Scales need not increase.  A
+    integers (fractions: numbers in ``[0, 1)``), strictly increasing, the
+    first one 0 (so every iteration has a defined scale); scales are in
+    ``(0, 1]`` (a fraction of the training crop; to train bigger change the
+    crop).  Scales need not increase.  A
     schedule whose last scale is not 1 only gets a warning (training then
-    never sees the full size the model is evaluated at), as do stages that
-    start after the end of training.
+    never sees the full size the model is evaluated at).  A stage that
+    starts at or after the end of training, or fractions that round to the
+    same start, are refused in ``before_train`` (``ValueError``).
 
-    Batch size and learning rate are left alone.  The paper grows the batch
-    while the images are small (sec. 3.2); an mmengine dataloader's batch
-    size is fixed when it is built (its sampler, workers and the
-    dataloader-skipping of ``--resume`` depend on it), so it cannot follow
-    the stages.  Scaling the learning rate instead is not done either: the
-    learning rate belongs to the ``param_scheduler`` (chained schedulers
-    rescale the optimizer's current value at every step, and the
-    optimizer's value is saved and restored on resume), so a multiplier
-    from a hook would compound with them or be overwritten and would need
-    resume state of its own.  Schedules that differ per stage can be
-    written with ``param_scheduler`` entries whose ``begin``/``end`` are the
-    stage boundaries.
+    Batch size and learning rate are left alone (the dataloader's batch
+    size is fixed when it is built, the learning rate belongs to the
+    ``param_scheduler``): see docs/progressive_resizing.md.
 
     Args:
         stages (Sequence[tuple[int, float]]): ``(start, scale)`` pairs, see
             above.
         by_epoch (bool): ``start`` counts epochs (needs an epoch-based
             train loop) instead of iterations. Default: False.
+        fraction (bool): ``start`` is a fraction of the training length
+            (in epochs with ``by_epoch``, else in iterations). Default:
+            False.
     """
 
     priority = 'NORMAL'
 
     def __init__(self,
                  stages: Sequence[Tuple[int, float]],
-                 by_epoch: bool = False) -> None:
-        self.stages = self._check_stages(stages)
+                 by_epoch: bool = False,
+                 fraction: bool = False) -> None:
+        self.fraction = bool(fraction)
+        self.stages = self._check_stages(stages, self.fraction)
         self.by_epoch = bool(by_epoch)
-        self._starts = [start for start, _ in self.stages]
+        self._starts = None if self.fraction else [s for s, _ in self.stages]
         self._scale: Optional[float] = None
-        unit = 'epoch' if self.by_epoch else 'iteration'
+        unit = 'fraction' if fraction else 'epoch' if by_epoch else 'iteration'
         if self.stages[-1][1] != 1.0:
             print_log(
                 f'ProgressiveResizeHook: the last stage (from {unit} '
@@ -94,7 +97,8 @@ class ProgressiveResizeHook(Hook):
                 level=logging.WARNING)
 
     @staticmethod
-    def _check_stages(stages: Any) -> List[Tuple[int, float]]:
+    def _check_stages(stages: Any,
+                      fraction: bool) -> List[Tuple[float, float]]:
         if isinstance(stages, (str, bytes)) or not isinstance(
                 stages, Sequence) or len(stages) == 0:
             raise ValueError('ProgressiveResizeHook: stages must be a '
@@ -108,18 +112,21 @@ class ProgressiveResizeHook(Hook):
                     f'ProgressiveResizeHook: stages[{i}] must be a (start, '
                     f'scale) pair, got {stage!r}')
             start, scale = stage
-            if (isinstance(start, bool) or not isinstance(start, Integral)
-                    or start < 0):
+            kind = Real if fraction else Integral
+            if (isinstance(start, bool) or not isinstance(start, kind)
+                    or not 0 <= start < (1 if fraction else math.inf)):
                 raise ValueError(
-                    f'ProgressiveResizeHook: stages[{i}] starts at '
-                    f'{start!r}; starts must be integers >= 0')
+                    f'ProgressiveResizeHook: stages[{i}] starts at {start!r}; '
+                    + ('fractions of training must be in [0, 1)' if fraction
+                       else 'starts must be integers >= 0 (fractions of '
+                       'the training length need fraction=True)'))
             scale = check_train_scale(
                 scale, f'ProgressiveResizeHook: the scale of stages[{i}]')
             if checked and start <= checked[-1][0]:
                 raise ValueError(
                     'ProgressiveResizeHook: stage starts must be strictly '
                     f'increasing, got {[s[0] for s in stages]}')
-            checked.append((int(start), scale))
+            checked.append((start if fraction else int(start), scale))
         if checked[0][0] != 0:
             raise ValueError(
                 'ProgressiveResizeHook: the first stage must start at 0 '
@@ -127,7 +134,11 @@ class ProgressiveResizeHook(Hook):
         return checked
 
     def scale_at(self, step: int) -> float:
-        """The scale of the stage holding iteration/epoch ``step``."""
+        """The scale of the stage holding iteration/epoch ``step`` (stages
+        in fractions: once resolved by ``before_train``)."""
+        if self._starts is None:
+            raise RuntimeError('ProgressiveResizeHook: fraction stages are '
+                               'resolved in before_train')
         return self.stages[bisect.bisect_right(self._starts, step) - 1][1]
 
     @staticmethod
@@ -179,15 +190,23 @@ class ProgressiveResizeHook(Hook):
                     'epoch-based train loop (EpochBasedTrainLoop), got '
                     f'{type(runner.train_loop).__name__}; give the stages '
                     'in iterations with by_epoch=False')
-        if end is not None:
-            late = [start for start in self._starts if start >= end]
-            if late:
-                print_log(
-                    f'ProgressiveResizeHook: stages starting at {unit} '
-                    f'{late} never run (training ends at {unit} {end})',
-                    logger='current',
-                    level=logging.WARNING)
+        self._starts = self.resolve(end, unit)
         self._apply(runner)
+
+    def resolve(self, end: Optional[int], unit: str = 'iteration') -> list:
+        """The stages' starts in iterations (epochs) of a run of ``end``:
+        fractions rounded half up; ``ValueError`` for a start at or after
+        ``end`` or fractions that round to one start."""
+        starts = [s for s, _ in self.stages]
+        if self.fraction:
+            starts = [int(math.floor(f * end + 0.5)) for f in starts]
+        if end is not None and (starts[-1] >= end or len(set(starts)) <
+                                len(starts)):
+            raise ValueError(
+                f'ProgressiveResizeHook: stages {self.stages} start at '
+                f'{unit}s {starts}, but training ends at {unit} {end}: each '
+                'stage must start before the end, at its own start')
+        return starts
 
     def before_train_epoch(self, runner) -> None:
         """Set the scale of the epoch's stage."""
