@@ -586,6 +586,25 @@ def test_table4_demo_configs_train(demo_data_root, tmp_path, name, want):
         'train/decode.' + ('loss_ce' if want else 'loss_lr')).current() > 0
 
 
+@pytest.mark.parametrize('name', [
+    'rgpnet_r18_pr-lr_cityscapes.py',
+    'rgpnet/rgpnet_r101-d32-mapillary-pre_2xb6-pr-lr-80k_cityscapes-'
+    '1024x1024.py'])
+def test_cityscapes_pr_lr_configs_train(demo_data_root, tmp_path, name):
+    """The Cityscapes PR + LR configs (OHEM, KeptPixelMeanLoss) on the demo
+    data for 5 iterations of their own stages, without the ImageNet /
+    Mapillary weights (no download here)."""
+    cfg = demo_cfg(demo_data_root, tmp_path, 5, cfg_file=CONFIG_DIR / name)
+    cfg.custom_hooks = Config.fromfile(str(CONFIG_DIR / name)).custom_hooks
+    cfg.model.backbone.init_cfg = None
+    cfg.load_from = None
+    runner = Runner.from_cfg(cfg)
+    seen = record_inputs(runner)
+    runner.train()
+    assert train_sizes(seen) == [(16, 32)] * 3 + [SIZE[0.5], FULL]
+    assert runner.message_hub.get_scalar('train/decode.loss_lr').current() > 0
+
+
 def test_configs():
     city = Config.fromfile(str(CONFIG_DIR / 'rgpnet_r18_pr-lr_cityscapes.py'))
     long_name = Config.fromfile(
