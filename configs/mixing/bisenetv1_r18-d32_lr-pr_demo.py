@@ -72,9 +72,12 @@ model = dict(
 
 # the stages below are computed from the schedule's length
 max_iters = 400
-# progressive resizing as configs/rgpnet_r18_pr-lr_demo.py: 1/2 size for the
-# first 40 % of the iterations, 3/4 up to 80 %, then full size (the stages
-# do not follow max_iters: override both together)
+# progressive resizing: 1/2 size for the first 40 % of the iterations, 3/4
+# up to 80 %, then full size (not table 4's 1/4 -> 1/2 -> 1 of
+# configs/rgpnet_r18_pr-lr_demo.py). The stages are iterations and do not
+# follow max_iters: override both together, or give them as fractions of
+# the schedule with `fraction=True, stages=[(0, 0.5), (0.4, 0.75),
+# (0.8, 1.0)]` (docs/progressive_resizing.md)
 custom_hooks = [
     dict(
         type='ProgressiveResizeHook',
