@@ -20,7 +20,7 @@ from mmseg.models.data_preprocessor import SegDataPreProcessor
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from rgpnet_mmseg.engine.hooks import ProgressiveResizeHook
-from rgpnet_mmseg.models.data_preprocessors import (
+from rgpnet_mmseg.models.data_preprocessors import (  # noqa: F401
     ProgressiveResizeDataPreProcessor, scaled_size)
 from .conftest import CONFIG_DIR
 from .run_helpers import shrink_for_quick_run

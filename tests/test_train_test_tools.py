@@ -19,7 +19,8 @@ def run_tool(*args, cwd=REPO_ROOT, timeout=900):
     """Run a tool of ours in a fresh interpreter, as a user would."""
     env = dict(os.environ, PYTHONUNBUFFERED='1')
     tool, *rest = args
-    return subprocess.run([sys.executable, str(REPO_ROOT / tool), *map(str, rest)],
+    return subprocess.run([sys.executable, str(REPO_ROOT / tool),
+                           *map(str, rest)],
                           cwd=cwd,
                           env=env,
                           capture_output=True,
