@@ -10,15 +10,11 @@
 # MobileNetV2 levels at 1/4 and 1/8.
 #
 #   python tools/train.py configs/mixing/rgpnet_mobilenetv2_demo.py
-_base_ = [
-    '../_base_/models/rgpnet_r18-d32.py',
-    '../_base_/datasets/cityscapes_demo.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_demo_400it.py'
-]
-crop_size = (128, 256)
+# Everything else (BN, data, schedule, mmseg's CrossEntropyLoss) is the
+# demo config's.
+_base_ = ['../rgpnet_r18_demo.py']
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
-    data_preprocessor=dict(size=crop_size),
     backbone=dict(
         _delete_=True,
         type='MobileNetV2',
@@ -34,15 +30,4 @@ model = dict(
     decode_head=dict(
         in_channels=(24, 32, 96, 320),
         channels=32,
-        adaptor_channels=(32, 64, 128, 256),
-        norm_cfg=norm_cfg,
-        sampler=None,
-        # mmseg's own loss, as the other demo configs
-        loss_decode=dict(
-            _delete_=True,
-            type='CrossEntropyLoss',
-            use_sigmoid=False,
-            loss_weight=1.0)))
-
-env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
-randomness = dict(seed=0)
+        adaptor_channels=(32, 64, 128, 256)))
