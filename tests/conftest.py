@@ -11,14 +11,36 @@ DEMO_ROOT = REPO_ROOT / 'data' / 'demo'
 
 
 def load_tool(name: str):
-    """``tools/<name>.py`` (tools/ is no package), imported by its path,
-    once; e.g. ``load_tool('make_demo_data').render_sample``."""
-    if name not in sys.modules:
+    """``tools/<name>.py`` (tools/ is no package; ``name`` may name a
+    subfolder: ``'analysis_tools/entropy_diff'``), imported by its path
+    once, as module ``_tool_<name>`` (tools named like stdlib modules, e.g.
+    ``test``, shadow nothing); e.g. ``load_tool('infer').main([...])``."""
+    key = '_tool_' + name.replace('/', '__')
+    if key not in sys.modules:
         spec = importlib.util.spec_from_file_location(
-            name, REPO_ROOT / 'tools' / f'{name}.py')
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
+            key, REPO_ROOT / 'tools' / f'{name}.py')
+        sys.modules[key] = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(sys.modules[key])
+        except BaseException:
+            del sys.modules[key]
+            raise
+    return sys.modules[key]
+
+
+def randomize_bn(module, seed: int = 0) -> None:
+    """BN statistics and affine parameters of every ``BatchNorm2d`` in
+    ``module`` away from the 0/1 defaults, so that eval-mode BN is not the
+    identity."""
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    for m in module.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            c = m.num_features
+            m.running_mean.copy_(torch.randn(c, generator=g))
+            m.running_var.copy_(torch.rand(c, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(c, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(c, generator=g))
 
 
 @pytest.fixture(scope='session')

@@ -14,22 +14,14 @@ import pytest
 import torch
 
 from rgpnet_mmseg.utils.timing import environment, time_round_robin
-from .conftest import CONFIG_DIR, REPO_ROOT
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(
-        name, REPO_ROOT / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from .conftest import CONFIG_DIR, REPO_ROOT, load_tool
 
 
 # tools/benchmark.py loads without the deploy extras (the training, loss
 # and pure-torch zoo modes need none); only the tests that run ONNX Runtime
 # are skipped without it.
-training = _load('benchmark_training')
-bench = _load('benchmark')
+training = load_tool('benchmark_training')
+bench = load_tool('benchmark')
 zoo = bench.benchmark_zoo
 needs_ort = pytest.mark.skipif(
     importlib.util.find_spec('onnxruntime') is None,

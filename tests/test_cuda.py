@@ -17,7 +17,7 @@ import rgpnet_mmseg  # noqa: F401  (registers RGPHead & co.)
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from rgpnet_mmseg.models.losses import LabelRelaxationLoss
-from .conftest import CONFIG_DIR
+from .conftest import CONFIG_DIR, randomize_bn
 
 pytestmark = pytest.mark.skipif(
     not torch.cuda.is_available(),
@@ -39,19 +39,6 @@ def no_tf32():
     yield
     (torch.backends.cuda.matmul.allow_tf32,
      torch.backends.cudnn.allow_tf32) = saved
-
-
-def randomize_bn(module: torch.nn.Module, seed: int) -> None:
-    """BN statistics and affine parameters away from the 0/1 defaults, so
-    that eval-mode BN is not the identity."""
-    g = torch.Generator().manual_seed(seed)
-    for m in module.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            c = m.num_features
-            m.running_mean.copy_(torch.randn(c, generator=g))
-            m.running_var.copy_(torch.rand(c, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(c, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(c, generator=g))
 
 
 def assert_close_float32(got: torch.Tensor, want: torch.Tensor) -> None:

@@ -1,7 +1,6 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """tools/analysis_tools/entropy_diff.py runs end to end on tiny inputs; the
 entropy helpers are exact."""
-import importlib.util
 import json
 import math
 
@@ -13,14 +12,7 @@ import torch
 from rgpnet_mmseg.utils.entropy import (diverging_heatmap,
                                         entropy_from_logits, entropy_stats,
                                         prediction_border_mask)
-from .conftest import CONFIG_DIR, REPO_ROOT, load_tool
-
-
-def _load_tool(relpath: str, name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / relpath)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from .conftest import CONFIG_DIR, load_tool
 
 
 # --------------------------------------------------------------------------
@@ -139,7 +131,7 @@ def tiny_models(tmp_path_factory):
 
 
 def test_entropy_diff_tool_with_label(tiny_models, capsys):
-    tool = _load_tool('tools/analysis_tools/entropy_diff.py', 'entropy_diff')
+    tool = load_tool('analysis_tools/entropy_diff')
     m = tiny_models
     out = m['root'] / 'heat.png'
     stats = tool.main([
@@ -173,7 +165,7 @@ def test_entropy_diff_tool_with_label(tiny_models, capsys):
 
 
 def test_entropy_diff_tool_same_model_and_errors(tiny_models, capsys):
-    tool = _load_tool('tools/analysis_tools/entropy_diff.py', 'entropy_diff')
+    tool = load_tool('analysis_tools/entropy_diff')
     m = tiny_models
     out = m['root'] / 'same.png'
     stats = tool.main([

@@ -15,19 +15,10 @@ import numpy as np
 import pytest
 import torch
 
-from .conftest import CONFIG_DIR, REPO_ROOT
+from .conftest import CONFIG_DIR, REPO_ROOT, load_tool
 
 DEMO_CFG = str(CONFIG_DIR / 'rgpnet_r18_demo.py')
 DEPLOY_CFGS = REPO_ROOT / 'configs' / 'deploy'
-
-
-def load_tool(name):
-    """A tool's module (tools/ is no package), to call its main()."""
-    spec = importlib.util.spec_from_file_location(
-        f'_tool_{name}', REPO_ROOT / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module', autouse=True)

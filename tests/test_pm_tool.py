@@ -3,7 +3,6 @@
 training the 65-class Mapillary config (on a few generated files in the
 Mapillary layout) is turned into a Cityscapes start point, whose classifier
 rows come from the Mapillary classes that the mapping names."""
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +25,7 @@ from rgpnet_mmseg.datasets.class_mappings import (CITYSCAPES_CLASSES,
                                                   unmapped_mapillary_classes)
 from rgpnet_mmseg.utils.cpu_config import without_syncbn_and_pretrained
 from rgpnet_mmseg.utils.preflight import PreflightError, check_data
-from .conftest import CONFIG_DIR, REPO_ROOT
+from .conftest import CONFIG_DIR, REPO_ROOT, load_tool
 
 TOOL = REPO_ROOT / 'tools' / 'model_converters' / 'mapillary2cityscapes.py'
 MAPILLARY_CFG = (CONFIG_DIR / 'rgpnet' /
@@ -72,14 +71,6 @@ MEAN_ROWS = [
     [20, 21, 22],  # rider: Bicyclist, Motorcyclist, Other Rider
     [55], [61], [54], [58], [57], [52],
 ]
-
-
-def _load_tool():
-    spec = importlib.util.spec_from_file_location('mapillary2cityscapes',
-                                                  TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _write_mapillary(root: Path, n: int = 2, size=(72, 96)) -> None:
@@ -232,7 +223,7 @@ def test_pm_tool_reorders_classifier_rows(mapillary_ckpt, tmp_path):
 
 
 def test_pm_tool_mean_merge_and_errors(mapillary_ckpt, tmp_path):
-    tool = _load_tool()
+    tool = load_tool('model_converters/mapillary2cityscapes')
     out = tmp_path / 'mean.pth'
     table = dict(tool.convert(str(mapillary_ckpt), str(out), merge='mean'))
     assert table['road'] == [

@@ -12,7 +12,7 @@ from mmseg.registry import MODELS
 from rgpnet_mmseg.models.decode_heads import RGPHead
 from rgpnet_mmseg.models.decode_heads.rgp_head import (SharedResBlock,
                                                        match_size)
-from .conftest import CONFIG_DIR
+from .conftest import CONFIG_DIR, randomize_bn
 
 BN = dict(type='BN', requires_grad=True)
 R18_CHANNELS = (64, 128, 256, 512)
@@ -141,7 +141,7 @@ def test_forward_is_equation_1_to_3_at_odd_sizes(image, rounding,
     torch.manual_seed(0)
     head = make_head(use_downsample=use_downsample)
     assert hasattr(head, 'downsamples') == use_downsample
-    _randomize_bn_stats(head, seed=3)
+    randomize_bn(head, seed=3)
     head.eval()
     g = torch.Generator().manual_seed(4)
     e = [
@@ -309,23 +309,12 @@ def test_whole_segmentor_logits_are_quarter_size_predictions_full_size():
     torch.testing.assert_close(pred.seg_logits.data, full[0])
 
 
-def _randomize_bn_stats(module: torch.nn.Module, seed: int = 0) -> None:
-    g = torch.Generator().manual_seed(seed)
-    for m in module.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            c = m.num_features
-            m.running_mean.copy_(torch.randn(c, generator=g))
-            m.running_var.copy_(torch.rand(c, generator=g) + 0.5)
-            m.weight.data.copy_(torch.rand(c, generator=g) + 0.5)
-            m.bias.data.copy_(torch.randn(c, generator=g))
-
-
 def test_fused_shared_res_block_is_two_folded_convs():
     """Expected value written out: conv -> BN (eval formula) -> ReLU, the
     same weight again -> BN2 -> + x -> ReLU."""
     torch.manual_seed(0)
     block = SharedResBlock(8, BN, dict(type='ReLU'))
-    _randomize_bn_stats(block)
+    randomize_bn(block)
     block.eval()
     x = torch.randn(2, 8, 7, 5)
     w = block.conv.weight.detach().clone()
@@ -354,7 +343,7 @@ def test_fold_bn_into_conv(transposed, groups):
     kwargs = dict(output_padding=1) if transposed else {}
     conv = cls(4, 6, 3, stride=2, padding=1, groups=groups, **kwargs)
     bn = torch.nn.BatchNorm2d(6)
-    _randomize_bn_stats(bn, seed=1)
+    randomize_bn(bn, seed=1)
     ref = torch.nn.Sequential(conv, bn).eval()
     fused = fold_bn_into_conv(conv, bn).eval()
     x = torch.randn(2, 4, 7, 9)
@@ -366,7 +355,7 @@ def _demo_segmentor():
     cfg = Config.fromfile(str(CONFIG_DIR / 'rgpnet_r18_demo.py'))
     init_default_scope('mmseg')
     model = MODELS.build(cfg.model)
-    _randomize_bn_stats(model, seed=2)
+    randomize_bn(model, seed=2)
     return model.eval()
 
 
