@@ -36,8 +36,7 @@ for b in $BACKENDS; do
     configs/rgpnet_r18_demo.py "$CKPT" "$IMG" --work-dir "$OUT/deploy_$b" \
     --device $DEV --miou-max-images 8
 done
-TESTS="tests/test_deploy.py tests/test_infer.py"
-[ -f tests/test_cuda.py ] && TESTS="$TESTS tests/test_cuda.py"
+TESTS="tests/test_deploy.py tests/test_infer.py tests/test_cuda.py"
 T=$((470 - SECONDS)); step tests $((T > 60 ? T : 60)) $PY -m pytest -q -rs $TESTS -k "$K"
 $PY tools/device_check.py report "$OUT"; rc=$?
 cat "$OUT/report.md"; exit $rc
