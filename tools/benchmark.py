@@ -8,6 +8,8 @@
   deploy    a config on PyTorch, ONNX Runtime, TensorRT (docs/deployment.md)
   training  progressive resizing x CE/label relaxation, schedule ratio
   loss      the two losses alone (both: docs/training_benchmark.md)
+  heads     RGPHead beside mmseg's heads on one encoder (configs/heads/,
+            docs/heads_benchmark.md)
 """
 import argparse
 import os
@@ -18,6 +20,7 @@ from typing import Optional, Sequence
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
+import benchmark_heads  # noqa: E402
 import benchmark_training  # noqa: E402
 import benchmark_zoo  # noqa: E402
 
@@ -147,6 +150,7 @@ MODES = {  # mode: (its options, its run, --repeats and --warmup defaults)
     'training': (benchmark_training.training_arguments,
                  benchmark_training.run_training, 5, 1),
     'loss': (lambda parser: None, benchmark_training.run_loss, 7, 1),
+    'heads': (benchmark_heads.add_arguments, benchmark_heads.run, 20, 5),
 }
 
 
