@@ -87,6 +87,9 @@ class SharedResBlock(BaseModule):
         channels (int): Input and output channels.
         norm_cfg (dict): Config of the norm layers.
         act_cfg (dict): Config of the activation layers.
+        shared (bool): Whether the two convolutions share one weight
+            (``conv``). False gives each its own (``conv1``, ``conv2``, a
+            plain basic block: the ablation). Default: True.
         init_cfg (dict, optional): Initialisation config.
 
     Shape:
@@ -97,19 +100,28 @@ class SharedResBlock(BaseModule):
                  channels: int,
                  norm_cfg: ConfigType,
                  act_cfg: ConfigType,
+                 shared: bool = True,
                  init_cfg: OptConfigType = None) -> None:
         super().__init__(init_cfg)
-        self.conv = nn.Conv2d(
-            channels, channels, kernel_size=3, padding=1, bias=False)
+        for name in ('conv', ) if shared else ('conv1', 'conv2'):
+            self.add_module(
+                name,
+                nn.Conv2d(
+                    channels, channels, kernel_size=3, padding=1, bias=False))
         self.bn1 = build_norm_layer(norm_cfg, channels)[1]
         self.bn2 = build_norm_layer(norm_cfg, channels)[1]
         self.act1 = build_activation_layer(act_cfg)
         self.act2 = build_activation_layer(act_cfg)
 
+    def _convs(self) -> Tuple[nn.Module, nn.Module]:
+        """The first and the second convolution (the same when shared)."""
+        if hasattr(self, 'conv'):
+            return self.conv, self.conv
+        return self.conv1, self.conv2
+
     def forward(self, x: Tensor) -> Tensor:
         """Forward function."""
-        conv1, conv2 = ((self.conv, self.conv) if hasattr(self, 'conv') else
-                        (self.conv1, self.conv2))
+        conv1, conv2 = self._convs()
         out = self.act1(self.bn1(conv1(x)))
         out = self.bn2(conv2(out))
         return self.act2(out + x)
@@ -119,10 +131,12 @@ class SharedResBlock(BaseModule):
         the shared weight becomes two convolutions ``conv1``/``conv2``, one
         per BN (the same FLOPs), and both BNs become ``nn.Identity``.
         Called by :func:`rgpnet_mmseg.models.fuse_conv_bn`."""
-        self.conv1 = fold_bn_into_conv(self.conv, self.bn1)
-        self.conv2 = fold_bn_into_conv(self.conv, self.bn2)
+        conv1, conv2 = self._convs()
+        self.conv1 = fold_bn_into_conv(conv1, self.bn1)
+        self.conv2 = fold_bn_into_conv(conv2, self.bn2)
         self.bn1, self.bn2 = nn.Identity(), nn.Identity()
-        del self.conv
+        if hasattr(self, 'conv'):
+            del self.conv
 
 
 def _check_levels(name: str, value: Sequence, expected: int = NUM_LEVELS
@@ -171,6 +185,9 @@ class RGPHead(BaseDecodeHead):
         use_downsample (bool): Whether to use the downsampling connections
             ``D`` (the paper's "DS"; off for the table 6 ablation).
             Default: True.
+        share_decoder_weights (bool): Whether the two convolutions of each
+            decoder block ``F_s`` share one weight (eq. 3). False gives
+            them their own (the ablation). Default: True.
         in_index (Sequence[int]): Which backbone outputs to use.
             Default: ``(0, 1, 2, 3)``.
         dropout_ratio (float): Dropout before the classifier. The paper
@@ -189,6 +206,7 @@ class RGPHead(BaseDecodeHead):
                  channels: int = 64,
                  adaptor_channels: Sequence[int] = (64, 128, 256, 512),
                  use_downsample: bool = True,
+                 share_decoder_weights: bool = True,
                  in_index: Sequence[int] = (0, 1, 2, 3),
                  dropout_ratio: float = 0.0,
                  input_transform: str = 'multiple_select',
@@ -237,8 +255,8 @@ class RGPHead(BaseDecodeHead):
             for c_in, c_out in zip(adaptor_channels[1:],
                                    adaptor_channels[:-1]))
         self.decoders = nn.ModuleList(
-            SharedResBlock(c, self.norm_cfg, self.act_cfg)
-            for c in adaptor_channels)
+            SharedResBlock(c, self.norm_cfg, self.act_cfg,
+                           share_decoder_weights) for c in adaptor_channels)
 
     def _check_inputs(self, inputs: List[Tensor]) -> None:
         """Raise a clear error when the backbone's features do not fit."""
