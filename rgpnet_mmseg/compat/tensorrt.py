@@ -8,11 +8,13 @@ TensorRT 11. :func:`apply` registers :class:`TensorRTManager` (engines by
 :func:`build_engine`, run by :class:`TRTWrapper` with the tensor-name API;
 ``tensorrt`` imported only then) as mmdeploy's ``tensorrt`` backend
 manager. Test: ``test_compat_tensorrt_manager``."""
+import itertools
 import logging
 import os.path as osp
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Iterator, Optional, Sequence
 
+import numpy as np
 import torch
 from mmdeploy.backend.base import BaseWrapper
 
@@ -63,27 +65,32 @@ def tensorrt_unavailable_reason() -> Optional[str]:
 
 
 def precision_mode(common_config: Dict[str, Any]) -> str:
-    """``'fp16'`` (``fp16_mode``), ``'tf32'`` (``tf32_mode``: FP32 layers,
-    TF32 tensor-core math) or ``'fp32'`` (TF32 cleared)."""
-    return 'fp16' if common_config.get('fp16_mode') else (
-        'tf32' if common_config.get('tf32_mode') else 'fp32')
+    """``'int8'`` (``int8_mode``, with FP16 fallback where ``fp16_mode``, as
+    mmdeploy's INT8 configs), ``'fp16'`` (``fp16_mode``), ``'tf32'``
+    (``tf32_mode``: FP32 layers, TF32 tensor-core math) or ``'fp32'`` (TF32
+    cleared)."""
+    return next((m for m in ('int8', 'fp16', 'tf32')
+                 if common_config.get(f'{m}_mode')), 'fp32')
 
 
-def builder_precision(common_config: Dict[str, Any],
-                      has_fp16_flag: bool) -> Dict[str, bool]:
+def builder_precision(common_config: Dict[str, Any], has_fp16_flag: bool,
+                      has_int8: bool = True) -> Dict[str, bool]:
     """The builder's flags for ``backend_config.common_config``:
     :func:`precision_mode`, ``fp16_typing`` (``'auto'``: ``BuilderFlag.FP16``
     where this TensorRT has it, ``has_fp16_flag``, else a float16 graph in a
     strongly typed network; ``'flag'``; ``'strong'``), ``int8_mode``
-    (refused: no calibrator). Returns ``fp16_flag`` (set ``BuilderFlag.
-    FP16``), ``strongly_typed`` and ``tf32`` (False for FP32: cleared)."""
-    if common_config.get('int8_mode'):
-        raise ValueError(
-            'backend_config.common_config.int8_mode: INT8 engines need a '
-            'calibrator, which rgpnet-mmseg does not have; use FP32, '
-            'tf32_mode=True or fp16_mode=True')
+    (``BuilderFlag.INT8`` and a calibrator, where this TensorRT has them:
+    ``has_int8``). Returns ``fp16_flag`` (set ``BuilderFlag.FP16``),
+    ``strongly_typed`` and ``tf32`` (False for FP32: cleared)."""
     mode, typing = precision_mode(common_config), common_config.get(
         'fp16_typing', 'auto')
+    if mode == 'int8' and not has_int8:
+        raise ValueError(
+            'backend_config.common_config.int8_mode: this TensorRT has no '
+            'implicit INT8 calibration (BuilderFlag.INT8, IInt8Entropy'
+            'Calibrator2: deprecated in TensorRT 10, removed in 11); for '
+            'explicit quantization build from a QDQ ONNX (rgpnet_mmseg.'
+            "deploy.quantize.quantize_onnx(..., quant_format='QDQ'))")
     if typing not in FP16_TYPINGS:
         raise ValueError(f'fp16_typing must be one of {FP16_TYPINGS}, got '
                          f'{typing!r}')
@@ -93,8 +100,64 @@ def builder_precision(common_config: Dict[str, Any],
                          '"strong" or "auto"')
     strong = mode == 'fp16' and (typing == 'strong' or
                                  (typing == 'auto' and not has_fp16_flag))
-    return dict(fp16_flag=mode == 'fp16' and not strong,
-                strongly_typed=strong, tf32=mode != 'fp32')
+    fp16 = mode == 'fp16' or (mode == 'int8' and bool(
+        common_config.get('fp16_mode')) and has_fp16_flag)
+    return dict(fp16_flag=fp16 and not strong, strongly_typed=strong,
+                tf32=mode != 'fp32')
+
+
+def calibration_batches(calib_file: str,
+                        opt_shape: Sequence[int]) -> Iterator[np.ndarray]:
+    """The INT8 calibration batches of an mmdeploy calibration file
+    (:func:`rgpnet_mmseg.deploy.quantize.read_calibration_data`) as
+    mmdeploy's ``HDF5Calibrator`` gives them to TensorRT: float32, tiled and
+    cropped to the input's ``opt_shape`` (N, C, H, W). The file is checked
+    now (one-line errors), read as the result is iterated."""
+    from rgpnet_mmseg.deploy.quantize import read_calibration_data
+    if not osp.isfile(calib_file):
+        raise FileNotFoundError(
+            f'INT8 calibration file not found: {calib_file} (run '
+            'tools/deploy.py, which writes it)')
+
+    def fit(x: np.ndarray) -> np.ndarray:
+        x = np.tile(x, [-(-s // d) for s, d in zip(opt_shape, x.shape)])
+        return np.ascontiguousarray(x[tuple(slice(0, s) for s in opt_shape)])
+    batches = read_calibration_data(calib_file)
+    return map(fit, itertools.chain([next(batches)], batches))
+
+
+def entropy_calibrator(trt, calib_file: str, opt_shape: Sequence[int],
+                       device: torch.device):
+    """A ``trt.IInt8EntropyCalibrator2`` (mmdeploy's default algorithm) of
+    :func:`calibration_batches` for a one-input network, on ``device``
+    through torch (mmdeploy's ``HDF5Calibrator`` needs pycuda, which has no
+    wheel)."""
+
+    class Calibrator(trt.IInt8EntropyCalibrator2):
+
+        def __init__(self):
+            super().__init__()
+            self.batches = calibration_batches(calib_file, opt_shape)
+            self.held = None
+
+        def get_batch_size(self) -> int:
+            return 1  # explicit batch: the batch is in the shapes
+
+        def get_batch(self, names: Sequence[str], *_) -> Optional[list]:
+            batch = next(self.batches, None)
+            if batch is None:
+                return None
+            self.held = torch.from_numpy(batch).to(device)  # alive until
+            torch.cuda.synchronize(device)  # the next batch
+            return [int(self.held.data_ptr())] * len(names)
+
+        def read_calibration_cache(self, *_):
+            return None
+
+        def write_calibration_cache(self, *_):
+            return None
+
+    return Calibrator()
 
 
 def input_range(shape: Sequence[int], profile: Optional[Sequence] = None):
@@ -142,16 +205,27 @@ def _device(device: Any) -> torch.device:
 def build_engine(onnx_file: str, engine_path: str,
                  input_shapes: Optional[Dict[str, Dict[str, Any]]] = None,
                  common_config: Optional[Dict[str, Any]] = None,
-                 device: str = 'cuda:0') -> str:
+                 device: str = 'cuda:0',
+                 calib_file: Optional[str] = None) -> str:
     """Build a TensorRT engine from an ONNX file; returns ``engine_path``.
     ``input_shapes``: ``backend_config.model_inputs[i].input_shapes``
     (``{input: dict(min_shape=, opt_shape=, max_shape=)}``, static inputs
-    need none); ``common_config``: ``max_workspace_size``, the precision."""
+    need none); ``common_config``: ``max_workspace_size``, the precision;
+    ``calib_file``: INT8's calibration data (:func:`calibration_batches`)."""
     import onnx
-    trt = import_tensorrt()
     common_config = dict(common_config or {})
-    precision = builder_precision(common_config,
-                                  hasattr(trt.BuilderFlag, 'FP16'))
+    int8 = precision_mode(common_config) == 'int8'
+    if int8 and calib_file is None:
+        raise ValueError('int8_mode needs a calibration file (calib_config='
+                         "dict(create_calib=True, calib_file='calib_data.h5')"
+                         ' in the deploy config)')
+    if int8:  # a missing file, no inputs in it: before any work
+        calibration_batches(calib_file, ())
+    trt = import_tensorrt()
+    precision = builder_precision(
+        common_config, hasattr(trt.BuilderFlag, 'FP16'),
+        hasattr(trt.BuilderFlag, 'INT8')
+        and hasattr(trt, 'IInt8EntropyCalibrator2'))
     torch.cuda.set_device(_device(device))
     trt_logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(trt_logger)
@@ -190,6 +264,13 @@ def build_engine(onnx_file: str, engine_path: str,
             tuple(shapes[k]) for k in ('min_shape', 'opt_shape', 'max_shape'))
         profile.set_shape(tensor.name, lo, opt, hi)
     config.add_optimization_profile(profile)
+    if int8:  # the calibrator keeps the file's batches alive till built
+        config.set_flag(trt.BuilderFlag.INT8)
+        if network.num_inputs != 1:
+            raise ValueError('INT8 calibration: one network input only')
+        calibrator = entropy_calibrator(trt, calib_file, opt,
+                                        _device(device))
+        config.int8_calibrator = calibrator
     logger.info(f'building a TensorRT {trt.__version__} engine '
                 f'({precision}) -> {engine_path}')
     serialized = builder.build_serialized_network(network, config)
@@ -279,14 +360,18 @@ class TensorRTManager(MMDeployTensorRTManager):
     def to_backend(cls, ir_files: Sequence[str], work_dir: str,
                    deploy_cfg: Any, log_level: int = logging.INFO,
                    device: str = 'cuda:0', **kwargs) -> Sequence[str]:
-        """An engine per ONNX file by ``backend_config``."""
-        backend_cfg = deploy_cfg['backend_config']
+        """An engine per ONNX file by ``backend_config``; INT8 calibrated on
+        ``work_dir``'s ``calib_config.calib_file``."""
+        from mmdeploy.utils import get_calib_filename
+        backend_cfg, calib = deploy_cfg['backend_config'], get_calib_filename(
+            deploy_cfg)
         params = list(backend_cfg.get('model_inputs') or [])
         params += [{}] * (len(ir_files) - len(params))
         return [
             build_engine(f, osp.join(work_dir, p.get(
                 'save_file', Path(f).stem + '.engine')), p.get('input_shapes'),
-                backend_cfg.get('common_config'), device)
+                backend_cfg.get('common_config'), device,
+                calib and osp.join(work_dir, calib))
             for f, p in zip(ir_files, params)]
 
 
