@@ -50,9 +50,10 @@ OUTPUT_STRIDE = {
 # what every config shares with the RGPHead config
 SHARED_KEYS = ('model.type', 'model.backbone', 'model.data_preprocessor',
                'model.train_cfg', 'model.test_cfg', 'optim_wrapper',
-               'param_scheduler', 'train_cfg', 'val_cfg', 'train_dataloader',
-               'val_dataloader', 'val_evaluator', 'randomness', 'env_cfg',
-               'default_hooks')
+               'param_scheduler', 'train_cfg', 'val_cfg', 'test_cfg',
+               'train_dataloader', 'val_dataloader', 'test_dataloader',
+               'val_evaluator', 'test_evaluator', 'randomness', 'env_cfg',
+               'default_hooks', 'custom_imports', 'default_scope')
 R18_WIDTHS = (64, 128, 256, 512)
 BN = dict(type='BN', requires_grad=True)
 RELU = dict(type='ReLU')
