@@ -24,7 +24,10 @@ import benchmark_heads  # noqa: E402
 import benchmark_training  # noqa: E402
 import benchmark_zoo  # noqa: E402
 
-BACKENDS = ('pytorch', 'onnxruntime', 'tensorrt')
+BACKENDS = ('pytorch', 'onnxruntime', 'onnxruntime-int8', 'tensorrt')
+INT8_CFG = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                    'configs', 'deploy',
+                    'segmentation_onnxruntime-int8_static-512x1024.py')
 
 
 def deploy_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +40,12 @@ def deploy_arguments(parser: argparse.ArgumentParser) -> None:
     add('--backend', nargs='+', choices=BACKENDS, default=BACKENDS[:2],
         help='backends; the first is the base of the speed-up')
     add('--fp16', action='store_true', help='TensorRT in FP16')
+    add('--int8', nargs='+', default=['QOperator/Percentile'],
+        metavar='FORMAT/METHOD[/NODES]', help='onnxruntime-int8 rows: '
+        'quantization format, calibration method, nodes kept FP32 (comma-'
+        'separated; e.g. Conv[0],Conv[-1],Resize)')
+    add('--calib-images', type=int,
+        help='INT8 calibration: the first N val images of the config')
     add('--onnx', help='time this ONNX file (default: export one)')
     add('--engine', help='time this TensorRT engine (default: build one)')
     add('--work-dir', default='work_dirs/benchmark', help='for exports')
@@ -87,29 +96,34 @@ def run_deploy(args: argparse.Namespace) -> int:
         init_model(args.config, args.checkpoint, device='cpu'))
     os.makedirs(args.work_dir, exist_ok=True)
     onnx_file = args.onnx or osp.join(args.work_dir, f'end2end_{h}x{w}.onnx')
-    if args.onnx is None and ('onnxruntime' in args.backend or (
+    int8 = 'onnxruntime-int8' in args.backend
+    if args.onnx is None and (int8 or 'onnxruntime' in args.backend or (
             'tensorrt' in args.backend and not args.engine)):
-        try:
+        try:  # opset 17 with INT8 (per-channel quantization: >= 13)
             info = export_segmentor(model, onnx_file, (h, w),
-                                    exporter=args.exporter)
+                                    exporter=args.exporter,
+                                    opset_version=17 if int8 else 11)
         except (DeployConfigError, ExporterError) as err:
             print(f'error: {err}', file=sys.stderr)
             return 1
         print(f'exported {onnx_file} ({info["exporter"]} exporter, opset '
               f'{info["opset"]})')
-    if 'pytorch' in args.backend:
-        net, xd = SegmentorForExport(model.to(args.device)), x.to(args.device)
-        rows['pytorch'] = (torch.inference_mode()(lambda: net(xd)), 'fp32',
-                           f'{args.device}, eager')
-    if 'onnxruntime' in args.backend:
-        session = onnxruntime_session(onnx_file, num_threads=args.threads)
-        feed = {session.get_inputs()[0].name: x.numpy()}
-        rows['onnxruntime'] = (
-            lambda: session.run(None, feed), 'fp32',
-            f'CPU EP, {args.threads or "default"} intra-op threads')
-    if 'tensorrt' in args.backend:
-        rows['tensorrt'] = tensorrt_row(args, onnx_file, x)
-    times = time_round_robin({b: rows[b][0] for b in args.backend},
+    ort = f'CPU EP, {args.threads or "default"} intra-op threads'
+    for backend in args.backend:
+        if backend == 'pytorch':
+            net = SegmentorForExport(model.to(args.device))
+            xd = x.to(args.device)
+            rows[backend] = (torch.inference_mode()(lambda: net(xd)), 'fp32',
+                             f'{args.device}, eager')
+        elif backend == 'onnxruntime':
+            session = onnxruntime_session(onnx_file, num_threads=args.threads)
+            feed = {session.get_inputs()[0].name: x.numpy()}
+            rows[backend] = (lambda: session.run(None, feed), 'fp32', ort)
+        elif backend == 'onnxruntime-int8':
+            rows.update(int8_rows(args, onnx_file, x, ort))
+        else:
+            rows[backend] = tensorrt_row(args, onnx_file, x)
+    times = time_round_robin({b: r[0] for b, r in rows.items()},
                              args.repeats, args.warmup, args.device)
     ms = {b: sorted(t * 1e3 for t in ts) for b, ts in times.items()}
     med = {b: statistics.median(t) for b, t in ms.items()}
@@ -119,9 +133,52 @@ def run_deploy(args: argparse.Namespace) -> int:
         'backend | precision | median ms | p90 ms | FPS | speed-up | details',
         [[b, rows[b][1], fmt(med[b]),
           fmt(t[min(len(t) - 1, int(0.9 * len(t)))]), fmt(1e3 / med[b]),
-          f'{med[args.backend[0]] / med[b]:.2f}x', rows[b][2]]
+          f'{next(iter(med.values())) / med[b]:.2f}x', rows[b][2]]
          for b, t in ms.items()])))
     return 0
+
+
+def int8_rows(args: argparse.Namespace, onnx_file: str, x, details: str):
+    """``{name: (function, 'int8', details)}``: ONNX Runtime INT8 models of
+    ``onnx_file``, one per ``--int8`` variant, calibrated on the config's
+    val images (``write_calibration_data``; the input ``x`` without them);
+    details: their labels' agreement with FP32 ONNX Runtime on those."""
+    import numpy as np
+    from mmengine.config import Config
+
+    from rgpnet_mmseg.deploy import onnxruntime_session
+    from rgpnet_mmseg.deploy.quantize import (quantize_onnx,
+                                              read_calibration_data,
+                                              write_calibration_data)
+    (h, w), feed = x.shape[2:], {'input': x.numpy()}
+    deploy_cfg = Config.fromfile(INT8_CFG)
+    deploy_cfg.onnx_config.input_shape = [w, h]
+    calib = osp.join(args.work_dir, f'calib_{h}x{w}.h5')
+    try:
+        inputs = list(read_calibration_data(write_calibration_data(
+            calib, deploy_cfg, args.config, args.checkpoint,
+            num_images=args.calib_images)))
+        source = f'{len(inputs)} val images'
+    except (OSError, ValueError) as err:  # no data set
+        print(f'calibration on the input ({err})', file=sys.stderr)
+        inputs, source = [feed['input']], 'the input'
+    fp32 = onnxruntime_session(onnx_file, num_threads=args.threads)
+    refs = [fp32.run(None, {'input': i})[0] for i in inputs]
+    rows = {}
+    for spec in args.int8:
+        fmt, method, *nodes = spec.split('/')
+        path = osp.join(args.work_dir, f'end2end_{h}x{w}_int8_'
+                        f'{len(rows)}.onnx')
+        quantize_onnx(onnx_file, path, inputs, quant_format=fmt,
+                      calibrate_method=method,
+                      exclude_nodes=nodes[0].split(',') if nodes else ())
+        sess = onnxruntime_session(path, num_threads=args.threads)
+        same = np.mean([(sess.run(None, {'input': i})[0] == r).mean()
+                        for i, r in zip(inputs, refs)])
+        rows[f'onnxruntime-int8 {spec}'] = (
+            lambda s=sess: s.run(None, feed), 'int8', f'{details}; labels '
+            f'{100 * same:.2f}% = FP32 ORT on {source}')
+    return rows
 
 
 def tensorrt_row(args: argparse.Namespace, onnx_file: str, x):

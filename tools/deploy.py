@@ -3,8 +3,10 @@
 mmdeploy's own ``tools/deploy.py``, which its wheel does not ship), then
 check it against PyTorch (:func:`rgpnet_mmseg.deploy.convert.run_deploy`).
 
-Leaves in ``--work-dir``: ``end2end.onnx`` (+ ``.engine``), the configs it
-used (``deploy_cfg.py``, ``model_cfg.py``), mmdeploy's SDK files. Exit: 0
+Leaves in ``--work-dir``: ``end2end.onnx`` (+ ``.engine``; INT8:
+``calib_data.h5``, ONNX Runtime's FP32 model ``end2end-fp32.onnx``), the
+configs it used (``deploy_cfg.py``, ``model_cfg.py``), mmdeploy's SDK
+files. Exit: 0
 done; 1 cannot run (bad shape, missing file or backend); 2 parity below
 its threshold (docs/deployment.md)."""
 import argparse
@@ -33,10 +35,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     add('--no-parity', action='store_true')
     add('--miou', action='store_true',
         help='compare the val mIoU of backend and PyTorch (always for '
-        'TensorRT TF32/FP16)')
+        'TensorRT TF32/FP16 and INT8)')
     add('--no-miou', action='store_true')
     add('--miou-max-images', type=int)
     add('--data-root', help='data root of the val split')
+    add('--calib-dataset-cfg', help='INT8: calibrate on the val set of '
+        'this config (default: the model config\'s)')
+    add('--calib-image-dir', help='INT8: calibrate on the images in this '
+        'folder (through the test pipeline)')
+    add('--calib-num-images', type=int,
+        help='INT8: calibrate on the first N images')
     add('--dump-info', action='store_true',
         help="as mmdeploy's tool: the SDK files are always written")
     add('--no-sdk-info', action='store_true',
@@ -70,7 +78,10 @@ def main(argv=None) -> int:
             test_img=args.test_img, parity=not args.no_parity,
             miou=True if args.miou else (False if args.no_miou else None),
             miou_max_images=args.miou_max_images, data_root=args.data_root,
-            cfg_options=args.cfg_options, dump_info=not args.no_sdk_info)
+            cfg_options=args.cfg_options, dump_info=not args.no_sdk_info,
+            calib=dict(dataset_cfg=args.calib_dataset_cfg,
+                       image_dir=args.calib_image_dir,
+                       num_images=args.calib_num_images))
     except (DeployError, ExporterError, FileNotFoundError, ImportError,
             ValueError) as err:  # ValueError: DeployConfigError, shapes
         print(f'error: {err}', file=sys.stderr)

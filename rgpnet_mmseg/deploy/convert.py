@@ -2,6 +2,7 @@
 """:func:`run_deploy`, what ``tools/deploy.py`` runs: mmdeploy's conversion
 (SDK files, ``torch2onnx``, the backend step) in one process, then the
 checks of :mod:`.verify`."""
+import contextlib
 import copy
 import os
 import os.path as osp
@@ -34,23 +35,49 @@ def load_configs(deploy_cfg: Any, model_cfg: Any,
     return deploy_cfg, model_cfg
 
 
-def _check_backend(deploy_cfg: Any, name: str, device: str) -> str:
-    from mmdeploy.utils import get_backend, get_common_config
+def _check_backend(deploy_cfg: Any, name: str) -> str:
+    """The backend of a deploy config, checked before any work (INT8 needs
+    ``calib_config.create_calib``)."""
+    from mmdeploy.utils import get_backend, get_calib_filename
 
-    from rgpnet_mmseg.compat.tensorrt import (builder_precision,
-                                              tensorrt_unavailable_reason)
+    from rgpnet_mmseg.compat.tensorrt import builder_precision
+    from .verify import deploy_precision
     backend = get_backend(deploy_cfg).value
-    if backend == 'tensorrt':
-        builder_precision(get_common_config(deploy_cfg), True)  # no INT8
-        reason = tensorrt_unavailable_reason()
-        if reason:
-            raise DeployError(f'{name} asks for TensorRT: {reason}')
-        if not str(device).startswith('cuda'):
-            raise DeployError(f'TensorRT needs --device cuda, got {device}')
-    elif backend != 'onnxruntime':
+    if backend not in ('onnxruntime', 'tensorrt'):
         raise DeployError(f'{name}: backend {backend!r} is not supported by '
                           'rgpnet-mmseg (onnxruntime, tensorrt)')
+    int8 = deploy_precision(deploy_cfg) == 'int8'
+    if int8 and not get_calib_filename(deploy_cfg):
+        raise DeployError(f'{name}: INT8 needs calibration data: add '
+                          "calib_config=dict(create_calib=True, calib_file="
+                          "'calib_data.h5')")
+    if backend == 'tensorrt' and not int8:
+        builder_precision(deploy_cfg.backend_config.get('common_config', {}),
+                          True)
     return backend
+
+
+def _tensorrt_error(name: str, device: str) -> Optional[str]:
+    """Why TensorRT cannot build an engine here (None: it can)."""
+    from rgpnet_mmseg.compat.tensorrt import tensorrt_unavailable_reason
+    reason = tensorrt_unavailable_reason()
+    if reason:
+        return f'{name} asks for TensorRT: {reason}'
+    if not str(device).startswith('cuda'):
+        return f'TensorRT needs --device cuda, got {device}'
+    return None
+
+
+def _quantize(deploy_cfg: Any, onnx_file: str, calib_file: str) -> str:
+    """ONNX Runtime INT8 (``backend_config.quantization``): the FP32 model
+    kept as ``<name>-fp32.onnx``, the quantized one written as
+    ``onnx_file``; returns the FP32 file."""
+    from .quantize import quantize_onnx
+    root, ext = osp.splitext(onnx_file)
+    os.replace(onnx_file, root + '-fp32' + ext)
+    quantize_onnx(root + '-fp32' + ext, onnx_file, calib_file,
+                  **deploy_cfg.backend_config.quantization)
+    return root + '-fp32' + ext
 
 
 def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
@@ -61,23 +88,28 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
                miou_split: str = 'val', miou_max_images: Optional[int] = None,
                data_root: Optional[str] = None,
                cfg_options: Optional[Dict] = None,
-               dump_info: bool = True) -> Dict[str, Any]:
+               dump_info: bool = True,
+               calib: Optional[Dict] = None) -> Dict[str, Any]:
     """Convert a model as mmdeploy's ``tools/deploy.py`` does, then check it:
     configs checked (else :class:`DeployConfigError`, :class:`DeployError`,
     :class:`ExporterError`) and written to ``work_dir`` with the SDK files;
-    ``torch2onnx`` (:func:`.exporter.export_onnx`), ``to_backend``
-    (TensorRT), :func:`.verify.check_parity` on ``test_img`` (default
-    ``img``), :func:`.verify.evaluate_backend_miou` if ``miou`` (default:
-    TensorRT TF32, FP16). Returns ``onnx_file``, ``exporter``, ``opset``,
-    ``ops``, ``backend``, ``backend_files``, ``parity``, ``miou``."""
+    ``torch2onnx`` (:func:`.exporter.export_onnx`), with ``calib_config``
+    the calibration file (:func:`.quantize.write_calibration_data`,
+    ``calib``: its ``dataset_cfg``, ``image_dir``, ``num_images``) and
+    ONNX Runtime INT8 (:func:`_quantize`), ``to_backend`` (TensorRT),
+    :func:`.verify.check_parity` on ``test_img`` (default ``img``),
+    :func:`.verify.evaluate_backend_miou` if ``miou`` (default: TensorRT
+    TF32, FP16, INT8). Returns ``onnx_file``, ``exporter``, ``opset``,
+    ``ops``, ``backend``, ``backend_files``, ``calib_file``, ``parity``,
+    ``miou``."""
     import onnx
     from mmdeploy.apis import torch2onnx
     from mmdeploy.backend.base import get_backend_manager
-    from mmdeploy.utils import get_common_config, get_ir_config
+    from mmdeploy.utils import get_calib_filename, get_ir_config
 
     from rgpnet_mmseg.compat.mmdeploy import export_sdk_info
-    from rgpnet_mmseg.compat.tensorrt import precision_mode
-    from .verify import check_parity, evaluate_backend_miou
+    from .quantize import calibration_config, write_calibration_data
+    from .verify import check_parity, deploy_precision, evaluate_backend_miou
     for path, what in ((deploy_cfg, 'Deploy config'),
                        (model_cfg, 'Model config'), (checkpoint, 'Checkpoint'),
                        (img, 'Image')):
@@ -87,28 +119,50 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
     deploy_cfg, model_cfg = load_configs(deploy_cfg, model_cfg, with_argmax,
                                          cfg_options)
     check_deploy_config(deploy_cfg, name)
-    backend = _check_backend(deploy_cfg, name, device)
+    backend = _check_backend(deploy_cfg, name)
     mode = choose_exporter(exporter)  # fails on a bad name before any work
     os.makedirs(work_dir, exist_ok=True)
     deploy_cfg.dump(osp.join(work_dir, 'deploy_cfg.py'))
     model_cfg.dump(osp.join(work_dir, 'model_cfg.py'))
-    if dump_info:
-        export_sdk_info(
-            deploy_cfg, model_cfg, work_dir, pth=checkpoint, device=device)
+    no_trt = backend == 'tensorrt' and _tensorrt_error(name, device)
     onnx_file = osp.join(work_dir, get_ir_config(deploy_cfg)['save_file'])
-    # the torch.onnx.export rewriter reads the exporter from the environment
-    with mock.patch.dict(os.environ, {EXPORTER_ENV: mode}):
+    calib_file = get_calib_filename(deploy_cfg)
+    if calib_file:  # images checked before any work
+        calib = dict(dataset_cfg=calibration_config(
+            deploy_cfg, model_cfg, **(calib or {})))
+    with contextlib.ExitStack() as stack:
+        # the torch.onnx.export rewriter reads the exporter from there
+        stack.enter_context(mock.patch.dict(os.environ, {EXPORTER_ENV: mode}))
+        if no_trt:  # export, calibration data: mmdeploy refuses cpu
+            device = 'cpu'  # for every TensorRT task processor; no need
+            stack.enter_context(mock.patch(
+                'mmdeploy.apis.utils.utils.check_backend_device'))
+        if dump_info:
+            export_sdk_info(deploy_cfg, model_cfg, work_dir, pth=checkpoint,
+                            device=device)
         torch2onnx(img, work_dir, osp.basename(onnx_file), deploy_cfg,
                    model_cfg, checkpoint, device)
+        if calib_file:  # read by the TensorRT manager too, from work_dir
+            calib_file = write_calibration_data(
+                osp.join(work_dir, calib_file), deploy_cfg, model_cfg,
+                checkpoint, device=device, **calib)
+    if no_trt:
+        calib_note = f' and {osp.basename(calib_file)}' * bool(calib_file)
+        raise DeployError(f'{no_trt}; the ONNX model{calib_note} are in '
+                          f'{work_dir}')
     graph = onnx.load(onnx_file, load_external_data=False)
     files = [onnx_file]
+    if backend == 'onnxruntime' and 'quantization' in \
+            deploy_cfg.backend_config:
+        onnx_file = _quantize(deploy_cfg, onnx_file, calib_file)
     if backend == 'tensorrt':
         files = list(get_backend_manager(backend).to_backend(
             files, work_dir, deploy_cfg, device=device))
-    precision = precision_mode(get_common_config(deploy_cfg))
-    reduced = backend == 'tensorrt' and precision != 'fp32'  # TF32, FP16
+    precision = deploy_precision(deploy_cfg)
+    reduced = precision != 'fp32'  # TensorRT TF32, FP16; INT8
     result = dict(
         onnx_file=onnx_file, exporter=mode, backend=backend,
+        calib_file=calib_file,
         ops=sorted({node.op_type for node in graph.graph.node}),
         opset=next(o.version for o in graph.opset_import
                    if o.domain in ('', 'ai.onnx')),

@@ -39,6 +39,22 @@ def _resized(x: np.ndarray, hw: Sequence[Any]) -> np.ndarray:
                          mode='bilinear', align_corners=False).numpy()
 
 
+def excluded_nodes(graph: Any, keys: Sequence[str]) -> list:
+    """Names of the nodes of an ONNX ``graph`` that ``keys`` name (see
+    :func:`quantize_onnx`'s ``exclude_nodes``)."""
+    names = []
+    for key in keys:
+        op, _, index = key.partition('[')
+        typed = [n.name for n in graph.node if n.op_type == op]
+        found = [n.name for n in graph.node if n.name == key] or typed
+        if index and typed and -len(typed) <= int(index[:-1]) < len(typed):
+            found = [typed[int(index[:-1])]]
+        elif index or not found:
+            raise ValueError(f'exclude_nodes: no node {key!r} in the graph')
+        names += found
+    return names
+
+
 def quantize_onnx(fp32_file: str, int8_file: str,
                   calibration: Union[str, Iterable[np.ndarray]], *,
                   quant_format: str = 'QOperator',
@@ -62,8 +78,10 @@ def quantize_onnx(fp32_file: str, int8_file: str,
         calibrate_method (str): ``'MinMax'``, ``'Entropy'``, ``'Percentile'``
             or ``'Distribution'``.
         per_channel (bool): Per-channel weight scales.
-        exclude_nodes (Sequence[str]): Node names or op types (e.g.
-            ``'Resize'``) left in FP32.
+        exclude_nodes (Sequence[str]): Nodes left in FP32: names, op types
+            (``'Resize'``) or ``'<op type>[i]'``, the i-th node of a type
+            in graph order (``'Conv[0]'`` the first, ``'Conv[-1]'`` the
+            last).
         **extra_options: ONNX Runtime's ``extra_options`` (e.g.
             ``CalibPercentile=99.99``).
 
@@ -86,9 +104,7 @@ def quantize_onnx(fp32_file: str, int8_file: str,
     inp = graph.input[0]
     hw = [d.dim_value or d.dim_param for d in
           inp.type.tensor_type.shape.dim][2:]
-    excluded = set(exclude_nodes)
-    nodes = [n.name for n in graph.node
-             if n.name in excluded or n.op_type in excluded]
+    nodes = excluded_nodes(graph, exclude_nodes)
     if isinstance(calibration, str):
         calibration = read_calibration_data(calibration)
 
@@ -110,17 +126,30 @@ def quantize_onnx(fp32_file: str, int8_file: str,
     return int8_file
 
 
-def calibration_dataset(data_cfg: Any, name: str,
-                        image_dir: Optional[str] = None,
-                        num_images: Optional[int] = None,
-                        input_shape: Optional[Sequence[int]] = None) -> Any:
-    """A copy of ``data_cfg`` whose ``val_dataloader`` gives the calibration
-    images: its val set, or the images under ``image_dir`` (through the
-    val pipeline without its annotation loading), the first
-    ``num_images``, resized to a static ``input_shape`` (W, H)."""
+def calibration_config(deploy_cfg: Any, model_cfg: Any,
+                       dataset_cfg: Any = None,
+                       image_dir: Optional[str] = None,
+                       num_images: Optional[int] = None) -> Any:
+    """The config (a copy) whose ``val_dataloader`` gives the calibration
+    images of :func:`write_calibration_data` (same arguments; configs
+    loaded): the val set of ``dataset_cfg`` (default ``model_cfg``) or the
+    images under ``image_dir`` (through the val pipeline, annotations not
+    loaded), the first ``num_images``, resized to a static input shape of
+    ``deploy_cfg``. Raises a one-line error for what cannot be used."""
+    from mmdeploy.utils import get_input_shape, load_config
+
     from .verify import resize_to_static
+    if dataset_cfg is not None and image_dir is not None:
+        raise ValueError('Give a calibration dataset config or an image '
+                         'folder, not both')
+    if isinstance(dataset_cfg, str) and not osp.isfile(dataset_cfg):
+        raise FileNotFoundError(
+            f'Calibration dataset config not found: {dataset_cfg}')
+    name = f'config {dataset_cfg}' if isinstance(dataset_cfg,
+                                                 str) else 'model config'
+    data_cfg = load_config(dataset_cfg)[0] if dataset_cfg else model_cfg
     if 'val_dataloader' not in data_cfg:
-        raise KeyError(f'{name} has no val_dataloader to calibrate on')
+        raise ValueError(f'The {name} has no val_dataloader to calibrate on')
     data_cfg = copy.deepcopy(data_cfg)
     loader = data_cfg.val_dataloader
     loader.update(num_workers=0, persistent_workers=False)
@@ -137,11 +166,21 @@ def calibration_dataset(data_cfg: Any, name: str,
             data_prefix=dict(img_path=image_dir), img_suffix=IMAGE_SUFFIXES,
             pipeline=[s for s in loader.dataset.pipeline
                       if 'Annotation' not in s['type']])
+    else:
+        dataset = loader.dataset
+        img_dir = osp.join(dataset.get('data_root') or '',
+                           (dataset.get('data_prefix') or {}).get(
+                               'img_path', ''))
+        if not osp.isdir(img_dir):
+            raise FileNotFoundError(
+                f'Calibration images not found: {img_dir} (val_dataloader '
+                f'of the {name}; calibrate on other images or another '
+                'config)')
     if num_images is not None:
         if int(num_images) < 1:
             raise ValueError(f'num_images must be >= 1, got {num_images}')
         loader.dataset.indices = int(num_images)
-    resize_to_static(loader.dataset.pipeline, input_shape,
+    resize_to_static(loader.dataset.pipeline, get_input_shape(deploy_cfg),
                      f'{name}: val_dataloader')
     return data_cfg
 
@@ -175,18 +214,10 @@ def write_calibration_data(calib_file: str, deploy_cfg: Any, model_cfg: Any,
         str: ``calib_file``.
     """
     from mmdeploy.apis import create_calib_input_data
-    from mmdeploy.utils import get_input_shape, load_config
-    if dataset_cfg is not None and image_dir is not None:
-        raise ValueError('Give a calibration dataset config or an image '
-                         'folder, not both')
-    if isinstance(dataset_cfg, str) and not osp.isfile(dataset_cfg):
-        raise FileNotFoundError(
-            f'Calibration dataset config not found: {dataset_cfg}')
+    from mmdeploy.utils import load_config
     deploy_cfg, model_cfg = load_config(deploy_cfg, model_cfg)
-    name = dataset_cfg if isinstance(dataset_cfg, str) else 'model config'
-    data_cfg = load_config(dataset_cfg)[0] if dataset_cfg else model_cfg
-    data_cfg = calibration_dataset(data_cfg, name, image_dir, num_images,
-                                   get_input_shape(deploy_cfg))
+    data_cfg = calibration_config(deploy_cfg, model_cfg, dataset_cfg,
+                                  image_dir, num_images)
     os.makedirs(osp.dirname(osp.abspath(calib_file)), exist_ok=True)
     create_calib_input_data(calib_file, deploy_cfg, model_cfg, checkpoint,
                             dataset_cfg=data_cfg, device=device)

@@ -14,9 +14,9 @@ from .checks import model_inputs
 from .exporter import SegmentorForExport
 
 # parity with PyTorch (FP32, no TF32): labels and logits for FP32 backends;
-# TF32 and FP16 (10-bit mantissas flip more pixels) by labels and the mIoU
+# TF32, FP16 (10-bit mantissas flip more pixels), INT8 by labels and mIoU
 MIN_PIXEL_AGREEMENT = 0.999
-MIN_PIXEL_AGREEMENT_REDUCED = dict(tf32=0.98, fp16=0.98)
+MIN_PIXEL_AGREEMENT_REDUCED = dict(tf32=0.98, fp16=0.98, int8=0.98)
 MAX_LOGITS_REL_DIFF = 1e-3
 
 
@@ -37,6 +37,17 @@ def without_tf32():
     finally:
         for f, value in zip(flags, saved):
             setattr(f, key, value)
+
+
+def deploy_precision(deploy_cfg: Any) -> str:
+    """``'int8'`` (TensorRT ``int8_mode``, ONNX Runtime
+    ``backend_config.quantization``), else TensorRT's ``precision_mode``:
+    ``'fp16'``, ``'tf32'`` or ``'fp32'``."""
+    from rgpnet_mmseg.compat.tensorrt import precision_mode
+    backend_cfg = deploy_cfg.get('backend_config') or {}
+    common = backend_cfg.get('common_config') or {}
+    return 'int8' if common.get('int8_mode') or backend_cfg.get(
+        'quantization') else precision_mode(common)
 
 
 def compare_outputs(ref_logits: np.ndarray,
@@ -79,11 +90,10 @@ def check_parity(model_cfg: Any, deploy_cfg: Any, checkpoint: Optional[str],
     input shape) through what was exported (:class:`~.exporter.
     SegmentorForExport`) and ``build_backend_model``'s wrapper: the
     conversion alone. Returns ``backend``, ``input_shape``, ``precision``
-    (fp32, tf32, fp16), :func:`compare_outputs`'s figures and ``ok``."""
+    (:func:`deploy_precision`), :func:`compare_outputs`'s figures, ``ok``.
+    """
     from mmdeploy.apis.utils import build_task_processor
-    from mmdeploy.utils import get_backend, get_common_config
-
-    from rgpnet_mmseg.compat.tensorrt import precision_mode
+    from mmdeploy.utils import get_backend
 
     task_processor = build_task_processor(model_cfg, deploy_cfg, device)
     torch_model = task_processor.build_pytorch_model(checkpoint)
@@ -97,7 +107,7 @@ def check_parity(model_cfg: Any, deploy_cfg: Any, checkpoint: Optional[str],
     out = out[backend_model.output_names[0]].cpu()
     result = dict(
         backend=get_backend(deploy_cfg).value, input_shape=list(inputs.shape),
-        precision=precision_mode(get_common_config(deploy_cfg)),
+        precision=deploy_precision(deploy_cfg),
         **compare_outputs(ref.float().cpu().numpy(),
                           (out.float() if out.is_floating_point() else
                            out).numpy()))
