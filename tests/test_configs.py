@@ -9,9 +9,10 @@ from mmseg.registry import MODELS
 from rgpnet_mmseg.utils.cpu_config import without_syncbn_and_pretrained
 from .conftest import CONFIG_DIR
 
-# model configs; configs/deploy/ holds mmdeploy deploy configs
+# model configs; configs/deploy/ holds mmdeploy deploy configs;
+# configs/heads/: tests/test_heads_configs.py (output stride per head)
 CONFIGS = sorted(p for p in CONFIG_DIR.rglob('*.py')
-                 if not {'_base_', 'deploy'} & set(p.parts))
+                 if not {'_base_', 'deploy', 'heads'} & set(p.parts))
 # output stride of the decode head; RGPHead predicts at 1/4
 OUTPUT_STRIDE = {'mixing/bisenetv1_r18-d32_lr-pr_demo.py': 8}
 
