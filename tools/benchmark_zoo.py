@@ -47,7 +47,10 @@ FAST_LABELS = {'fused': 'fused BN', 'channels-last':
                'fused BN + channels-last', 'compile':
                'torch.compile (inductor, freezing)', 'onnxruntime':
                'onnxruntime (CPU EP)'}
-FAST_MARKERS = dict(zip(FAST_LABELS, 'v^DP'))
+REDUCED_LABELS = {'onnxruntime-int8': 'onnxruntime INT8 (CPU EP)'}
+PATHS = {**FAST_LABELS, **REDUCED_LABELS}  # reduced: parity is no gate
+FAST_MARKERS, CALIB_RANDOM = dict(zip(PATHS, 'v^DPX')), 4  # INT8: x + 4
+TORCH_PATHS = ('eager', 'fused', 'channels-last', 'compile')  # --fp16's
 GEMM_N, GEMM_N_CUDA, GEMM_REPS = 2048, 8192, 3  # 3 products per sample
 LAYER_KINDS = dict(Conv2d='conv', ConvTranspose2d='conv-transpose',
                    BatchNorm2d='batch norm', ReLU='activation',
@@ -59,8 +62,10 @@ def add_arguments(parser) -> None:
     add, keys = parser.add_argument, dict(choices=list(ZOO), metavar='KEY')
     add('--models', nargs='+', default=list(ZOO), help=' '.join(ZOO), **keys)
     add('--shape', type=int, nargs=2, help='512 1024 (CPU), 1024 2048 (GPU)')
-    add('--fast-paths', nargs='*', default=list(FAST_LABELS),
-        choices=list(FAST_LABELS), help='extra rows (default: all)')
+    add('--fast-paths', nargs='*', default=list(PATHS), choices=list(PATHS),
+        help='extra rows (default: all)')
+    add('--fp16', action='store_true', help='also FP16 (torch.autocast) '
+        'rows of eager and the torch fast paths')
     add('--fast-models', nargs='*', default=['bisenetv1-r18', REFERENCE],
         **keys)
     add('--train', action='store_true', help='also training it/s')
@@ -130,38 +135,51 @@ def gemm_fns(device) -> Dict[str, Tuple[Callable, float]]:
     return fns
 
 
-def parity(ref, out) -> Dict[str, Any]:
+def parity(ref, out, gate: bool = True) -> Dict[str, Any]:
     """:func:`rgpnet_mmseg.deploy.verify.compare_outputs` of ``out`` and
     eager's logits ``ref``; ``ok``: no logit off by more than
-    ``MAX_LOGITS_REL_DIFF`` of their scale."""
+    ``MAX_LOGITS_REL_DIFF`` of their scale (None unless ``gate``)."""
     # rgpnet_mmseg.deploy needs mmdeploy and onnxruntime: imported here only
     from rgpnet_mmseg.deploy.verify import MAX_LOGITS_REL_DIFF, compare_outputs
-    p = compare_outputs(ref.cpu().numpy(), torch.as_tensor(out).cpu().numpy())
+    p = compare_outputs(ref.float().cpu().numpy(),
+                        torch.as_tensor(out).float().cpu().numpy())
     p['ok'] = p['logits_max_abs_diff'] <= MAX_LOGITS_REL_DIFF * max(
-        1.0, p['logits_max_abs'])
+        1.0, p['logits_max_abs']) if gate else None
     return p
 
 
 def fast_path(path: str, model, x, threads: Optional[int],
               work_dir: str) -> Tuple[Callable[[], Any], str]:
-    """(callable on ``x``, note) of a fast path: BN folded
+    """(callable on ``x``, note) of a path: eager, BN folded
     (:func:`rgpnet_mmseg.models.fuse_conv_bn`), + channels-last weights and
     input (converted in the call), ``torch.compile`` of that (inductor,
-    freezing), or the folded model's ONNX in ONNX Runtime's CPU EP."""
+    freezing; compiled here, under the caller's autocast), or the folded
+    model's ONNX in ONNX Runtime's CPU EP, FP32 or INT8 (``quantize_onnx``
+    calibrated on ``x`` and ``CALIB_RANDOM`` random-normal batches)."""
     fused, cl = fuse_conv_bn(model), torch.channels_last
-    if path == 'fused':
-        return lambda: fused(x, mode='tensor'), ''
-    if path == 'onnxruntime':  # segmentor(x) is mode='tensor'
+    if path in ('eager', 'fused'):
+        return lambda: (model if path == 'eager' else fused)(
+            x, mode='tensor'), ''
+    if path.startswith('onnxruntime'):  # segmentor(x) is mode='tensor'
         from rgpnet_mmseg.deploy import export_onnx, onnxruntime_session
+        from rgpnet_mmseg.deploy.quantize import quantize_onnx
         onnx_file = osp.join(work_dir, f'{id(model)}_tensor_mode.onnx')
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')  # tracer warnings
             info = export_onnx(fused, (x, ), onnx_file, opset_version=17,
                                input_names=['input'], output_names=['output'])
+        note = f'{info["exporter"]} exporter'
+        if path == 'onnxruntime-int8':
+            g = torch.Generator().manual_seed(0)
+            calib = [x.cpu().numpy()] + [torch.randn(
+                x.shape, generator=g).numpy() for _ in range(CALIB_RANDOM)]
+            onnx_file = quantize_onnx(onnx_file, onnx_file[:-5] + '_int8.onnx',
+                                      calib)
+            note += (", quantize_onnx's defaults calibrated on the timed "
+                     f'input and {CALIB_RANDOM} random-normal batches')
         session = onnxruntime_session(onnx_file, num_threads=threads)
         feed = {'input': x.cpu().numpy()}
-        return (lambda: session.run(None, feed)[0],
-                f'{info["exporter"]} exporter')
+        return lambda: session.run(None, feed)[0], note
     fused = fused.to(memory_format=cl)
     if path == 'channels-last':
         return lambda: fused(x.contiguous(memory_format=cl), mode='tensor'), ''
@@ -227,8 +245,9 @@ def layer_breakdown(model, x) -> Dict[str, Any]:
 def model_rows(key: str, x, args, work_dir: str, fns: dict, skipped: list,
                log: Callable) -> list:
     """The rows of one model, eager, then its fast paths with their parity
-    (one that fails is left out, and said why in ``skipped``); their
-    callables go into ``fns``."""
+    (one that fails is left out, and said why in ``skipped``), then with
+    ``--fp16`` eager and the torch paths under FP16 autocast (their parity
+    and INT8's: no gate); their callables go into ``fns``."""
     label, model = ZOO[key][0], build_segmentor(load_config(key)).to(x.device)
     cplx = complexity(model, x)
     with torch.inference_mode():
@@ -236,22 +255,31 @@ def model_rows(key: str, x, args, work_dir: str, fns: dict, skipped: list,
     log(f'{label}: {cplx["params"] / 1e6:.2f} M params, '
         f'{cplx["macs"] / 1e9:.2f} GMACs, output {tuple(ref.shape)}')
     rows = [dict(key=key, label=label, kind='eager', base=key, parity=None,
-                 note='', model=model, **cplx)]
+                 note='', model=model, fp16=False, **cplx)]
     fns[key] = lambda: model(x, mode='tensor')
-    for path in args.fast_paths if key in args.fast_models else []:
-        row = dict(key=f'{key}:{path}', label=f'{label} {FAST_LABELS[path]}',
-                   kind=path, base=key, **cplx)
+    paths = args.fast_paths if key in args.fast_models else []
+    for path, fp16 in [(p, False) for p in paths] + [
+            (p, True) for p in TORCH_PATHS[:1] + tuple(paths)
+            if args.fp16 and p in TORCH_PATHS]:
+        row = dict(key=f'{key}:{path}' + ':fp16' * fp16, kind=path,
+                   label=' '.join([label, *[PATHS.get(path)] * (
+                       path != 'eager'), *['FP16 (autocast)'] * fp16]),
+                   base=key, fp16=fp16, **cplx)
+        amp = torch.autocast(x.device.type, torch.float16, enabled=fp16)
         try:
-            fn, row['note'] = fast_path(path, model, x, args.threads,
-                                        work_dir)
+            with amp:  # torch.compile compiles under it
+                fn, row['note'] = fast_path(path, model, x, args.threads,
+                                            work_dir)
+            fn = amp(fn) if fp16 else fn  # as a decorator
             with torch.inference_mode():
-                row['parity'] = parity(ref, fn())
+                row['parity'] = parity(ref, fn(), path in FAST_LABELS and
+                                       not fp16)
         except Exception as err:  # keep the table, say what failed
             skipped.append(f'{row["label"]}: skipped ({type(err).__name__}: '
                            f'{err})')
             log('  ' + skipped[-1])
             continue
-        if not row['parity']['ok']:
+        if row['parity']['ok'] is False:
             log(f'  WARNING: {row["label"]} differs from eager: max |diff| '
                 f'{row["parity"]["logits_max_abs_diff"]:.3g}')
         fns[row['key']] = fn
@@ -327,7 +355,7 @@ def write_outputs(result: Dict[str, Any], args) -> int:
     if args.out_plot:
         save_plot(result, args.out_plot)
     bad = [r['label'] for r in result['rows']
-           if r['parity'] and not r['parity']['ok']]
+           if r['parity'] and r['parity']['ok'] is False]
     if bad:
         print(f'error: outputs differ from eager: {", ".join(bad)}',
               file=sys.stderr)
@@ -361,7 +389,8 @@ def build_tables(result: Dict[str, Any]) -> str:
           fmt(r.get('train_its'), 3), '-' if not r['parity'] else
           f'{r["parity"]["logits_max_abs_diff"]:.1e} (argmax '
           f'{100 * r["parity"]["pixel_agreement"]:.2f} %)' +
-          ('' if r['parity']['ok'] else ' **MISMATCH**')] for r in rows])
+          (' **MISMATCH**' if r['parity']['ok'] is False else '')]
+         for r in rows])
     if result['train']:
         t = result['train']
         lines += ['', 'Training: `model.train_step` (data preprocessor, all '
@@ -370,7 +399,11 @@ def build_tables(result: Dict[str, Any]) -> str:
                   f'{t["shape"][1]}, random images and labels, median of '
                   f'{t["iters"]} iterations after one untimed.']
     notes = [f'- {r["label"]}: {r["note"]}' for r in rows if r['note']] + [
-        f'- {msg}' for msg in result['skipped']]
+        f'- {msg}' for msg in result['skipped']] + [
+        '- FP16 (autocast) and INT8 rows: their parity is their agreement '
+        'with eager FP32, not a gate; their GFLOP/s are against the FP32 '
+        'GEMM ceiling.'] * any(r['fp16'] or r['kind'] in REDUCED_LABELS
+                               for r in rows)
     lines += [''] + notes if notes else []
     for name, prof in result['profile'].items():
         lines += ['', f'### Where the time goes: {name}', '',
@@ -396,7 +429,8 @@ def save_plot(result: Dict[str, Any], path: str) -> None:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     from matplotlib.ticker import FuncFormatter
-    rows = [r for r in result['rows'] if math.isfinite(r['latency_ms'])]
+    rows = [r for r in result['rows']
+            if math.isfinite(r['latency_ms']) and not r['fp16']]
     points = [(r['macs'] / 1e9, r['latency_ms']) for r in rows]
     (lo, fast), (hi, slow) = map(min, zip(*points)), map(max, zip(*points))
     fig, ax = plt.subplots(figsize=(8, 5.5), dpi=100)
@@ -413,9 +447,9 @@ def save_plot(result: Dict[str, Any], path: str) -> None:
             lw=1, label=f'at the GEMM ceiling ({ceiling:.0f} GFLOP/s)')
     ax.scatter([], [], marker='o', c='tab:blue', label='mmseg, eager')
     ax.scatter([], [], marker='s', c='tab:red', label='RGPNet, eager')
-    for kind in [k for k in FAST_LABELS if any(r['kind'] == k for r in rows)]:
+    for kind in [k for k in PATHS if any(r['kind'] == k for r in rows)]:
         ax.scatter([], [], marker=FAST_MARKERS[kind], edgecolors='k',
-                   facecolors='none', label=FAST_LABELS[kind])
+                   facecolors='none', label=PATHS[kind])
     ax.legend(loc='upper left', fontsize=7.5)
     ax.set(xscale='log', yscale='log', ylim=(fast / 1.6, slow * 1.4),
            xlabel='GFLOPs (mmengine convention: multiply-adds)',
