@@ -1,13 +1,312 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """``python tools/benchmark.py heads``: RGPHead against mmseg's decode heads
-on one ResNet-18 encoder (configs/heads/), trained and timed the same way
-(docs/heads_benchmark.md)."""
+on one ResNet-18 encoder (configs/heads/), trained and timed the same way:
+params and GFLOPs of head and model, eager and ONNX Runtime latency, demo
+val mIoU over seeds (tools/train.py runs, resumable); ``--mixing``: mmseg's
+BiSeNetV2 as shipped and with LR + PR (docs/heads_benchmark.md)."""
+import functools
+import glob
+import hashlib
+import json
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Dict, List, Optional
+
+import torch
+from benchmark_training import REPO, build_segmentor
+from benchmark_zoo import complexity, place_labels
+from mmengine.config import Config
+
+from rgpnet_mmseg.utils.timing import (environment, fmt, table,
+                                       time_round_robin)
+
+HEADS_DIR = osp.join(REPO, 'configs', 'heads')
+MIXING = [osp.join(REPO, 'configs', 'mixing', f'bisenetv2_fcn_{v}demo.py')
+          for v in ('', 'lr-pr_')]  # mmseg's model as shipped, ours in
+QUICK_ITERS, QUICK_SHAPE = 4, [64, 128]
+BEGIN, END = '<!-- heads-benchmark:begin -->', '<!-- heads-benchmark:end -->'
 
 
 def add_arguments(parser) -> None:
     """The options of the ``heads`` mode."""
+    add = parser.add_argument
+    add('--configs', nargs='+', help='head configs (configs/heads/*.py)')
+    add('--seeds', type=int, nargs='+', default=[0, 1, 2],
+        help='training seeds, randomness.seed (0 1 2)')
+    add('--jobs', type=int, default=2,
+        help='trainings at a time, one thread each (2)')
+    add('--shape', type=int, nargs=2, default=[512, 1024],
+        metavar=('H', 'W'), help='input of GFLOPs and latency (512 1024)')
+    add('--mixing', action='store_true', help='also train mmseg\'s '
+        'BiSeNetV2 as shipped and with label relaxation + resizing')
+    add('--quick', action='store_true', help=f'{QUICK_SHAPE[0]}x'
+        f'{QUICK_SHAPE[1]}, {QUICK_ITERS} iterations, 1 seed, 2 configs')
+    add('--work-dir', default='work_dirs/benchmark_heads',
+        help='trainings (one folder per config and seed) and ONNX files')
+    add('--out-md', help='write the tables (between its markers, if any)')
+    add('--out-plot', help='write mIoU vs latency as a PNG')
+    add('--out-json', help='write all figures as JSON')
+
+
+def head_configs(paths: Optional[List[str]]) -> List[str]:
+    """``paths``, or every config under configs/heads/ (not ``_base_``);
+    ``FileNotFoundError`` for a missing one."""
+    paths = paths or sorted(glob.glob(osp.join(HEADS_DIR, '*.py')))
+    missing = [p for p in paths if not osp.isfile(p)] or (
+        [] if paths else [osp.join(HEADS_DIR, '*.py')])
+    if missing:
+        raise FileNotFoundError(f'config not found: {", ".join(missing)}')
+    return [osp.abspath(p) for p in paths]
+
+
+def config_hash(path: str) -> str:
+    """A digest of the loaded config (bases included): a run is reused
+    only for the config it was trained with."""
+    text = json.dumps(Config.fromfile(path).to_dict(), sort_keys=True,
+                      default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def load_result(folder: str, digest: str) -> Optional[Dict[str, Any]]:
+    """The ``result.json`` of a finished run of this config, else None."""
+    try:
+        with open(osp.join(folder, 'result.json')) as f:
+            result = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return result if result.get('config_hash') == digest else None
+
+
+def train(path: str, seed: int, folder: str, digest: str, quick: bool,
+          log) -> None:
+    """One ``tools/train.py`` run (one thread, no checkpoints); its demo
+    val mIoU (IoUMetric at the end) and mean logged s/iter from mmengine's
+    ``scalars.json`` into ``folder/result.json``."""
+    opts = [f'randomness.seed={seed}', 'default_hooks.checkpoint=None']
+    if quick:
+        opts += [f'train_cfg.max_iters={QUICK_ITERS}', 'train_cfg.val_'
+                 f'interval={QUICK_ITERS}', 'default_hooks.logger.interval=1']
+    os.makedirs(folder, exist_ok=True)
+    start, logfile = time.time(), osp.join(folder, 'train.log')
+    with open(logfile, 'w') as f:
+        rc = subprocess.call(
+            [sys.executable, osp.join(REPO, 'tools', 'train.py'), path,
+             '--work-dir', folder, '--cfg-options', *opts], cwd=REPO,
+            stdout=f, stderr=subprocess.STDOUT, env=dict(
+                os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1'))
+    scalars = sorted(glob.glob(osp.join(folder, '*/vis_data/scalars.json')))
+    lines = [json.loads(s) for s in open(scalars[-1])] if scalars else []
+    val = [s for s in lines if 'mIoU' in s]
+    if rc or not val:
+        log(f'  FAILED: {osp.basename(path)} seed {seed} (exit '
+            f'{rc}), see {logfile}')
+        return
+    its = [s['time'] for s in lines if 'iter' in s and 'time' in s]
+    result = dict(seed=seed, mIoU=val[-1]['mIoU'], iters=val[-1]['step'],
+                  s_per_iter=statistics.mean(its) if its else None,
+                  wall_s=time.time() - start, config_hash=digest)
+    with open(osp.join(folder, 'result.json'), 'w') as f:
+        json.dump(result, f, indent=1)
+    log(f'  {osp.basename(path)} seed {seed}: mIoU {result["mIoU"]:.2f} '
+        f'({result["wall_s"]:.0f} s)')
+
+
+def train_all(paths: List[str], args, root: str, log) -> Dict[str, list]:
+    """Config -> its runs' results in seed order (None: failed); trains
+    the runs without a result, ``--jobs`` at a time."""
+    digests = {p: config_hash(p) for p in paths}
+    runs = [(p, s, osp.join(root, osp.splitext(osp.basename(p))[0],
+                            f'seed{s}')) for p in paths for s in args.seeds]
+    todo = [r for r in runs if load_result(r[2], digests[r[0]]) is None]
+    log(f'trainings: {len(runs) - len(todo)} of {len(runs)} done before, '
+        f'{len(todo)} to run, {args.jobs} at a time')
+    with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        list(pool.map(lambda r: train(*r, digests[r[0]], args.quick, log),
+                      todo))
+    return {p: [load_result(d, digests[p]) for q, _, d in runs if q == p]
+            for p in paths}
+
+
+def seed_stats(results: List[Optional[dict]]) -> Dict[str, Any]:
+    """mIoU per seed, mean and sample std (n - 1) over the seeds, mean
+    s/iter; None where no run finished."""
+    done = [r for r in results if r]
+    miou = [r['mIoU'] for r in done]
+    s_it = [r['s_per_iter'] for r in done if r['s_per_iter']]
+    return dict(seeds=[r['seed'] for r in done], mIoU_per_seed=miou,
+                mIoU_mean=statistics.mean(miou) if miou else None,
+                mIoU_std=statistics.stdev(miou) if len(miou) > 1 else None,
+                s_per_iter=statistics.mean(s_it) if s_it else None)
+
+
+def measure(paths: List[str], args, root: str, log) -> List[dict]:
+    """Per config: parameters and MACs of the head alone (on the encoder's
+    features) and of the model (no auxiliary heads) at ``--shape``; eager
+    (image to labels) and ONNX Runtime (its BN-folded export) latency,
+    all timed round-robin in one loop."""
+    from rgpnet_mmseg.deploy import (SegmentorForExport, export_segmentor,
+                                     onnxruntime_session)
+    x = torch.randn(1, 3, *args.shape, device=args.device)
+    rows, fns = [], {}
+    os.makedirs(root, exist_ok=True)
+    for path in paths:
+        cfg, name = Config.fromfile(path), osp.splitext(osp.basename(path))[0]
+        model = build_segmentor(cfg).to(args.device)
+        with torch.no_grad():
+            feats = model.extract_feat(x)
+        rows.append(dict(name=name, head=cfg.model.decode_head.type,
+                         config=osp.relpath(path, REPO),
+                         model=complexity(model, x),
+                         head_only=complexity(model.decode_head, feats)))
+        onnx = osp.join(root, f'{name}_{x.shape[2]}x{x.shape[3]}.onnx')
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')  # tracer warnings
+                export_segmentor(model, onnx, args.shape)
+            session = onnxruntime_session(onnx, args.device, args.threads)
+            fns[(name, 'ort')] = functools.partial(session.run, None, {
+                session.get_inputs()[0].name: x.cpu().numpy()})
+        except Exception as err:  # keep the row, say why
+            rows[-1]['note'] = (f'no ONNX Runtime row: {type(err).__name__}:'
+                                f' {str(err).splitlines()[0][:160]}')
+            log(f'  {name}: {rows[-1]["note"]}')
+        net = SegmentorForExport(model)
+        fns[(name, 'eager')] = torch.inference_mode()(lambda n=net: n(x))
+        log(f'{name}: {rows[-1]["model"]["params"] / 1e6:.2f} M params')
+    times = time_round_robin(fns, args.repeats, args.warmup, args.device,
+                             log=log)
+    for r in rows:
+        for kind in ('eager', 'ort'):
+            t = times.get((r['name'], kind))
+            r[f'{kind}_ms'] = statistics.median(t) * 1e3 if t else None
+    return rows
 
 
 def run(args) -> int:
-    """Train, measure and tabulate every head config."""
-    raise NotImplementedError('heads mode: work in progress')
+    """The ``heads`` mode; 1 for a missing config or a failed training."""
+    start, log = time.time(), functools.partial(print, file=sys.stderr)
+    try:
+        paths = head_configs(args.configs)
+    except FileNotFoundError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 1
+    root = osp.join(args.work_dir, 'quick') if args.quick else args.work_dir
+    if args.quick:
+        paths, args.seeds, args.shape = paths[:2], args.seeds[:1], QUICK_SHAPE
+        args.repeats, args.warmup = min(args.repeats, 2), min(args.warmup, 1)
+    env = environment(args.device, args.threads)
+    rows = measure(paths, args, root, log)
+    trained = train_all(paths + (MIXING if args.mixing else []), args, root,
+                        log)
+    for r, p in zip(rows, paths):
+        r.update(seed_stats(trained[p]))
+    result = dict(command=' '.join(['python tools/benchmark.py'] + args.argv),
+                  env=env, shape=args.shape, seeds=args.seeds, rows=rows,
+                  repeats=args.repeats, warmup=args.warmup, quick=args.quick,
+                  mixing=[dict(config=osp.relpath(p, REPO),
+                               **seed_stats(trained[p]))
+                          for p in MIXING if p in trained])
+    result['wall_s'] = time.time() - start
+    write_outputs(result, args)
+    return int(any(None in v for v in trained.values()))
+
+
+def build_tables(result: Dict[str, Any]) -> str:
+    """The markdown: the command, environment, wall time, the heads table
+    and, with ``--mixing``, the BiSeNetV2 rows."""
+    (h, w), iters = result['shape'], (f'{QUICK_ITERS} iterations (--quick)'
+                                      if result['quick'] else 'its schedule')
+
+    def miou(r):
+        return (f'{fmt(r["mIoU_mean"])} ± {fmt(r["mIoU_std"])}', ', '.join(
+            fmt(v) for v in r['mIoU_per_seed']))
+    lines = [
+        f'`{result["command"]}`', '',
+        f'{result["env"]["line"]}; wall time {result["wall_s"] / 60:.1f} min'
+        f'. Latency: input 1x3x{h}x{w}, image to labels (resize + argmax), '
+        f'median of {result["repeats"]} rounds after {result["warmup"]} '
+        'warm-up, round-robin over every head and backend; ONNX Runtime on '
+        'the BN-folded export. GFLOPs: mmengine (= GMACs), at the same '
+        f'input; model = encoder + head. mIoU: demo val, {iters}, seeds '
+        f'{" ".join(map(str, result["seeds"]))}, mean ± sample std.'
+    ] + table(
+        'head | config | params head / total (M) | GFLOPs head / total | '
+        'eager ms | ORT ms | mIoU | per seed | train s/iter', [[
+            r['head'], f'`{r["name"]}`', *(
+                f'{fmt(r["head_only"][k] / 1e6 / s)} / '
+                f'{fmt(r["model"][k] / 1e6 / s)}'
+                for k, s in (('params', 1), ('macs', 1e3))),
+            fmt(r['eager_ms'], 1), fmt(r['ort_ms'], 1), *miou(r),
+            fmt(r['s_per_iter'])] for r in result['rows']])
+    if result['mixing']:
+        lines += ['', 'Mixing: mmseg\'s BiSeNetV2 (its shipped model config)'
+                  ' on the demo data, as shipped and with our '
+                  'LabelRelaxationLoss + ProgressiveResizeHook; it/s: 1 / '
+                  'the mean logged s/iter (1 thread).'] + table(
+            'config | mIoU | per seed | train it/s', [
+                [f'`{r["config"]}`', *miou(r),
+                 fmt(r['s_per_iter'] and 1 / r['s_per_iter'])]
+                for r in result['mixing']])
+    notes = [f'- `{r["name"]}`: {r["note"]}' for r in result['rows']
+             if r.get('note')]
+    return '\n'.join(lines + ([''] + notes if notes else [])) + '\n'
+
+
+def write_outputs(result: Dict[str, Any], args) -> None:
+    """Print the tables; write ``--out-md`` (between its markers, when the
+    file has them), ``--out-json`` and ``--out-plot``."""
+    text = build_tables(result)
+    print(text)
+    for path in filter(None, (args.out_md, args.out_json, args.out_plot)):
+        os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    if args.out_md:
+        old = open(args.out_md).read() if osp.isfile(args.out_md) else ''
+        if BEGIN in old and END in old:
+            text = (old.partition(BEGIN)[0] + f'{BEGIN}\n{text}\n{END}' +
+                    old.partition(END)[2])
+        with open(args.out_md, 'w') as f:
+            f.write(text)
+    if args.out_json:
+        with open(args.out_json, 'w') as f:
+            json.dump(result, f, indent=1)
+    if args.out_plot:
+        save_plot(result, args.out_plot)
+
+
+def save_plot(result: Dict[str, Any], path: str) -> None:
+    """mIoU against ONNX Runtime latency (eager if a head has none), one
+    point per head, error bars of one std over the seeds; ours red, labels
+    placed as in the zoo plot."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    rows = [r for r in result['rows'] if r['mIoU_mean'] is not None]
+    kind = 'ort' if all(r['ort_ms'] for r in rows) else 'eager'
+    points = [(r[f'{kind}_ms'], r['mIoU_mean']) for r in rows]
+    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=100)
+    for r, (x, y) in zip(rows, points):
+        ours = r['head'].startswith('RGP')
+        ax.errorbar(x, y, yerr=r['mIoU_std'] or 0, capsize=3, zorder=3,
+                    fmt='s' if ours else 'o', ms=6,
+                    c='tab:red' if ours else 'tab:blue')
+    for m, c, label in (('o', 'tab:blue', 'mmseg'), ('s', 'tab:red', 'ours')):
+        ax.errorbar([], [], fmt=m, c=c, label=label)
+    ax.legend(loc='lower right', fontsize=7.5)
+    env, (h, w) = result['env'], result['shape']
+    ax.set(xlabel=f'{dict(ort="ONNX Runtime", eager="eager")[kind]} '
+           f'latency at {h}x{w}, median (ms)',
+           ylabel='demo val mIoU (mean ± std over seeds)')
+    ax.set_title(f'{len(rows)} heads, {len(result["seeds"])} seed(s); '
+                 f'{env["device"]}, {env["threads"]} thread(s)', fontsize=9)
+    ax.grid(True, alpha=0.25)
+    ax.margins(0.15)
+    fig.tight_layout()
+    place_labels(fig, ax, points, [r['name'].split('_')[0] for r in rows])
+    fig.savefig(path)
+    plt.close(fig)
