@@ -264,10 +264,11 @@ def build_engine(onnx_file: str, engine_path: str,
             tuple(shapes[k]) for k in ('min_shape', 'opt_shape', 'max_shape'))
         profile.set_shape(tensor.name, lo, opt, hi)
     config.add_optimization_profile(profile)
-    if int8:  # the calibrator keeps the file's batches alive till built
-        config.set_flag(trt.BuilderFlag.INT8)
+    if int8:  # on the profile's opt shape; `calibrator` held till built
         if network.num_inputs != 1:
             raise ValueError('INT8 calibration: one network input only')
+        config.set_flag(trt.BuilderFlag.INT8)
+        config.set_calibration_profile(profile)  # needed if dynamic
         calibrator = entropy_calibrator(trt, calib_file, opt,
                                         _device(device))
         config.int8_calibrator = calibrator
