@@ -120,7 +120,7 @@ def test_quick_end_to_end_and_resume(demo_data_root, tmp_path, capsys):
     text = md.read_text()  # the prose around the markers is kept
     assert text.startswith('# Heads\n\nprose\n\n' + heads.BEGIN)
     assert text.endswith(f'|\n\n{heads.END}\ntail\n')
-    assert 'stale' not in text
+    assert 'stale' not in text and '**Placeholder, a `--quick` run' in text
     rows = table_rows(text, 'head |')
     assert [r[:2] for r in rows] == [['FCNHead', f'`{QUICK_CFGS[0].stem}`'],
                                      ['RGPHead', f'`{QUICK_CFGS[1].stem}`']]

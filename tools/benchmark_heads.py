@@ -58,8 +58,7 @@ def head_configs(paths: Optional[List[str]]) -> List[str]:
     """``paths``, or every config under configs/heads/ (not ``_base_``);
     ``FileNotFoundError`` for a missing one."""
     paths = paths or sorted(glob.glob(osp.join(HEADS_DIR, '*.py')))
-    missing = [p for p in paths if not osp.isfile(p)] or (
-        [] if paths else [osp.join(HEADS_DIR, '*.py')])
+    missing = [p for p in paths or [HEADS_DIR + '/*.py'] if not osp.isfile(p)]
     if missing:
         raise FileNotFoundError(f'config not found: {", ".join(missing)}')
     return [osp.abspath(p) for p in paths]
@@ -227,7 +226,8 @@ def build_tables(result: Dict[str, Any]) -> str:
         return (f'{fmt(r["mIoU_mean"])} ± {fmt(r["mIoU_std"])}', ', '.join(
             fmt(v) for v in r['mIoU_per_seed']))
     lines = [
-        f'`{result["command"]}`', '',
+        '**Placeholder, a `--quick` run: the format only.** ' *
+        result['quick'] + f'`{result["command"]}`', '',
         f'{result["env"]["line"]}; wall time {result["wall_s"] / 60:.1f} min'
         f'. Latency: input 1x3x{h}x{w}, image to labels (resize + argmax), '
         f'median of {result["repeats"]} rounds after {result["warmup"]} '
@@ -302,7 +302,8 @@ def save_plot(result: Dict[str, Any], path: str) -> None:
     ax.set(xlabel=f'{dict(ort="ONNX Runtime", eager="eager")[kind]} '
            f'latency at {h}x{w}, median (ms)',
            ylabel='demo val mIoU (mean ± std over seeds)')
-    ax.set_title(f'{len(rows)} heads, {len(result["seeds"])} seed(s); '
+    ax.set_title(f'{"--quick: " * result["quick"]}{len(rows)} heads, '
+                 f'{len(result["seeds"])} seed(s); '
                  f'{env["device"]}, {env["threads"]} thread(s)', fontsize=9)
     ax.grid(True, alpha=0.25)
     ax.margins(0.15)
