@@ -379,3 +379,24 @@ def test_fuse_conv_bn_keeps_the_segmentor_output():
                    for m in fused.modules())
     # the original is untouched
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+
+
+def test_fuse_conv_bn_leaves_a_norm_first_conv_module_alone():
+    """mmcv's ConvModule(order=('norm', 'act', 'conv')) (mmseg's DAPPM,
+    PIDNet) registers conv before BN but runs the BN first: folding that BN
+    into the conv would change the output, so it stays."""
+    from mmcv.cnn import ConvModule
+
+    from rgpnet_mmseg.models import fuse_conv_bn
+    torch.manual_seed(0)
+    block = torch.nn.Sequential(ConvModule(
+        8, 8, 3, padding=1, norm_cfg=dict(type='BN'),
+        order=('norm', 'act', 'conv'))).eval()
+    randomize_bn(block)
+    x = torch.randn(2, 8, 9, 11)
+    bn, conv = block[0].bn, block[0].conv
+    expected = F.conv2d(torch.relu(bn(x)), conv.weight, conv.bias, padding=1)
+    with torch.no_grad():
+        fused = fuse_conv_bn(copy.deepcopy(block))
+        torch.testing.assert_close(fused(x), expected)
+    assert isinstance(fused[0].bn, torch.nn.BatchNorm2d)

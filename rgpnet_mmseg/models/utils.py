@@ -83,12 +83,16 @@ def fuse_conv_bn(model: nn.Module, inplace: bool = False) -> nn.Module:
 
 
 def _fuse_children(module: nn.Module) -> None:
+    # an mmcv ConvModule registers conv before norm whatever its ``order``;
+    # only ('conv', 'norm', ...) runs the BN right after the conv
+    order = tuple(getattr(module, 'order', ('conv', 'norm')))
+    pairs = ('conv', 'norm') in zip(order, order[1:])
     last_conv = None
     for name, child in list(module.named_children()):
         if callable(getattr(child, 'fuse', None)):
             child.fuse()
             last_conv = None
-        elif isinstance(child, _BNS) and last_conv is not None:
+        elif isinstance(child, _BNS) and last_conv is not None and pairs:
             module._modules[last_conv] = fold_bn_into_conv(
                 module._modules[last_conv], child)
             module._modules[name] = nn.Identity()
