@@ -297,7 +297,7 @@ def save_plot(result: Dict[str, Any], path: str) -> None:
                     c='tab:red' if ours else 'tab:blue')
     for m, c, label in (('o', 'tab:blue', 'mmseg'), ('s', 'tab:red', 'ours')):
         ax.errorbar([], [], fmt=m, c=c, label=label)
-    ax.legend(loc='lower right', fontsize=7.5)
+    ax.legend(loc='best', fontsize=7.5)
     env, (h, w) = result['env'], result['shape']
     ax.set(xlabel=f'{dict(ort="ONNX Runtime", eager="eager")[kind]} '
            f'latency at {h}x{w}, median (ms)',
