@@ -29,7 +29,8 @@ def one_torch_thread():
 
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory):
-    """The demo model, random weights, BN statistics away from 0/1."""
+    """The demo model, random weights, BN statistics away from 0/1, a
+    classifier that gives several classes with boundaries (not one)."""
     import rgpnet_mmseg  # noqa: F401
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
@@ -38,6 +39,8 @@ def checkpoint(tmp_path_factory):
     torch.manual_seed(0)
     model = MODELS.build(Config.fromfile(DEMO_CFG).model)
     randomize_bn(model)
+    torch.nn.init.normal_(model.decode_head.conv_seg.weight, std=1.0)
+    torch.nn.init.zeros_(model.decode_head.conv_seg.bias)
     path = tmp_path_factory.mktemp('int8_ckpt') / 'demo.pth'
     torch.save({'meta': {}, 'state_dict': model.state_dict()}, path)
     return str(path)
@@ -218,3 +221,24 @@ def test_deploy_tool_onnxruntime_int8(tmp_path, checkpoint, demo_data_root,
         assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
             f'error: {error}')
         assert not (tmp_path / 'o2' / 'end2end.onnx').exists()
+
+
+def test_miou_path_resizes_logits_as_pytorch(tmp_path, checkpoint):
+    """The backend comparison at a static shape other than the images'
+    (here 4x): FP32 ONNX Runtime gives PyTorch's labels, because both
+    resize logits before the argmax (mmdeploy's pack_result resizes
+    labels: ~1-4 % of the pixels differ)."""
+    from mmdeploy.apis import torch2onnx
+
+    from rgpnet_mmseg.deploy.convert import load_configs
+    from rgpnet_mmseg.deploy.verify import evaluate_backend_miou
+    deploy_cfg, model_cfg = load_configs(
+        small_deploy_cfg(tmp_path / 'ort.py',
+                         'segmentation_onnxruntime_static-512x1024.py',
+                         onnx_config=f'dict(input_shape=[{4 * W}, {4 * H}])'),
+        DEMO_CFG)
+    torch2onnx(np.zeros((H, W, 3), np.uint8), str(tmp_path), 'e.onnx',
+               deploy_cfg, model_cfg, checkpoint, 'cpu')
+    m = evaluate_backend_miou(model_cfg, deploy_cfg, checkpoint,
+                              [str(tmp_path / 'e.onnx')], max_images=2)
+    assert m['pixel_agreement'] >= 0.999 and abs(m['miou_diff']) < 0.01, m

@@ -178,6 +178,17 @@ def resize_to_static(pipeline: Sequence[dict],
         step.update(scale=tuple(input_shape), keep_ratio=False)
 
 
+def _backend_step(backend: Any, data: dict, torch_model: Any) -> list:
+    """``backend.test_step(data)`` with PyTorch's postprocessing."""
+    from rgpnet_mmseg.apis.inference import postprocess
+    batch = backend.data_preprocessor(copy.deepcopy(data), False)
+    out = backend.wrapper({backend.input_name: batch['inputs']})
+    head = torch_model.decode_head
+    return postprocess(out[backend.output_names[0]].cpu(),
+                       batch['data_samples'], head.align_corners,
+                       getattr(head, 'threshold', None) or 0.3)
+
+
 def evaluate_backend_miou(model_cfg: Any, deploy_cfg: Any, checkpoint: str,
                           backend_files: Sequence[str], device: str = 'cpu',
                           split: str = 'val',
@@ -187,7 +198,9 @@ def evaluate_backend_miou(model_cfg: Any, deploy_cfg: Any, checkpoint: str,
     (mmdeploy's ``build_pytorch_model``, ``build_backend_model``) on the
     config's ``{split}_dataloader`` (``Resize`` to a static input shape of
     the deploy config; the first ``max_images``; ``data_root``), scored by
-    mmseg's ``IoUMetric`` at the original resolution as ``tools/test.py``.
+    mmseg's ``IoUMetric`` at the original resolution as ``tools/test.py``;
+    backend logits resized before the argmax as PyTorch's (tools/infer.py's
+    ``postprocess``; mmdeploy's ``pack_result`` resizes labels).
     Returns ``images``, ``pytorch_miou``, ``backend_miou``, ``miou_diff``
     (backend - PyTorch, points) and the labels' ``pixel_agreement``."""
     from mmdeploy.apis.utils import build_task_processor
@@ -213,8 +226,9 @@ def evaluate_backend_miou(model_cfg: Any, deploy_cfg: Any, checkpoint: str,
     same = total = n = 0
     for data in loader:
         with torch.no_grad(), without_tf32():
-            outs = {name: model.test_step(copy.deepcopy(data))
-                    for name, model in models.items()}
+            outs = dict(pytorch=models['pytorch'].test_step(
+                copy.deepcopy(data)), backend=_backend_step(
+                    models['backend'], data, models['pytorch']))
         for name, out in outs.items():  # plain dicts, as mmengine's
             metrics[name].process(data, [o.to_dict() for o in out])
         for a, b in zip(outs['pytorch'], outs['backend']):
