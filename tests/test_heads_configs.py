@@ -230,3 +230,34 @@ def test_fused_head_matches_for_both_settings(path):
         expected = model(x, mode='tensor')
         got = fuse_conv_bn(model)(x, mode='tensor')
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize('name', ['pspnet', 'upernet'])
+def test_pooling_heads_export_with_dynamo_and_run_in_onnxruntime(
+        name, tmp_path):
+    """PSPHead/UPerHead pool the 4x8 map of a 128x256 input to 3x3 and 6x6
+    bins, which the TorchScript exporter refuses; the dynamo graph, brought
+    down to opset 17, must load in ONNX Runtime (no ReduceMean attribute
+    of opset 18 left) and give the eager logits."""
+    onnx = pytest.importorskip('onnx')
+    pytest.importorskip('onnxruntime')
+    from rgpnet_mmseg.deploy import (SegmentorForExport, export_segmentor,
+                                     onnxruntime_session)
+    path = HEADS_DIR / f'{name}_r18-d32_1xb4-400it_demo-128x256.py'
+    torch.manual_seed(0)
+    model = MODELS.build(load(path).model).eval()
+    randomize_bn(model)
+    file = str(tmp_path / 'end2end.onnx')
+    info = export_segmentor(model, file, CROP, with_argmax=False,
+                            exporter='dynamo')
+    assert info['opset'] == 17
+    reduce_attrs = {a.name for n in onnx.load(file).graph.node
+                    if n.op_type.startswith('Reduce') for a in n.attribute}
+    assert 'noop_with_empty_axes' not in reduce_attrs
+    x = torch.randn(1, 3, *CROP)
+    session = onnxruntime_session(file, 'cpu', 1)
+    out = session.run(None, {'input': x.numpy()})[0]
+    with torch.no_grad():
+        ref = SegmentorForExport(model, with_argmax=False)(x)
+    torch.testing.assert_close(torch.from_numpy(out), ref, atol=1e-4,
+                               rtol=1e-4)

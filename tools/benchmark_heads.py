@@ -144,13 +144,27 @@ def seed_stats(results: List[Optional[dict]]) -> Dict[str, Any]:
                 s_per_iter=statistics.mean(s_it) if s_it else None)
 
 
+def export_head(model, onnx: str, shape) -> str:
+    """Export with the TorchScript exporter, or where it cannot (mmseg's
+    PSPHead/UPerHead pool a 1/32 map to bins that do not divide it) with
+    the dynamo one; returns the exporter used."""
+    from rgpnet_mmseg.deploy import export_segmentor
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # tracer warnings
+        try:
+            return export_segmentor(model, onnx, shape,
+                                    exporter='legacy')['exporter']
+        except Exception:  # noqa: BLE001 - e.g. adaptive_avg_pool2d
+            return export_segmentor(model, onnx, shape,
+                                    exporter='dynamo')['exporter']
+
+
 def measure(paths: List[str], args, root: str, log) -> List[dict]:
     """Per config: parameters and MACs of the head alone (on the encoder's
     features) and of the model (no auxiliary heads) at ``--shape``; eager
     (image to labels) and ONNX Runtime (its BN-folded export) latency,
     all timed round-robin in one loop."""
-    from rgpnet_mmseg.deploy import (SegmentorForExport, export_segmentor,
-                                     onnxruntime_session)
+    from rgpnet_mmseg.deploy import SegmentorForExport, onnxruntime_session
     x = torch.randn(1, 3, *args.shape, device=args.device)
     rows, fns = [], {}
     os.makedirs(root, exist_ok=True)
@@ -165,9 +179,9 @@ def measure(paths: List[str], args, root: str, log) -> List[dict]:
                          head_only=complexity(model.decode_head, feats)))
         onnx = osp.join(root, f'{name}_{x.shape[2]}x{x.shape[3]}.onnx')
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter('ignore')  # tracer warnings
-                export_segmentor(model, onnx, args.shape)
+            exporter = export_head(model, onnx, args.shape)
+            if exporter != 'legacy':
+                rows[-1]['note'] = f'ONNX by the {exporter} exporter'
             session = onnxruntime_session(onnx, args.device, args.threads)
             fns[(name, 'ort')] = functools.partial(session.run, None, {
                 session.get_inputs()[0].name: x.cpu().numpy()})

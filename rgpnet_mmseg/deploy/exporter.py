@@ -100,7 +100,9 @@ def _finish_dynamo_graph(path: str, target_opset: int) -> Tuple[int, int]:
     for version in sorted({target_opset, 17}):
         if version < opset:
             try:
-                model = version_converter.convert_version(model, version)
+                model = _drop_noop_attribute(
+                    version_converter.convert_version(model, version),
+                    version)
                 opset = version
                 break
             except Exception:  # noqa: BLE001 - no adapter for an op
@@ -111,6 +113,24 @@ def _finish_dynamo_graph(path: str, target_opset: int) -> Tuple[int, int]:
                                max(helper.find_min_ir_version_for(main), 7))
     onnx.save(model, path)
     return opset, model.ir_version
+
+
+def _drop_noop_attribute(model, opset: int):
+    """onnx's converter keeps ``noop_with_empty_axes`` on Reduce* nodes
+    brought below the opset that added it (18; ReduceSum 13), which ONNX
+    Runtime then rejects (e.g. ``adaptive_avg_pool2d`` to 1x1 of mmseg's
+    PSPHead/UPerHead). Its default 0 is what older opsets do; 1 has no
+    older form: ValueError."""
+    for node in model.graph.node:
+        if node.op_type.startswith('Reduce') and opset < (
+                13 if node.op_type == 'ReduceSum' else 18):
+            for attr in [a for a in node.attribute
+                         if a.name == 'noop_with_empty_axes']:
+                if attr.i:
+                    raise ValueError(f'{node.name}: noop_with_empty_axes=1 '
+                                     f'has no opset {opset} form')
+                node.attribute.remove(attr)
+    return model
 
 
 def export_onnx(model: nn.Module, args: Any, f: str, *,
