@@ -242,3 +242,30 @@ def test_miou_path_resizes_logits_as_pytorch(tmp_path, checkpoint):
     m = evaluate_backend_miou(model_cfg, deploy_cfg, checkpoint,
                               [str(tmp_path / 'e.onnx')], max_images=2)
     assert m['pixel_agreement'] >= 0.999 and abs(m['miou_diff']) < 0.01, m
+
+
+def test_benchmark_int8_rows(tmp_path, capsys, checkpoint, demo_data_root):
+    """tools/benchmark.py deploy: one INT8 row per variant beside FP32
+    ONNX Runtime, calibrated on the demo val images; nodes kept FP32."""
+    rc = load_tool('benchmark').main([
+        'deploy', DEMO_CFG, '--checkpoint', checkpoint, '--shape', '64',
+        '128', '--repeats', '1',
+        '--warmup', '0', '--threads', '1', '--work-dir', str(tmp_path),
+        '--backend', 'onnxruntime', 'onnxruntime-int8', '--int8',
+        'QOperator/Percentile', 'QDQ/MinMax/Conv[-1],Resize'])
+    out = capsys.readouterr().out
+    assert rc == 0 and 'avx' in out.split('\n| backend')[0], out
+    rows = [r for r in out.splitlines() if r.startswith('| onnxruntime')]
+    assert [r.split(' | ')[:2] for r in rows] == [
+        ['| onnxruntime', 'fp32'],
+        ['| onnxruntime-int8 QOperator/Percentile', 'int8'],
+        ['| onnxruntime-int8 QDQ/MinMax/Conv[-1],Resize', 'int8']]
+    assert all('= FP32 ORT on 12 val images' in r for r in rows[1:])
+    graph = onnx.load(str(tmp_path / 'int8_64x128_1.onnx')).graph
+    last_conv = [n for n in graph.node if n.op_type == 'Conv'][-1]
+    init = {i.name for i in graph.initializer}
+    assert last_conv.name == '/conv_seg/Conv' and \
+        last_conv.input[1] in init  # its FP32 weight, no DequantizeLinear
+    resize = next(n for n in graph.node if n.op_type == 'Resize')
+    producers = {o: n.op_type for n in graph.node for o in n.output}
+    assert producers[resize.input[0]] != 'DequantizeLinear'

@@ -25,8 +25,7 @@ import benchmark_training  # noqa: E402
 import benchmark_zoo  # noqa: E402
 
 BACKENDS = ('pytorch', 'onnxruntime', 'onnxruntime-int8', 'tensorrt')
-INT8_CFG = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
-                    'configs', 'deploy',
+INT8_CFG = osp.join(osp.dirname(__file__), '..', 'configs', 'deploy',
                     'segmentation_onnxruntime-int8_static-512x1024.py')
 
 
@@ -109,40 +108,38 @@ def run_deploy(args: argparse.Namespace) -> int:
         print(f'exported {onnx_file} ({info["exporter"]} exporter, opset '
               f'{info["opset"]})')
     ort = f'CPU EP, {args.threads or "default"} intra-op threads'
-    for backend in args.backend:
-        if backend == 'pytorch':
-            net = SegmentorForExport(model.to(args.device))
-            xd = x.to(args.device)
-            rows[backend] = (torch.inference_mode()(lambda: net(xd)), 'fp32',
-                             f'{args.device}, eager')
-        elif backend == 'onnxruntime':
-            session = onnxruntime_session(onnx_file, num_threads=args.threads)
-            feed = {session.get_inputs()[0].name: x.numpy()}
-            rows[backend] = (lambda: session.run(None, feed), 'fp32', ort)
-        elif backend == 'onnxruntime-int8':
-            rows.update(int8_rows(args, onnx_file, x, ort))
-        else:
-            rows[backend] = tensorrt_row(args, onnx_file, x)
+    if 'pytorch' in args.backend:
+        net, xd = SegmentorForExport(model.to(args.device)), x.to(args.device)
+        rows['pytorch'] = (torch.inference_mode()(lambda: net(xd)), 'fp32',
+                           f'{args.device}, eager')
+    if 'onnxruntime' in args.backend:
+        session = onnxruntime_session(onnx_file, num_threads=args.threads)
+        feed = {session.get_inputs()[0].name: x.numpy()}
+        rows['onnxruntime'] = (lambda: session.run(None, feed), 'fp32', ort)
+    if int8:
+        rows.update(int8_rows(args, onnx_file, x, ort))
+    if 'tensorrt' in args.backend:
+        rows['tensorrt'] = tensorrt_row(args, onnx_file, x)
     times = time_round_robin({b: r[0] for b, r in rows.items()},
                              args.repeats, args.warmup, args.device)
     ms = {b: sorted(t * 1e3 for t in ts) for b, ts in times.items()}
     med = {b: statistics.median(t) for b, t in ms.items()}
+    base = next(b for b in med if b.startswith(args.backend[0]))
     print(f'\ninput 1x3x{h}x{w}, {args.warmup} warm-up + {args.repeats} '
           f'timed runs, round-robin; {environment(args.device)["line"]}')
     print('\n'.join(table(
         'backend | precision | median ms | p90 ms | FPS | speed-up | details',
         [[b, rows[b][1], fmt(med[b]),
           fmt(t[min(len(t) - 1, int(0.9 * len(t)))]), fmt(1e3 / med[b]),
-          f'{next(iter(med.values())) / med[b]:.2f}x', rows[b][2]]
+          f'{med[base] / med[b]:.2f}x', rows[b][2]]
          for b, t in ms.items()])))
     return 0
 
 
 def int8_rows(args: argparse.Namespace, onnx_file: str, x, details: str):
-    """``{name: (function, 'int8', details)}``: ONNX Runtime INT8 models of
-    ``onnx_file``, one per ``--int8`` variant, calibrated on the config's
-    val images (``write_calibration_data``; the input ``x`` without them);
-    details: their labels' agreement with FP32 ONNX Runtime on those."""
+    """``{name: (function, 'int8', details)}``: ``onnx_file`` quantized
+    per ``--int8`` variant, calibrated on the config's val images (else on
+    ``x``), with the labels' agreement with FP32 ONNX Runtime there."""
     import numpy as np
     from mmengine.config import Config
 
@@ -167,8 +164,7 @@ def int8_rows(args: argparse.Namespace, onnx_file: str, x, details: str):
     rows = {}
     for spec in args.int8:
         fmt, method, *nodes = spec.split('/')
-        path = osp.join(args.work_dir, f'end2end_{h}x{w}_int8_'
-                        f'{len(rows)}.onnx')
+        path = osp.join(args.work_dir, f'int8_{h}x{w}_{len(rows)}.onnx')
         quantize_onnx(onnx_file, path, inputs, quant_format=fmt,
                       calibrate_method=method,
                       exclude_nodes=nodes[0].split(',') if nodes else ())

@@ -57,29 +57,6 @@ def _check_backend(deploy_cfg: Any, name: str) -> str:
     return backend
 
 
-def _tensorrt_error(name: str, device: str) -> Optional[str]:
-    """Why TensorRT cannot build an engine here (None: it can)."""
-    from rgpnet_mmseg.compat.tensorrt import tensorrt_unavailable_reason
-    reason = tensorrt_unavailable_reason()
-    if reason:
-        return f'{name} asks for TensorRT: {reason}'
-    if not str(device).startswith('cuda'):
-        return f'TensorRT needs --device cuda, got {device}'
-    return None
-
-
-def _quantize(deploy_cfg: Any, onnx_file: str, calib_file: str) -> str:
-    """ONNX Runtime INT8 (``backend_config.quantization``): the FP32 model
-    kept as ``<name>-fp32.onnx``, the quantized one written as
-    ``onnx_file``; returns the FP32 file."""
-    from .quantize import quantize_onnx
-    root, ext = osp.splitext(onnx_file)
-    os.replace(onnx_file, root + '-fp32' + ext)
-    quantize_onnx(root + '-fp32' + ext, onnx_file, calib_file,
-                  **deploy_cfg.backend_config.quantization)
-    return root + '-fp32' + ext
-
-
 def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
                img: Any, work_dir: str, *, device: str = 'cpu',
                exporter: Optional[str] = None,
@@ -93,10 +70,10 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
     """Convert a model as mmdeploy's ``tools/deploy.py`` does, then check it:
     configs checked (else :class:`DeployConfigError`, :class:`DeployError`,
     :class:`ExporterError`) and written to ``work_dir`` with the SDK files;
-    ``torch2onnx`` (:func:`.exporter.export_onnx`), with ``calib_config``
-    the calibration file (:func:`.quantize.write_calibration_data`,
-    ``calib``: its ``dataset_cfg``, ``image_dir``, ``num_images``) and
-    ONNX Runtime INT8 (:func:`_quantize`), ``to_backend`` (TensorRT),
+    ``torch2onnx`` (:func:`.exporter.export_onnx`), ``calib_config``'s file
+    (:func:`.quantize.write_calibration_data`, ``calib``: its keywords),
+    ONNX Runtime INT8 (``backend_config.quantization``: ``end2end.onnx``,
+    FP32 kept as ``end2end-fp32.onnx``), ``to_backend`` (TensorRT),
     :func:`.verify.check_parity` on ``test_img`` (default ``img``),
     :func:`.verify.evaluate_backend_miou` if ``miou`` (default: TensorRT
     TF32, FP16, INT8). Returns ``onnx_file``, ``exporter``, ``opset``,
@@ -108,7 +85,9 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
     from mmdeploy.utils import get_calib_filename, get_ir_config
 
     from rgpnet_mmseg.compat.mmdeploy import export_sdk_info
-    from .quantize import calibration_config, write_calibration_data
+    from rgpnet_mmseg.compat.tensorrt import tensorrt_unavailable_reason
+    from .quantize import (calibration_config, quantize_onnx,
+                           write_calibration_data)
     from .verify import check_parity, deploy_precision, evaluate_backend_miou
     for path, what in ((deploy_cfg, 'Deploy config'),
                        (model_cfg, 'Model config'), (checkpoint, 'Checkpoint'),
@@ -124,7 +103,9 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
     os.makedirs(work_dir, exist_ok=True)
     deploy_cfg.dump(osp.join(work_dir, 'deploy_cfg.py'))
     model_cfg.dump(osp.join(work_dir, 'model_cfg.py'))
-    no_trt = backend == 'tensorrt' and _tensorrt_error(name, device)
+    no_trt = backend == 'tensorrt' and (tensorrt_unavailable_reason() or (
+        None if str(device).startswith('cuda') else
+        f'it needs --device cuda, got {device}'))
     onnx_file = osp.join(work_dir, get_ir_config(deploy_cfg)['save_file'])
     calib_file = get_calib_filename(deploy_cfg)
     if calib_file:  # images checked before any work
@@ -148,13 +129,16 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
                 checkpoint, device=device, **calib)
     if no_trt:
         calib_note = f' and {osp.basename(calib_file)}' * bool(calib_file)
-        raise DeployError(f'{no_trt}; the ONNX model{calib_note} are in '
-                          f'{work_dir}')
+        raise DeployError(f'{name} asks for TensorRT: {no_trt}; the ONNX '
+                          f'model{calib_note} are in {work_dir}')
     graph = onnx.load(onnx_file, load_external_data=False)
     files = [onnx_file]
-    if backend == 'onnxruntime' and 'quantization' in \
-            deploy_cfg.backend_config:
-        onnx_file = _quantize(deploy_cfg, onnx_file, calib_file)
+    quantization = deploy_cfg.backend_config.get('quantization')
+    if backend == 'onnxruntime' and quantization:  # INT8; FP32 kept
+        fp32 = osp.splitext(onnx_file)[0] + '-fp32.onnx'
+        os.replace(onnx_file, fp32)
+        quantize_onnx(fp32, onnx_file, calib_file, **quantization)
+        onnx_file = fp32  # the exported graph, reported below
     if backend == 'tensorrt':
         files = list(get_backend_manager(backend).to_backend(
             files, work_dir, deploy_cfg, device=device))

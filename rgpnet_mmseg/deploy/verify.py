@@ -161,21 +161,15 @@ def _dataloader_cfg(model_cfg: Any, split: str,
         cfg.dataset.data_root = data_root
     if max_images:
         cfg.dataset.indices = int(max_images)
-    resize_to_static(cfg.dataset.pipeline, input_shape, key)
+    if input_shape is not None:  # a static graph: (W, H), as mmdeploy
+        resizes = [s for s in cfg.dataset.pipeline if s['type'] == 'Resize']
+        if not resizes:
+            raise ValueError(
+                f'{key}: the test pipeline has no Resize to bring images to '
+                f'the static input shape {list(input_shape)} (W, H)')
+        for step in resizes:
+            step.update(scale=tuple(input_shape), keep_ratio=False)
     return cfg
-
-
-def resize_to_static(pipeline: Sequence[dict],
-                     input_shape: Optional[Sequence[int]], where: str) -> None:
-    """Set the ``Resize`` steps of a test ``pipeline`` (in place) to a
-    static graph's ``input_shape`` (W, H), as mmdeploy; None: unchanged."""
-    resizes = [s for s in pipeline if s['type'] == 'Resize']
-    if input_shape is not None and not resizes:
-        raise ValueError(
-            f'{where}: the test pipeline has no Resize to bring images to '
-            f'the static input shape {list(input_shape)} (W, H)')
-    for step in resizes if input_shape is not None else ():
-        step.update(scale=tuple(input_shape), keep_ratio=False)
 
 
 def _backend_step(backend: Any, data: dict, torch_model: Any) -> list:
