@@ -3,10 +3,9 @@
 mmdeploy's own ``tools/deploy.py``, which its wheel does not ship), then
 check it against PyTorch (:func:`rgpnet_mmseg.deploy.convert.run_deploy`).
 
-Leaves in ``--work-dir``: ``end2end.onnx`` (+ ``.engine``; INT8:
-``calib_data.h5``, ONNX Runtime's FP32 model ``end2end-fp32.onnx``), the
-configs it used (``deploy_cfg.py``, ``model_cfg.py``), mmdeploy's SDK
-files. Exit: 0
+Leaves in ``--work-dir``: ``end2end.onnx`` (+ ``.engine``; INT8: +
+``calib_data.h5``, ``end2end-fp32.onnx``), the configs it used
+(``deploy_cfg.py``, ``model_cfg.py``), mmdeploy's SDK files. Exit: 0
 done; 1 cannot run (bad shape, missing file or backend); 2 parity below
 its threshold (docs/deployment.md)."""
 import argparse

@@ -46,12 +46,12 @@ def _check_backend(deploy_cfg: Any, name: str) -> str:
     if backend not in ('onnxruntime', 'tensorrt'):
         raise DeployError(f'{name}: backend {backend!r} is not supported by '
                           'rgpnet-mmseg (onnxruntime, tensorrt)')
-    int8 = deploy_precision(deploy_cfg) == 'int8'
-    if int8 and not get_calib_filename(deploy_cfg):
+    if deploy_precision(deploy_cfg) == 'int8' and not get_calib_filename(
+            deploy_cfg):
         raise DeployError(f'{name}: INT8 needs calibration data: add '
                           "calib_config=dict(create_calib=True, calib_file="
                           "'calib_data.h5')")
-    if backend == 'tensorrt' and not int8:
+    if backend == 'tensorrt':
         builder_precision(deploy_cfg.backend_config.get('common_config', {}),
                           True)
     return backend
@@ -111,13 +111,13 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
     if calib_file:  # images checked before any work
         calib = dict(dataset_cfg=calibration_config(
             deploy_cfg, model_cfg, **(calib or {})))
-    with contextlib.ExitStack() as stack:
-        # the torch.onnx.export rewriter reads the exporter from there
-        stack.enter_context(mock.patch.dict(os.environ, {EXPORTER_ENV: mode}))
-        if no_trt:  # export, calibration data: mmdeploy refuses cpu
-            device = 'cpu'  # for every TensorRT task processor; no need
-            stack.enter_context(mock.patch(
-                'mmdeploy.apis.utils.utils.check_backend_device'))
+    # without TensorRT: export and calibration data on the CPU, which
+    # mmdeploy refuses for any TensorRT task processor (check_backend_device)
+    device = 'cpu' if no_trt else device
+    cpu_ok = mock.patch('mmdeploy.apis.utils.utils.check_backend_device') \
+        if no_trt else contextlib.nullcontext()
+    # the torch.onnx.export rewriter reads the exporter from the environment
+    with mock.patch.dict(os.environ, {EXPORTER_ENV: mode}), cpu_ok:
         if dump_info:
             export_sdk_info(deploy_cfg, model_cfg, work_dir, pth=checkpoint,
                             device=device)

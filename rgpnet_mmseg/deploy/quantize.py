@@ -20,16 +20,6 @@ def read_calibration_data(calib_file: str) -> Iterator[np.ndarray]:
             yield group[key][...].astype(np.float32)
 
 
-def _resized(x: np.ndarray, hw: Sequence[Any]) -> np.ndarray:
-    """``x`` (N, C, h, w) resized bilinearly to a static (H, W) ``hw``."""
-    import torch
-    import torch.nn.functional as F
-    if not all(isinstance(d, int) and d > 0 for d in hw):
-        return x  # dynamic
-    return F.interpolate(torch.from_numpy(x), size=tuple(hw),
-                         mode='bilinear', align_corners=False).numpy()
-
-
 def excluded_nodes(graph: Any, keys: Sequence[str]) -> List[str]:
     """Names of the nodes of an ONNX ``graph`` that ``keys`` name: names,
     op types or ``'<op type>[i]'``, the i-th node of a type."""
@@ -71,6 +61,8 @@ def quantize_onnx(fp32_file: str, int8_file: str,
         str: ``int8_file``.
     """
     import onnx
+    import torch
+    import torch.nn.functional as F
     from onnxruntime.quantization import (CalibrationDataReader,
                                           CalibrationMethod, QuantFormat,
                                           QuantType, quantize_static)
@@ -81,11 +73,11 @@ def quantize_onnx(fp32_file: str, int8_file: str,
                              f'{", ".join(enum.__members__)}')
     graph = onnx.load(fp32_file, load_external_data=False).graph
     inp = graph.input[0]
-    hw = [d.dim_value or d.dim_param for d in
-          inp.type.tensor_type.shape.dim][2:]
+    hw = [d.dim_value for d in inp.type.tensor_type.shape.dim][2:]
     if isinstance(calibration, str):
         calibration = read_calibration_data(calibration)
-    feeds = ({inp.name: _resized(x, hw)} for x in calibration)
+    feeds = ({inp.name: F.interpolate(torch.from_numpy(x), hw, mode='bilinear')
+              .numpy() if all(hw) else x} for x in calibration)
     reader = type('Reader', (CalibrationDataReader, ),
                   dict(get_next=lambda self: next(feeds, None)))()
     quantize_static(

@@ -40,14 +40,12 @@ def without_tf32():
 
 
 def deploy_precision(deploy_cfg: Any) -> str:
-    """``'int8'`` (TensorRT ``int8_mode``, ONNX Runtime
-    ``backend_config.quantization``), else TensorRT's ``precision_mode``:
-    ``'fp16'``, ``'tf32'`` or ``'fp32'``."""
+    """``'int8'`` for ONNX Runtime's ``backend_config.quantization``, else
+    TensorRT's ``precision_mode``: int8, fp16, tf32 or fp32."""
     from rgpnet_mmseg.compat.tensorrt import precision_mode
     backend_cfg = deploy_cfg.get('backend_config') or {}
-    common = backend_cfg.get('common_config') or {}
-    return 'int8' if common.get('int8_mode') or backend_cfg.get(
-        'quantization') else precision_mode(common)
+    return 'int8' if backend_cfg.get('quantization') else precision_mode(
+        backend_cfg.get('common_config') or {})
 
 
 def compare_outputs(ref_logits: np.ndarray,
