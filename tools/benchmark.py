@@ -183,8 +183,14 @@ def tensorrt_row(args: argparse.Namespace, onnx_file: str, x):
     import tensorrt
     from mmdeploy.backend.base import BACKEND_MANAGERS
 
-    from rgpnet_mmseg.compat.tensorrt import build_engine
+    from rgpnet_mmseg.compat.tensorrt import build_engine, precision_mode
     precision = 'fp16' if args.fp16 else 'fp32'
+    deploy_cfg = args.engine and osp.join(osp.dirname(args.engine),
+                                          'deploy_cfg.py')
+    if deploy_cfg and osp.isfile(deploy_cfg):  # tools/deploy.py's work dir
+        from mmengine.config import Config
+        precision = precision_mode(Config.fromfile(deploy_cfg).get(
+            'backend_config', {}).get('common_config', {}))
     engine = args.engine or osp.join(
         args.work_dir, f'end2end_{x.shape[2]}x{x.shape[3]}_{precision}.engine')
     if args.engine is None:
