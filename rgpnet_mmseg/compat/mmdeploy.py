@@ -6,6 +6,7 @@ through mmdeploy's rewriter registry where it can (site-packages are not
 edited); each names the upstream problem, the versions, and the test in
 ``tests/test_deploy.py`` that fails without it. mmdeploy's
 ``protobuf<=3.20.2`` pin is handled at install (``--no-deps``)."""
+import contextlib
 import copy
 import functools
 import importlib
@@ -150,6 +151,23 @@ def export_sdk_info(deploy_cfg, model_cfg, work_dir: str, **kwargs) -> None:
     from mmdeploy.backend.sdk.export_info import export2SDK
     export2SDK(copy.deepcopy(deploy_cfg), copy.deepcopy(model_cfg), work_dir,
                **kwargs)
+
+
+@contextlib.contextmanager
+def tensorrt_task_on_cpu(enabled: bool = True):
+    """mmdeploy 1.3.1's ``build_task_processor`` refuses the CPU for a
+    TensorRT deploy config (``check_backend_device``), though the ONNX
+    export and the INT8 calibration file need no GPU; inside, it allows
+    it, so that ``tools/deploy.py`` makes both on a machine without one.
+    Test: ``test_tensorrt_int8_calibration_on_cpu``."""
+    from mmdeploy.apis.utils import utils
+    check = utils.check_backend_device
+    if enabled:
+        utils.check_backend_device = lambda deploy_cfg, device: None
+    try:
+        yield
+    finally:
+        utils.check_backend_device = check
 
 
 @functools.cache  # idempotent: the fixes are applied once

@@ -2,7 +2,6 @@
 """:func:`run_deploy`, what ``tools/deploy.py`` runs: mmdeploy's conversion
 (SDK files, ``torch2onnx``, the backend step) in one process, then the
 checks of :mod:`.verify`."""
-import contextlib
 import copy
 import os
 import os.path as osp
@@ -84,7 +83,8 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
     from mmdeploy.backend.base import get_backend_manager
     from mmdeploy.utils import get_calib_filename, get_ir_config
 
-    from rgpnet_mmseg.compat.mmdeploy import export_sdk_info
+    from rgpnet_mmseg.compat.mmdeploy import (export_sdk_info,
+                                              tensorrt_task_on_cpu)
     from rgpnet_mmseg.compat.tensorrt import tensorrt_unavailable_reason
     from .quantize import (calibration_config, quantize_onnx,
                            write_calibration_data)
@@ -114,10 +114,9 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
     # without TensorRT: export and calibration data on the CPU, which
     # mmdeploy refuses for any TensorRT task processor (check_backend_device)
     device = 'cpu' if no_trt else device
-    cpu_ok = mock.patch('mmdeploy.apis.utils.utils.check_backend_device') \
-        if no_trt else contextlib.nullcontext()
     # the torch.onnx.export rewriter reads the exporter from the environment
-    with mock.patch.dict(os.environ, {EXPORTER_ENV: mode}), cpu_ok:
+    with mock.patch.dict(os.environ, {EXPORTER_ENV: mode}), \
+            tensorrt_task_on_cpu(bool(no_trt)):
         if dump_info:
             export_sdk_info(deploy_cfg, model_cfg, work_dir, pth=checkpoint,
                             device=device)
