@@ -14,7 +14,9 @@ from .conftest import CONFIG_DIR
 CONFIGS = sorted(p for p in CONFIG_DIR.rglob('*.py')
                  if not {'_base_', 'deploy', 'heads'} & set(p.parts))
 # output stride of the decode head; RGPHead predicts at 1/4
-OUTPUT_STRIDE = {'mixing/bisenetv1_r18-d32_lr-pr_demo.py': 8}
+OUTPUT_STRIDE = {'mixing/bisenetv1_r18-d32_lr-pr_demo.py': 8,
+                 'mixing/bisenetv2_fcn_demo.py': 8,
+                 'mixing/bisenetv2_fcn_lr-pr_demo.py': 8}
 
 
 def test_configs_are_found():

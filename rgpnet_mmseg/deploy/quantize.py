@@ -15,7 +15,10 @@ def read_calibration_data(calib_file: str) -> Iterator[np.ndarray]:
     (``calib_data/end2end/input/<i>``), in order of ``i``."""
     import h5py
     with h5py.File(calib_file, 'r') as f:
-        group = f['calib_data/end2end/input']
+        group = f.get('calib_data/end2end/input')
+        if not group:
+            raise ValueError(f'{calib_file} holds no calibration inputs '
+                             '(calib_data/end2end/input/<i>)')
         for key in sorted(group, key=int):
             yield group[key][...].astype(np.float32)
 
