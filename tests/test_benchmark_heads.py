@@ -5,6 +5,7 @@ and MACs against independent counts, the seed statistics, and the
 BiSeNetV2 mixing configs (mmseg's model as shipped / with our label
 relaxation and progressive resizing) in a real mmengine Runner. No timing
 assertions."""
+import argparse
 import importlib.util
 import json
 import math
@@ -210,3 +211,18 @@ def test_bisenetv2_shipped_and_with_our_recipe(demo_data_root, tmp_path):
         if is_ours:  # fractions 0.6 and 0.8 of 4 iterations: 2 and 3
             assert logged['train/scale'].data[0].tolist() == \
                 [0.25, 0.25, 0.5, 1.0]
+
+
+def test_mixing_runs_take_their_own_seeds(tmp_path):
+    """``--mixing-seeds`` sets the seeds of the two BiSeNetV2 configs only;
+    without it they take ``--seeds`` like every head."""
+    head = heads.head_configs(None)[0]
+    args = argparse.Namespace(seeds=[0, 1, 2], mixing_seeds=[0])
+    runs = heads.plan([head] + heads.MIXING, args, str(tmp_path))
+    assert [(p, s) for p, s, _ in runs] == [(head, 0), (head, 1), (head, 2),
+                                            (heads.MIXING[0], 0),
+                                            (heads.MIXING[1], 0)]
+    name = osp.splitext(osp.basename(head))[0]
+    assert runs[1][2] == osp.join(str(tmp_path), name, 'seed1')
+    args.mixing_seeds = None
+    assert len(heads.plan(heads.MIXING, args, str(tmp_path))) == 6

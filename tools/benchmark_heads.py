@@ -45,6 +45,8 @@ def add_arguments(parser) -> None:
         metavar=('H', 'W'), help='input of GFLOPs and latency (512 1024)')
     add('--mixing', action='store_true', help='also train mmseg\'s '
         'BiSeNetV2 as shipped and with label relaxation + resizing')
+    add('--mixing-seeds', type=int, nargs='+',
+        help='seeds of the --mixing runs (default: --seeds)')
     add('--quick', action='store_true', help=f'{QUICK_SHAPE[0]}x'
         f'{QUICK_SHAPE[1]}, {QUICK_ITERS} iterations, 1 seed, 2 configs')
     add('--work-dir', default='work_dirs/benchmark_heads',
@@ -116,12 +118,20 @@ def train(path: str, seed: int, folder: str, digest: str, quick: bool,
         f'({result["wall_s"]:.0f} s)')
 
 
+def plan(paths: List[str], args, root: str) -> List[tuple]:
+    """(config, seed, run folder) of every run: ``--seeds`` of each head,
+    ``--mixing-seeds`` (default ``--seeds``) of the mixing configs."""
+    mixing_seeds = getattr(args, 'mixing_seeds', None) or args.seeds
+    return [(p, s, osp.join(root, osp.splitext(osp.basename(p))[0],
+                            f'seed{s}')) for p in paths
+            for s in (mixing_seeds if p in MIXING else args.seeds)]
+
+
 def train_all(paths: List[str], args, root: str, log) -> Dict[str, list]:
     """Config -> its runs' results in seed order (None: failed); trains
     the runs without a result, ``--jobs`` at a time."""
     digests = {p: config_hash(p) for p in paths}
-    runs = [(p, s, osp.join(root, osp.splitext(osp.basename(p))[0],
-                            f'seed{s}')) for p in paths for s in args.seeds]
+    runs = plan(paths, args, root)
     todo = [r for r in runs if load_result(r[2], digests[r[0]]) is None]
     log(f'trainings: {len(runs) - len(todo)} of {len(runs)} done before, '
         f'{len(todo)} to run, {args.jobs} at a time')
@@ -212,6 +222,7 @@ def run(args) -> int:
     root = osp.join(args.work_dir, 'quick') if args.quick else args.work_dir
     if args.quick:
         paths, args.seeds, args.shape = paths[:2], args.seeds[:1], QUICK_SHAPE
+        args.mixing_seeds = (args.mixing_seeds or args.seeds)[:1]
         args.repeats, args.warmup = min(args.repeats, 2), min(args.warmup, 1)
     env = environment(args.device, args.threads)
     rows = measure(paths, args, root, log)
