@@ -10,6 +10,20 @@ CONFIG_DIR = REPO_ROOT / 'configs'
 DEMO_ROOT = REPO_ROOT / 'data' / 'demo'
 
 
+@pytest.fixture(scope='module')
+def one_torch_thread():
+    """One intra-op torch thread while a module's tests run (use with
+    ``pytestmark = pytest.mark.usefixtures('one_torch_thread')``): on the
+    shared 2-core machine a second thread's synchronisation made small
+    models 3-6 times slower (the Runner tests of test_progressive_resize:
+    57 s -> 10 s)."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def load_tool(name: str):
     """``tools/<name>.py`` (tools/ is no package; ``name`` may name a
     subfolder: ``'analysis_tools/entropy_diff'``), imported by its path

@@ -21,14 +21,7 @@ DEMO_CFG = str(CONFIG_DIR / 'rgpnet_r18_demo.py')
 DEPLOY_CFGS = REPO_ROOT / 'configs' / 'deploy'
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_torch_thread():
-    """One intra-op thread while these tests run: on the shared 2-core
-    machine, 2 threads under load were 3-6 times slower than one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
 
 @pytest.fixture(scope='module')

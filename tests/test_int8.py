@@ -19,12 +19,7 @@ ORT_DYNAMIC = str(DEPLOY_DIR / 'segmentation_onnxruntime_dynamic.py')
 H, W = 128, 256  # the demo images
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
 
 @pytest.fixture(scope='module')

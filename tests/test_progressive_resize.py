@@ -38,15 +38,7 @@ FRACTIONS = [(0, 0.5), (0.25, 0.75), (0.6, 1.0)]
 GREEN_AI = [(0, 0.25), (0.6, 0.5), (0.8, 1.0)]
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_torch_thread():
-    """These tensors are tiny: a second intra-op thread buys nothing and, on
-    a CPU shared with other jobs, its synchronisation made the Runner tests
-    ~5x slower (measured: 57 s -> 10 s for the 6-iteration run)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_torch_thread')
 
 
 # ---------------------------------------------------------------------------
