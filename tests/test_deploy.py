@@ -16,6 +16,8 @@ import pytest
 import torch
 
 from .conftest import CONFIG_DIR, REPO_ROOT
+from .deploy_helpers import deploy_cfg as load_deploy_cfg
+from .deploy_helpers import export, graph_logits, ort_run
 
 DEMO_CFG = str(CONFIG_DIR / 'rgpnet_r18_demo.py')
 DEPLOY_DIR = CONFIG_DIR / 'deploy'
@@ -88,15 +90,7 @@ def torch_model(checkpoint):
     return init_model(DEMO_CFG, checkpoint, device='cpu')
 
 
-def torch_logits(model, x):
-    from rgpnet_mmseg.deploy import SegmentorForExport
-    with torch.no_grad():
-        return SegmentorForExport(model, with_argmax=False)(x).numpy()
-
-
-def ort_run(onnx_file, x):
-    from rgpnet_mmseg.deploy import onnxruntime_session
-    return onnxruntime_session(onnx_file).run(None, {'input': x.numpy()})[0]
+torch_logits = graph_logits
 
 
 def assert_parity(ref_logits, output):
@@ -172,9 +166,9 @@ def test_deploy_tool_onnxruntime(deployed_static):
 def test_work_dir_rebuilds_the_backend_model(deployed_static, demo_img,
                                              torch_model):
     """The configs the tool leaves in the work dir rebuild mmdeploy's task
-    processor; its backend model (our ONNX Runtime manager, with the
-    config's thread count) and mmdeploy's inference API agree with
-    mmseg's inference_model."""
+    processor; its backend model (ours, model_type mmseg_end2end: mmdeploy's
+    ORTWrapper with the config's thread count) and mmdeploy's inference API
+    agree with mmseg's inference_model."""
     from mmdeploy.apis import inference_model
     from mmdeploy.apis.utils import build_task_processor
     from mmengine.config import Config
@@ -184,6 +178,13 @@ def test_work_dir_rebuilds_the_backend_model(deployed_static, demo_img,
     model_cfg = Config.fromfile(str(work_dir / 'model_cfg.py'))
     processor = build_task_processor(model_cfg, deploy_cfg, 'cpu')
     backend = processor.build_backend_model([str(work_dir / 'end2end.onnx')])
+    from mmdeploy.backend.onnxruntime.wrapper import ORTWrapper
+
+    from rgpnet_mmseg.deploy import MMSegEnd2EndModel
+    assert deploy_cfg.codebase_config.model_type == 'mmseg_end2end'
+    assert deploy_cfg.codebase_config.align_corners is False
+    assert type(backend) is MMSegEnd2EndModel
+    assert isinstance(backend.wrapper, ORTWrapper)
     options = backend.wrapper.sess.get_session_options()
     assert options.intra_op_num_threads == 1
     result = inference_model(model_cfg, deploy_cfg,
@@ -217,16 +218,16 @@ def test_miou_comparison_over_a_backend(deployed_static, checkpoint,
     assert abs(m['miou_diff']) < 0.5
 
 
-def test_onnxruntime_session_errors(tmp_path):
+def test_onnxruntime_wrapper_errors(tmp_path):
     import onnxruntime as ort
 
-    from rgpnet_mmseg.deploy import onnxruntime_session
+    from rgpnet_mmseg.deploy.backends.onnxruntime import OnnxRuntimeWrapper
     with pytest.raises(FileNotFoundError, match='ONNX file not found'):
-        onnxruntime_session(str(tmp_path / 'missing.onnx'))
+        OnnxRuntimeWrapper(str(tmp_path / 'missing.onnx'))
     if 'CUDAExecutionProvider' not in ort.get_available_providers():
         (tmp_path / 'x.onnx').write_bytes(b'')
         with pytest.raises(RuntimeError, match='CUDA execution provider'):
-            onnxruntime_session(str(tmp_path / 'x.onnx'), 'cuda:0')
+            OnnxRuntimeWrapper(str(tmp_path / 'x.onnx'), 'cuda:0')
 
 
 # --- the mmdeploy API, dynamic shapes, argmax ------------------------------
@@ -293,22 +294,24 @@ def test_argmax_variant(tmp_path, checkpoint, demo_img, torch_model):
 # --- exporters -------------------------------------------------------------
 
 
-def test_choose_exporter(monkeypatch):
-    from rgpnet_mmseg.deploy.exporter import (EXPORTER_ENV, ExporterError,
-                                              choose_exporter,
+def test_choose_exporter():
+    from rgpnet_mmseg.deploy.convert import load_configs
+    from rgpnet_mmseg.deploy.exporter import (ExporterError, choose_exporter,
                                               dynamo_exporter_available,
+                                              exporter_of,
                                               legacy_exporter_available)
 
     # this stack: torch 2.13 still has the TorchScript exporter
     assert legacy_exporter_available() and dynamo_exporter_available()
-    monkeypatch.delenv(EXPORTER_ENV, raising=False)
     assert choose_exporter() == 'legacy'
     assert choose_exporter('dynamo') == 'dynamo'
     # once torch drops the legacy exporter, auto falls back to dynamo
     assert choose_exporter('auto', legacy_available=False) == 'dynamo'
-    monkeypatch.setenv(EXPORTER_ENV, 'dynamo')
-    assert choose_exporter() == 'dynamo'
-    assert choose_exporter('legacy') == 'legacy'  # the argument wins
+    # the deploy config carries the choice (tools/deploy.py --exporter)
+    cfg = str(DEPLOY_DIR / 'segmentation_onnxruntime_dynamic.py')
+    assert exporter_of(load_configs(cfg, DEMO_CFG)[0]) == 'legacy'
+    assert exporter_of(load_configs(cfg, DEMO_CFG, exporter='dynamo')[0]) \
+        == 'dynamo'
     with pytest.raises(ExporterError, match='dynamo'):
         choose_exporter('legacy', legacy_available=False)
     with pytest.raises(ExporterError, match='onnxscript'):
@@ -318,40 +321,47 @@ def test_choose_exporter(monkeypatch):
 
 
 @pytest.mark.parametrize('exporter', ['legacy', 'dynamo'])
-def test_export_segmentor_fuses_bn(tmp_path, torch_model, exporter):
-    """BN is fused in the model (one place: rgpnet_mmseg.models.
-    fuse_conv_bn, the shared-weight block included), so no exporter leaves
-    a BatchNormalization (the legacy one never folds BN into the
-    transposed convolutions); the user's model is not changed; the dynamo
-    graph is brought to what TensorRT 8.6 parses (opset 17, IR 8)."""
-    from rgpnet_mmseg.deploy import export_segmentor
-    onnx_file = str(tmp_path / f'{exporter}.onnx')
+def test_export_fuses_bn_of_a_copy(tmp_path, torch_model, exporter):
+    """The rewriter of torch.onnx.export exports a BN-fused copy of an
+    RGPNet (one place: rgpnet_mmseg.models.fuse_conv_bn, the shared-weight
+    block included), so no exporter leaves a BatchNormalization (the legacy
+    one never folds BN into the transposed convolutions); the model passed
+    in (here a user's, to mmdeploy's own export API) is not changed; the
+    dynamo graph is brought to what TensorRT 8.6 parses (opset 17, IR 8)."""
+    from mmdeploy.apis.onnx import export as mmdeploy_export
+
+    from rgpnet_mmseg.deploy.convert import load_configs
+    cfg, _ = load_configs(load_deploy_cfg(shape=(64, 128)), DEMO_CFG,
+                          exporter=exporter)
+    state = {k: v.clone() for k, v in torch_model.state_dict().items()}
     bns = sum(isinstance(m, torch.nn.BatchNorm2d)
               for m in torch_model.modules())
-    info = export_segmentor(
-        torch_model, onnx_file, (64, 128), with_argmax=False,
-        exporter=exporter)
-    assert info['exporter'] == exporter
+    x = torch.randn(1, 3, 64, 128)
+    mmdeploy_export(torch_model, x, str(tmp_path / exporter),
+                    backend='onnxruntime', context_info=dict(cfg=cfg),
+                    input_names=['input'], output_names=['output'],
+                    input_metas=dict(mode='predict'))
+    onnx_file = str(tmp_path / f'{exporter}.onnx')
     assert bns == sum(isinstance(m, torch.nn.BatchNorm2d)
                       for m in torch_model.modules())
-    if exporter == 'dynamo':
-        assert info['opset'] <= 17 and info['ir_version'] <= 8
+    assert all(torch.equal(v, state[k])
+               for k, v in torch_model.state_dict().items())
+    model = onnx.load(onnx_file)
+    opset = [o.version for o in model.opset_import if o.domain == '']
+    assert opset == [11] if exporter == 'legacy' else (
+        opset[0] <= 17 and model.ir_version <= 8)
     assert_deployable(onnx_file)
-    x = torch.randn(1, 3, 64, 128)
     assert_parity(torch_logits(torch_model, x), ort_run(onnx_file, x))
 
 
 def test_dynamo_exporter_through_mmdeploy(tmp_path, checkpoint, demo_img,
-                                          torch_model, monkeypatch):
-    """mmdeploy's torch2onnx with RGPNET_ONNX_EXPORTER=dynamo and the
+                                          torch_model):
+    """mmdeploy's torch2onnx with onnx_config.exporter='dynamo' and the
     dynamic config. Compat test of three fixes: no KeyError from mmdeploy's
     fx.wrap bookkeeping on exit, no shape specialisation by mmdeploy's
     marks, forward(*args) matched to the dynamic axes; any size runs."""
     from mmdeploy.apis import torch2onnx
-
-    from rgpnet_mmseg.deploy.exporter import EXPORTER_ENV
-    monkeypatch.setenv(EXPORTER_ENV, 'dynamo')
-    cfg = str(DEPLOY_DIR / 'segmentation_onnxruntime_dynamic.py')
+    cfg = load_deploy_cfg(onnx_config=dict(exporter='dynamo'))
     torch2onnx(demo_img, str(tmp_path), 'end2end.onnx', cfg, DEMO_CFG,
                checkpoint, 'cpu')
     onnx_file = str(tmp_path / 'end2end.onnx')
@@ -411,22 +421,10 @@ def test_compat_deepcopy_rewriter(monkeypatch):
     assert calls == []
 
 
-def test_compat_tensorrt_manager():
-    """mmdeploy's `tensorrt` backend is ours (TensorRT 10 removed the
-    binding API of mmdeploy's TRTWrapper, mmdeploy#2758), and so is
-    `onnxruntime` (the one place opening sessions)."""
-    import rgpnet_mmseg.deploy  # noqa: F401
-    from mmdeploy.backend.base import get_backend_manager
-    assert get_backend_manager('tensorrt').__module__ == \
-        'rgpnet_mmseg.compat.tensorrt'
-    assert get_backend_manager('onnxruntime').__module__ == \
-        'rgpnet_mmseg.deploy.backends'
-
-
 BROKEN_TENSORRT = 'raise {}("libnvinfer.so.10: cannot open shared object")\n'
 IMPORT_DEPLOY = """
 import rgpnet_mmseg.deploy
-from rgpnet_mmseg.compat.tensorrt import tensorrt_unavailable_reason
+from rgpnet_mmseg.deploy.backends.tensorrt import tensorrt_unavailable_reason
 print(tensorrt_unavailable_reason())
 """
 
@@ -450,10 +448,11 @@ def test_import_with_a_broken_tensorrt(tmp_path, error):
 def test_builder_precision():
     """Deploy config in, TensorRT builder flags out: FP32 clears TF32 (on
     by default in TensorRT), TF32 only when asked (INT8:
-    test_compat_tensorrt_int8.py)."""
+    test_tensorrt_int8.py)."""
     from mmengine.config import Config
 
-    from rgpnet_mmseg.compat.tensorrt import builder_precision, precision_mode
+    from rgpnet_mmseg.deploy.backends.tensorrt import builder_precision
+    from rgpnet_mmseg.deploy.checks import precision_mode
     for name, mode, flags in (
             ('segmentation_tensorrt_static-512x1024.py', 'fp32',
              dict(fp16_flag=False, strongly_typed=False, tf32=False)),
@@ -526,7 +525,7 @@ def test_profile_shapes_from_configs_and_engines():
     profile's (min, opt, max))."""
     from mmengine.config import Config
 
-    from rgpnet_mmseg.compat.tensorrt import (ShapeOutsideProfileError,
+    from rgpnet_mmseg.deploy.backends.tensorrt import (ShapeOutsideProfileError,
                                               check_input_shape,
                                               config_input_range, input_range)
     dyn = Config.fromfile(str(
@@ -560,7 +559,7 @@ def test_float16_graph_for_strongly_typed_tensorrt(deployed_static,
     labels (ONNX Runtime as a stand-in)."""
     from onnx import shape_inference
 
-    from rgpnet_mmseg.compat.tensorrt import float16_graph
+    from rgpnet_mmseg.deploy.backends.tensorrt import float16_graph
     from rgpnet_mmseg.deploy.verify import compare_outputs
     _, work_dir, _ = deployed_static
     fp16 = float16_graph(str(work_dir / 'end2end.onnx'))
@@ -689,12 +688,11 @@ def test_tensorrt_deploy_tool(tmp_path, checkpoint, demo_img, demo_data_root,
     assert result[0].pred_sem_seg.data.shape[-2:] == (H, W)
 
 
-def test_tensorrt_dynamic_profile(tmp_path, torch_model):
+def test_tensorrt_dynamic_profile(tmp_path, torch_model, checkpoint,
+                                  demo_img):
     _tensorrt_or_skip()
-    from rgpnet_mmseg.compat.tensorrt import TRTWrapper, build_engine
-    from rgpnet_mmseg.deploy import export_segmentor
-    onnx_file = str(tmp_path / 'dyn.onnx')
-    export_segmentor(torch_model, onnx_file, (H, W), dynamic=True)
+    from rgpnet_mmseg.deploy.backends.tensorrt import TRTWrapper, build_engine
+    onnx_file = export(tmp_path, DEMO_CFG, checkpoint, demo_img)['onnx_file']
     engine = build_engine(
         onnx_file, str(tmp_path / 'dyn.engine'),
         dict(input=dict(

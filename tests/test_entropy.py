@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from rgpnet_mmseg.utils.entropy import (diverging_heatmap,
+from rgpnet_mmseg.apis.entropy import (diverging_heatmap,
                                         entropy_from_logits, entropy_stats,
                                         prediction_border_mask)
 from .conftest import CONFIG_DIR, load_tool

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> None:
 def main() -> None:
     args = parse_args()
     # importing rgpnet_mmseg registers its modules and the torch.load fix
-    from rgpnet_mmseg.utils import USER_ERRORS, user_error_message
+    from rgpnet_mmseg.apis.errors import USER_ERRORS, user_error_message
     try:
         run(args)
     except USER_ERRORS as err:

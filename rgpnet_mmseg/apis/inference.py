@@ -3,10 +3,8 @@
 ``inference_model``) or a deployed model (mmdeploy's task processor, from
 the ``deploy_cfg.py`` and ``model_cfg.py`` that ``tools/deploy.py`` writes:
 ``create_input`` runs the test pipeline and data preprocessor,
-``build_backend_model`` the backend). Logits are post-processed by mmseg's
-own ``BaseSegmentor.postprocess_result`` (crop, bilinear resize, argmax;
-mmdeploy's ``pack_result`` would argmax first), a label map (argmax in the
-graph) is cropped and resized nearest-neighbour. Example::
+``build_backend_model`` our backend model, whose labels are mmseg's:
+:class:`rgpnet_mmseg.deploy.MMSegEnd2EndModel`). Example::
 
     seg = build_segmenter('configs/rgpnet_r18_demo.py', 'iter_400.pth')
     labels = seg('image.png')                      # H x W class ids
@@ -14,11 +12,12 @@ graph) is cropped and resized nearest-neighbour. Example::
 """
 import copy
 import os.path as osp
-from types import SimpleNamespace
 from typing import Any, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
+
+from rgpnet_mmseg.utils.run_config import decode_head_cfg
 
 from .media import read_image
 from .visualize import make_palette
@@ -61,11 +60,6 @@ def load_config(config) -> Any:
     return config
 
 
-def _decode_head(cfg) -> dict:
-    head = cfg.model.get('decode_head', None) or {}
-    return head[-1] if isinstance(head, (list, tuple)) else head
-
-
 def dataset_meta(cfg, meta: Optional[dict] = None) -> tuple:
     """``(classes, palette)``, a colour per class: from ``meta`` (a
     checkpoint's), else the data set the config tests on (its ``metainfo``
@@ -83,7 +77,7 @@ def dataset_meta(cfg, meta: Optional[dict] = None) -> tuple:
             dataset.get('type'), str) else None
         if cls is not None:
             meta = cls._load_metainfo(dataset.get('metainfo', None))
-    num_classes = _decode_head(cfg).get('num_classes', 0)
+    num_classes = decode_head_cfg(cfg).get('num_classes', 0)
     classes = list((meta or {}).get('classes', None)
                    or map(str, range(num_classes)))
     palette = make_palette(max(num_classes, len(classes)),
@@ -134,46 +128,18 @@ class PytorchSegmenter(Segmenter):
         return inference_model(self.model, list(images))
 
 
-def postprocess(outputs: torch.Tensor, data_samples: list, align_corners: bool,
-                threshold: float = 0.3) -> list:
-    """A deployed model's batch output to ``pred_sem_seg`` at each image's
-    ``ori_shape``, the padding (``padding_size``) cropped: logits (``N x C x
-    h x w``) by mmseg's ``BaseSegmentor.postprocess_result`` (bilinear with
-    ``align_corners``, argmax; one channel: sigmoid and ``threshold``),
-    labels (``N x 1 x h x w`` or ``N x h x w``) nearest-neighbour."""
-    from mmengine.structures import PixelData
-    from mmseg.models.segmentors import BaseSegmentor
-    from mmseg.models.utils import resize
-    if outputs.is_floating_point():
-        head = SimpleNamespace(
-            align_corners=align_corners,
-            decode_head=SimpleNamespace(threshold=threshold))
-        return BaseSegmentor.postprocess_result(head, outputs.float(),
-                                                data_samples)
-    outputs = outputs.reshape(len(data_samples), 1, *outputs.shape[-2:])
-    H, W = outputs.shape[-2:]
-    for labels, sample in zip(outputs, data_samples):
-        left, right, top, bottom = sample.metainfo.get('padding_size',
-                                                       [0] * 4)
-        labels = labels[None, :, top:H - bottom, left:W - right].float()
-        labels = resize(labels, size=sample.metainfo['ori_shape'],
-                        mode='nearest')
-        sample.pred_sem_seg = PixelData(data=labels[0].long())
-    return data_samples
-
-
 class DeployedSegmenter(Segmenter):
     """A model deployed by mmdeploy, run through mmdeploy's task processor
-    (any backend mmdeploy knows; ``rgpnet_mmseg.deploy`` registers our
-    ONNX Runtime and TensorRT 10/11 backends).
+    and our backend model (:class:`rgpnet_mmseg.deploy.MMSegEnd2EndModel`:
+    mmseg's labels, whatever ``model_type`` the deploy config names).
 
     Args:
         model_cfg (Config): The model config.
         deploy_cfg (Config): The deploy config the model was built with.
         model_file (str): ``end2end.onnx``, ``end2end.engine``, ...
         device (str): ``'cpu'`` or ``'cuda[:N]'``.
-        num_threads (int, optional): ONNX Runtime's intra-op threads
-            (``backend_config.intra_op_num_threads``).
+        num_threads (int, optional): The backend's intra-op threads
+            (ONNX Runtime's ``backend_config.intra_op_num_threads``).
 
     A TensorRT engine's ``input_range`` (min, max ``N x C x H x W``), read
     back from it, bounds :meth:`predict`'s batches and image sizes (else
@@ -187,13 +153,15 @@ class DeployedSegmenter(Segmenter):
         if num_threads and self.backend == 'onnxruntime':
             deploy_cfg.backend_config['intra_op_num_threads'] = num_threads
         try:
-            import rgpnet_mmseg.deploy  # noqa: F401  (our backends)
             from mmdeploy.apis.utils import build_task_processor
             from mmdeploy.utils import get_input_shape
+
+            from rgpnet_mmseg.deploy import use_mmseg_labels
         except ImportError as e:
             raise InferenceError(
                 f'the {self.backend} backend needs mmdeploy and the backend '
                 f'runtime: pip install "rgpnet-mmseg[deploy]" ({e})') from e
+        use_mmseg_labels(deploy_cfg, model_cfg)
         self.task = build_task_processor(model_cfg, deploy_cfg, device)
         try:
             self.model = self.task.build_backend_model(
@@ -203,12 +171,7 @@ class DeployedSegmenter(Segmenter):
                 f'the {self.backend} backend cannot run {model_file}: {e}') \
                 from e
         self.input_shape = get_input_shape(deploy_cfg)
-        wrapper = self.model.wrapper  # TensorRT: the engine's profile
-        self.input_range = wrapper.input_range(self.model.input_name) \
-            if hasattr(wrapper, 'input_range') else None
-        head = _decode_head(model_cfg)
-        self.align_corners = head.get('align_corners', False)
-        self.threshold = head.get('threshold', None) or 0.3
+        self.input_range = getattr(self.model, 'input_range', None)
         self.classes, self.palette = dataset_meta(model_cfg)
 
     def predict(self, images: Sequence[np.ndarray]) -> list:
@@ -217,24 +180,16 @@ class DeployedSegmenter(Segmenter):
                 for s in self._predict(images[i:i + step])]
 
     def _predict(self, images: Sequence[np.ndarray]) -> list:
+        from rgpnet_mmseg.deploy.backends.tensorrt import \
+            ShapeOutsideProfileError
         data, _ = self.task.create_input(list(images), self.input_shape)
-        with torch.no_grad():
-            data = self.model.data_preprocessor(data, False)
-            if self.input_range:
-                from rgpnet_mmseg.compat.tensorrt import (
-                    ShapeOutsideProfileError, check_input_shape)
-                try:
-                    check_input_shape(self.model.input_name,
-                                      data['inputs'].shape, *self.input_range)
-                except ShapeOutsideProfileError as e:
-                    raise InputShapeError(
-                        f'{e} (NxCxHxW after the test pipeline; build the '
-                        'engine with a profile that holds it)') from None
-            outputs = self.model.wrapper({self.model.input_name:
-                                          data['inputs']})
-        return postprocess(outputs[self.model.output_names[0]].cpu(),
-                           data['data_samples'], self.align_corners,
-                           self.threshold)
+        try:
+            with torch.no_grad():
+                return self.model.test_step(data)
+        except ShapeOutsideProfileError as e:
+            raise InputShapeError(
+                f'{e} (NxCxHxW after the test pipeline; build the engine '
+                'with a profile that holds it)') from None
 
 
 def deployed_configs(folder: str, model_cfg=None) -> tuple:

@@ -6,14 +6,13 @@ import os
 import os.path as osp
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterator, List, Tuple
+from typing import Iterator, Tuple
 
 import cv2
 import numpy as np
 
-#: File name endings read as images (by OpenCV).
-IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp',
-                    '.ppm', '.pgm', '.pbm', '.jp2')
+from rgpnet_mmseg.utils.files import IMAGE_EXTENSIONS, list_images  # noqa: F401
+
 #: File name endings read as videos (by OpenCV's ``VideoCapture``).
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg',
                     '.mpeg', '.wmv', '.flv')
@@ -40,17 +39,6 @@ def read_image(path: str) -> np.ndarray:
             f'cannot read image {path}: not an image OpenCV can decode '
             f'(corrupt or truncated file?)')
     return image
-
-
-def list_images(folder: str) -> List[str]:
-    """The image files under ``folder`` (recursively, sorted), by ending;
-    an image file that turns out unreadable is reported when it is read."""
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs.sort()
-        found += [osp.join(root, name) for name in sorted(files)
-                  if name.lower().endswith(IMAGE_EXTENSIONS)]
-    return found
 
 
 def open_video(

@@ -1,22 +1,17 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """What mmdeploy 1.3.1 needs on torch >= 2.9 (checked with torch 2.13).
 
-:func:`apply` (run by ``import rgpnet_mmseg.deploy``) installs each fix
-through mmdeploy's rewriter registry where it can (site-packages are not
-edited); each names the upstream problem, the versions, and the test in
-``tests/test_deploy.py`` that fails without it. mmdeploy's
+:func:`apply` (run by ``import rgpnet_mmseg.deploy``) fixes mmdeploy's
+rewriter machinery for torch.fx's new registry and the moved TorchScript
+symbolics (site-packages are not edited); each names the upstream
+problem, the versions, and the test in ``tests/test_deploy.py`` that fails
+without it. The ``torch.onnx.export`` rewriter (the ``dynamo=`` default)
+is the deploy layer's (:mod:`rgpnet_mmseg.deploy.exporter`); mmdeploy's
 ``protobuf<=3.20.2`` pin is handled at install (``--no-deps``)."""
 import contextlib
 import copy
 import functools
 import importlib
-from typing import Dict, Optional
-
-import torch
-import torch.nn as nn
-
-# the exporter of the export mmdeploy runs now (read by the rewriters below)
-_EXPORTING: Dict[str, Optional[str]] = {'exporter': None}
 
 
 def _fx_wrap_registry_is_a_dict() -> None:
@@ -73,75 +68,6 @@ def _torchscript_symbolics_moved() -> None:
         public._prepare_onnx_paddings = internal._prepare_onnx_paddings
 
 
-class _SingleInput(nn.Module):
-    """mmdeploy exports ``partial(forward, ...)`` taking ``*args``;
-    torch.export matches ``dynamic_axes`` to named parameters only."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, input: torch.Tensor):  # noqa: A002 - the ONNX name
-        return self.model(input)
-
-
-def _register_rewriters() -> None:
-    """mmdeploy 1.3.1 calls ``torch.onnx.export`` without ``dynamo=``;
-    torch >= 2.9 defaults to the dynamo exporter (opset 18, a ``.data``
-    file). Our rewriter of it (in mmdeploy's ``RewriterContext`` only) runs
-    :func:`rgpnet_mmseg.deploy.exporter.export_onnx` with the chosen
-    exporter on the BN-fused model (mmdeploy's optimiser needs a TorchScript
-    extension its wheel lacks). Under dynamo two mmdeploy rewriters are
-    replaced: ``copy.deepcopy`` walks ``inspect.stack()`` per call (350 s
-    instead of 15 s: torch.export deep-copies node metadata) and ``mark``
-    nodes read shapes as ints (torch.export specialises dynamic axes).
-    Tests: ``test_deploy_tool_onnxruntime`` (opset 11, one file),
-    ``test_compat_deepcopy_rewriter``,
-    ``test_dynamo_exporter_through_mmdeploy``."""
-    from mmdeploy.core import FUNCTION_REWRITER
-    from mmdeploy.utils import IR
-
-    from rgpnet_mmseg.deploy.checks import check_export_input, is_rgpnet
-    from rgpnet_mmseg.deploy.exporter import choose_exporter, export_onnx
-    from rgpnet_mmseg.models import fuse_conv_bn
-    origin_deepcopy = copy.deepcopy  # a cell: mmdeploy patches dicts only
-
-    @FUNCTION_REWRITER.register_rewriter(func_name='torch.onnx.export')
-    def torch_onnx_export__rgpnet(model, args=(), f=None, **kwargs):
-        ctx = FUNCTION_REWRITER.get_context()
-        if is_rgpnet(model):
-            check_export_input(args, kwargs.get('dynamic_axes'),
-                               kwargs.get('input_names'))
-        mode = choose_exporter()
-        fuse_conv_bn(model, inplace=True)  # mmdeploy's copy, in eval mode
-        if mode == 'dynamo':
-            args = (args, ) if isinstance(args, torch.Tensor) else args
-            if len(args) == 1:
-                model = _SingleInput(model)
-        _EXPORTING['exporter'] = mode
-        try:
-            return export_onnx(model, args, f, exporter=mode,
-                               export_fn=ctx.origin_func, **kwargs)
-        finally:
-            _EXPORTING['exporter'] = None
-
-    @FUNCTION_REWRITER.register_rewriter(func_name='copy.deepcopy', ir=IR.ONNX)
-    def copy__deepcopy__rgpnet(x, *args, **kwargs):
-        # mmdeploy's rewriter (a tensor is cloned) without get_context()
-        if _EXPORTING['exporter'] != 'dynamo' and isinstance(
-                x, torch.Tensor) and not args and not kwargs:
-            return x.clone()
-        return origin_deepcopy(x, *args, **kwargs)
-
-    @FUNCTION_REWRITER.register_rewriter(
-        func_name='mmdeploy.core.optimizers.function_marker.mark_tensors')
-    def mark_tensors__rgpnet(xs, *args, **kwargs):
-        ctx = FUNCTION_REWRITER.get_context()
-        if _EXPORTING['exporter'] == 'dynamo':
-            return xs
-        return ctx.origin_func(xs, *args, **kwargs)
-
-
 def export_sdk_info(deploy_cfg, model_cfg, work_dir: str, **kwargs) -> None:
     """mmdeploy 1.3.1's ``export2SDK`` (mmseg's ``get_postprocess``) writes
     ``with_argmax`` into the decode head config it is given: a model built
@@ -175,4 +101,11 @@ def apply() -> None:
     """Apply the fixes."""
     _fx_wrap_registry_is_a_dict()
     _torchscript_symbolics_moved()
-    _register_rewriters()
+
+
+def backend_segmentors():
+    """mmdeploy 1.3.1's mmseg backend-model registry (``model_type``), a
+    module-private ``__BACKEND_MODEL`` in
+    ``mmdeploy/codebase/mmseg/deploy/segmentation_model.py``."""
+    from mmdeploy.codebase.mmseg.deploy import segmentation_model
+    return vars(segmentation_model)['__BACKEND_MODEL']

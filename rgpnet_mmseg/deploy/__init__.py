@@ -1,24 +1,27 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Deployment of RGPNet with mmdeploy 1.3.1 (ONNX Runtime, TensorRT).
+"""Deployment with mmdeploy 1.3.1, as an mmdeploy plugin that only adds.
 
 Not imported by :mod:`rgpnet_mmseg` (mmdeploy is heavy); mmdeploy imports
-it when a deploy config names it in ``codebase_config.module``. It applies
-:mod:`rgpnet_mmseg.compat.mmdeploy` and registers mmdeploy's
-``onnxruntime`` (:mod:`.backends`) and ``tensorrt``
-(:mod:`rgpnet_mmseg.compat.tensorrt`) backend managers.
+it when a deploy config names it in ``codebase_config.module``. Importing
+it applies :mod:`rgpnet_mmseg.compat.mmdeploy` (torch >= 2.9 fixes of
+mmdeploy's rewriter machinery), registers our ``torch.onnx.export``
+rewriter (:mod:`.exporter`) and our backend model ``mmseg_end2end``
+(:mod:`.segmentor`), and replaces an mmdeploy backend manager only where
+mmdeploy's own cannot run with the installed library (:mod:`.backends`).
 """
 from rgpnet_mmseg.compat import mmdeploy as _compat_mmdeploy
-from rgpnet_mmseg.compat import tensorrt as _compat_tensorrt
-from .backends import onnxruntime_session, register_onnxruntime
+from .backends import tensorrt as _tensorrt
 from .checks import OUTPUT_STRIDE, DeployConfigError, check_deploy_config
-from .exporter import (EXPORTER_ENV, ExporterError, SegmentorForExport,
-                       choose_exporter, export_onnx, export_segmentor)
+from .exporter import (ExporterError, choose_exporter, export_onnx,
+                       register_rewriters)
+from .segmentor import MODEL_TYPE, MMSegEnd2EndModel, use_mmseg_labels
 
 _compat_mmdeploy.apply()
-_compat_tensorrt.apply()
-register_onnxruntime()
+register_rewriters()
+_tensorrt.register()
 
 __all__ = [
-    'EXPORTER_ENV', 'OUTPUT_STRIDE', 'DeployConfigError', 'ExporterError',
-    'SegmentorForExport', 'check_deploy_config', 'choose_exporter',
-    'export_onnx', 'export_segmentor', 'onnxruntime_session']
+    'MODEL_TYPE', 'OUTPUT_STRIDE', 'DeployConfigError', 'ExporterError',
+    'MMSegEnd2EndModel', 'check_deploy_config', 'choose_exporter',
+    'export_onnx', 'use_mmseg_labels'
+]

@@ -1,7 +1,9 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Checks of deploy configs against what RGPNet can take, before any export:
-a wrong shape fails at once with a message that names it."""
-from typing import Any, Iterable, List, Optional
+"""What a deploy config asks for, checked against what RGPNet can take before
+any export (a wrong shape fails at once with a message that names it): the
+shapes, the precision, the data a split gives at the deploy shape."""
+import copy
+from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import torch.nn as nn
 
@@ -97,3 +99,49 @@ def check_export_input(args: Any, dynamic_axes: Optional[Any],
     if shape is not None and len(shape) == 4 and not _is_dynamic_hw(
             dynamic_axes, name):
         check_hw(shape[-2], shape[-1], 'static ONNX input of the export')
+
+
+def precision_mode(common_config: Dict[str, Any]) -> str:
+    """``'int8'`` (``int8_mode``, with FP16 fallback where ``fp16_mode``, as
+    mmdeploy's INT8 configs), ``'fp16'`` (``fp16_mode``), ``'tf32'``
+    (``tf32_mode``: FP32 layers, TF32 tensor-core math) or ``'fp32'`` (TF32
+    cleared)."""
+    return next((m for m in ('int8', 'fp16', 'tf32')
+                 if common_config.get(f'{m}_mode')), 'fp32')
+
+
+def deploy_precision(deploy_cfg: Any) -> str:
+    """``'int8'`` for ONNX Runtime's ``backend_config.quantization``, else
+    TensorRT's ``precision_mode``: int8, fp16, tf32 or fp32."""
+    backend_cfg = deploy_cfg.get('backend_config') or {}
+    return 'int8' if backend_cfg.get('quantization') else precision_mode(
+        backend_cfg.get('common_config') or {})
+
+
+def split_dataloader_cfg(model_cfg: Any, split: str,
+                         input_shape: Optional[Sequence[int]],
+                         max_images: Optional[int] = None,
+                         data_root: Optional[str] = None):
+    """A copy of ``model_cfg``'s ``{split}_dataloader``: batch 1, in order,
+    the first ``max_images``, ``data_root`` replaced; with a static
+    ``input_shape`` (W, H) its ``Resize`` steps resize to it, as mmdeploy's
+    ``create_input`` does."""
+    key = f'{split}_dataloader'
+    if key not in model_cfg:
+        raise KeyError(f'The model config has no {key}')
+    cfg = copy.deepcopy(model_cfg[key])
+    cfg.update(batch_size=1, num_workers=0, persistent_workers=False,
+               sampler=dict(type='DefaultSampler', shuffle=False))
+    if data_root:
+        cfg.dataset.data_root = data_root
+    if max_images:
+        cfg.dataset.indices = int(max_images)
+    if input_shape is not None:  # a static graph: (W, H), as mmdeploy
+        resizes = [s for s in cfg.dataset.pipeline if s['type'] == 'Resize']
+        if not resizes:
+            raise ValueError(
+                f'{key}: the test pipeline has no Resize to bring images to '
+                f'the static input shape {list(input_shape)} (W, H)')
+        for step in resizes:
+            step.update(scale=tuple(input_shape), keep_ratio=False)
+    return cfg

@@ -6,10 +6,13 @@ import copy
 import os
 import os.path as osp
 from typing import Any, Dict, Optional
-from unittest import mock
 
-from .checks import check_deploy_config
-from .exporter import EXPORTER_ENV, choose_exporter
+from .checks import check_deploy_config, deploy_precision
+from .exporter import choose_exporter
+from .segmentor import use_mmseg_labels
+
+#: The backends run_deploy converts to (mmdeploy's names).
+BACKENDS = ('onnxruntime', 'tensorrt', 'openvino')
 
 
 class DeployError(RuntimeError):
@@ -18,19 +21,25 @@ class DeployError(RuntimeError):
 
 def load_configs(deploy_cfg: Any, model_cfg: Any,
                  with_argmax: Optional[bool] = None,
-                 cfg_options: Optional[Dict] = None):
+                 cfg_options: Optional[Dict] = None,
+                 exporter: Optional[str] = None):
     """Load the deploy and model configs (paths or Configs) as mmdeploy
-    does; ``codebase_config.with_argmax`` overridden when given and
-    ``rgpnet_mmseg.deploy`` added to the codebase's modules."""
+    does, the deploy config a copy: ``rgpnet_mmseg.deploy`` added to
+    ``codebase_config.module``, our backend model with the model's
+    postprocessing (:func:`.segmentor.use_mmseg_labels`),
+    ``codebase_config.with_argmax`` and ``onnx_config.exporter`` when
+    given, ``cfg_options`` merged into the model config."""
     from mmdeploy.utils import load_config
     deploy_cfg, model_cfg = load_config(deploy_cfg, model_cfg)
     deploy_cfg = copy.deepcopy(deploy_cfg)
-    codebase = deploy_cfg.setdefault('codebase_config', {})
+    model_cfg.merge_from_dict(cfg_options or {})
+    codebase = use_mmseg_labels(deploy_cfg, model_cfg).codebase_config
     modules = list(codebase.get('module') or [])
     codebase['module'] = list(dict.fromkeys(modules + ['rgpnet_mmseg.deploy']))
     if with_argmax is not None:
         codebase['with_argmax'] = bool(with_argmax)
-    model_cfg.merge_from_dict(cfg_options or {})
+    if exporter is not None:
+        deploy_cfg.setdefault('onnx_config', {})['exporter'] = exporter
     return deploy_cfg, model_cfg
 
 
@@ -39,12 +48,11 @@ def _check_backend(deploy_cfg: Any, name: str) -> str:
     ``calib_config.create_calib``)."""
     from mmdeploy.utils import get_backend, get_calib_filename
 
-    from rgpnet_mmseg.compat.tensorrt import builder_precision
-    from .verify import deploy_precision
+    from .backends.tensorrt import builder_precision
     backend = get_backend(deploy_cfg).value
-    if backend not in ('onnxruntime', 'tensorrt'):
+    if backend not in BACKENDS:
         raise DeployError(f'{name}: backend {backend!r} is not supported by '
-                          'rgpnet-mmseg (onnxruntime, tensorrt)')
+                          f'rgpnet-mmseg ({", ".join(BACKENDS)})')
     if deploy_precision(deploy_cfg) == 'int8' and not get_calib_filename(
             deploy_cfg):
         raise DeployError(f'{name}: INT8 needs calibration data: add '
@@ -69,10 +77,11 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
     """Convert a model as mmdeploy's ``tools/deploy.py`` does, then check it:
     configs checked (else :class:`DeployConfigError`, :class:`DeployError`,
     :class:`ExporterError`) and written to ``work_dir`` with the SDK files;
-    ``torch2onnx`` (:func:`.exporter.export_onnx`), ``calib_config``'s file
+    ``torch2onnx`` (the exporter of ``exporter`` or ``onnx_config.exporter``), ``calib_config``'s file
     (:func:`.quantize.write_calibration_data`, ``calib``: its keywords),
     ONNX Runtime INT8 (``backend_config.quantization``: ``end2end.onnx``,
-    FP32 kept as ``end2end-fp32.onnx``), ``to_backend`` (TensorRT),
+    FP32 kept as ``end2end-fp32.onnx``), the manager's ``to_backend``
+    (TensorRT, OpenVINO),
     :func:`.verify.check_parity` on ``test_img`` (default ``img``),
     :func:`.verify.evaluate_backend_miou` if ``miou`` (default: TensorRT
     TF32, FP16, INT8). Returns ``onnx_file``, ``exporter``, ``opset``,
@@ -85,10 +94,10 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
 
     from rgpnet_mmseg.compat.mmdeploy import (export_sdk_info,
                                               tensorrt_task_on_cpu)
-    from rgpnet_mmseg.compat.tensorrt import tensorrt_unavailable_reason
+    from .backends.tensorrt import tensorrt_unavailable_reason
     from .quantize import (calibration_config, quantize_onnx,
                            write_calibration_data)
-    from .verify import check_parity, deploy_precision, evaluate_backend_miou
+    from .verify import check_parity, evaluate_backend_miou
     for path, what in ((deploy_cfg, 'Deploy config'),
                        (model_cfg, 'Model config'), (checkpoint, 'Checkpoint'),
                        (img, 'Image')):
@@ -96,10 +105,10 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
             raise FileNotFoundError(f'{what} file not found: {path}')
     name = deploy_cfg if isinstance(deploy_cfg, str) else 'deploy config'
     deploy_cfg, model_cfg = load_configs(deploy_cfg, model_cfg, with_argmax,
-                                         cfg_options)
+                                         cfg_options, exporter)
     check_deploy_config(deploy_cfg, name)
     backend = _check_backend(deploy_cfg, name)
-    mode = choose_exporter(exporter)  # fails on a bad name before any work
+    mode = choose_exporter(deploy_cfg.onnx_config.get('exporter'))  # early
     os.makedirs(work_dir, exist_ok=True)
     deploy_cfg.dump(osp.join(work_dir, 'deploy_cfg.py'))
     model_cfg.dump(osp.join(work_dir, 'model_cfg.py'))
@@ -114,9 +123,7 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
     # without TensorRT: export and calibration data on the CPU, which
     # mmdeploy refuses for any TensorRT task processor (check_backend_device)
     device = 'cpu' if no_trt else device
-    # the torch.onnx.export rewriter reads the exporter from the environment
-    with mock.patch.dict(os.environ, {EXPORTER_ENV: mode}), \
-            tensorrt_task_on_cpu(bool(no_trt)):
+    with tensorrt_task_on_cpu(bool(no_trt)):
         if dump_info:
             export_sdk_info(deploy_cfg, model_cfg, work_dir, pth=checkpoint,
                             device=device)
@@ -138,7 +145,7 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
         os.replace(onnx_file, fp32)
         quantize_onnx(fp32, onnx_file, calib_file, **quantization)
         onnx_file = fp32  # the exported graph, reported below
-    if backend == 'tensorrt':
+    if backend != 'onnxruntime':  # the manager's build: engine, IR
         files = list(get_backend_manager(backend).to_backend(
             files, work_dir, deploy_cfg, device=device))
     precision = deploy_precision(deploy_cfg)

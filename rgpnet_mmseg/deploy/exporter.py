@@ -1,29 +1,34 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""The one place that exports to ONNX, for mmdeploy and without it.
+"""The export to ONNX: mmdeploy's ``torch2onnx`` with our rewriter of
+``torch.onnx.export`` (:func:`register_rewriters`), the one export path.
 
 torch >= 2.9 has two exporters: the TorchScript one (``dynamo=False``,
 "legacy"; mmdeploy 1.3.1's rewriters are written for it; it writes the
 requested opset, 11 in our configs, which TensorRT 8.6 parses) and, the
 default, ``torch.export`` (``dynamo=True``, needs ``onnxscript``, opset >=
-18). :func:`choose_exporter` picks legacy while torch has it
-(``RGPNET_ONNX_EXPORTER`` or ``tools/deploy.py --exporter`` override it);
-:func:`export_onnx` runs it on a BN-fused model, also for mmdeploy."""
+18). The deploy config's ``onnx_config.exporter`` (``tools/deploy.py
+--exporter``) picks one, :func:`choose_exporter` resolves ``'auto'``
+(legacy while torch has it); :func:`export_onnx` maps mmdeploy's
+arguments onto it. For a model with an RGPNet head the rewriter also checks
+the input shape and exports a BN-fused copy; other models are exported as
+mmdeploy exports them."""
+import copy
+import functools
 import importlib
 import inspect
 import logging
 import os
 import warnings
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-from .checks import check_hw, is_rgpnet
+from rgpnet_mmseg.models import fuse_conv_bn
+from .checks import check_export_input, is_rgpnet
 
 logger = logging.getLogger('rgpnet_mmseg.deploy')
 
-EXPORTER_ENV = 'RGPNET_ONNX_EXPORTER'
 EXPORTER_CHOICES = ('auto', 'legacy', 'dynamo')
 DYNAMO_MIN_OPSET = 18  # the dynamo exporter implements opset >= 18 only
 _LEGACY_ONLY_ARGS = ('training', 'operator_export_type', 'do_constant_folding',
@@ -59,16 +64,15 @@ def dynamo_exporter_available() -> bool:
 def choose_exporter(requested: Optional[str] = None, *,
                     legacy_available: Optional[bool] = None,
                     dynamo_available: Optional[bool] = None) -> str:
-    """``'legacy'`` or ``'dynamo'``: ``requested`` (default
-    ``$RGPNET_ONNX_EXPORTER``, else ``'auto'``: legacy while torch has it).
-    The probes can be overridden (tests). Raises :class:`ExporterError` for
-    an unknown name or an exporter that is not there."""
-    requested = (requested or os.environ.get(EXPORTER_ENV)
-                 or 'auto').strip().lower()
+    """``'legacy'`` or ``'dynamo'``: ``requested`` (default ``'auto'``:
+    legacy while torch has it). The probes can be overridden (tests).
+    Raises :class:`ExporterError` for an unknown name or an exporter that
+    is not there."""
+    requested = (requested or 'auto').strip().lower()
     if requested not in EXPORTER_CHOICES:
         raise ExporterError(
-            f'Unknown ONNX exporter {requested!r} (from the argument or '
-            f'${EXPORTER_ENV}); choose one of {", ".join(EXPORTER_CHOICES)}')
+            f'Unknown ONNX exporter {requested!r} (onnx_config.exporter); '
+            f'choose one of {", ".join(EXPORTER_CHOICES)}')
     legacy, dynamo = (probe() if given is None else given for probe, given in
                       ((legacy_exporter_available, legacy_available),
                        (dynamo_exporter_available, dynamo_available)))
@@ -81,7 +85,7 @@ def choose_exporter(requested: Optional[str] = None, *,
         auto=f'{version} has no usable ONNX exporter: the TorchScript one is '
         'gone and the dynamo one needs `pip install onnxscript`',
         legacy=f'The TorchScript-based ONNX exporter is not in {version}; '
-        f'use {EXPORTER_ENV}=dynamo (or auto)',
+        'use --exporter dynamo (or auto)',
         dynamo=f'The dynamo ONNX exporter needs torch >= 2.5 and onnxscript '
         f'({version}, onnxscript '
         f'{"found" if importlib.util.find_spec("onnxscript") else "missing"})'
@@ -169,45 +173,95 @@ def export_onnx(model: nn.Module, args: Any, f: str, *,
     return info
 
 
-class SegmentorForExport(nn.Module):
-    """An mmseg ``EncoderDecoder`` (eval mode) as mmdeploy exports it:
-    normalised image in, ``decode_head`` logits (N, C, H, W) resized
-    bilinearly to the input size out, or with ``with_argmax`` the labels
-    (N, 1, H, W) int64."""
+def exporter_of(deploy_cfg: Any) -> str:
+    """:func:`choose_exporter` of a deploy config's
+    ``onnx_config.exporter``."""
+    return choose_exporter(((deploy_cfg or {}).get('onnx_config')
+                            or {}).get('exporter'))
 
-    def __init__(self, segmentor: nn.Module, with_argmax: bool = True):
+
+class _SingleInput(nn.Module):
+    """mmdeploy exports ``partial(forward, ...)`` taking ``*args``;
+    torch.export matches ``dynamic_axes`` to named parameters only."""
+
+    def __init__(self, model: nn.Module) -> None:
         super().__init__()
-        self.segmentor = segmentor
-        self.with_argmax = with_argmax
+        self.model = model
 
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Forward function."""
-        head = self.segmentor.decode_head
-        logits = F.interpolate(
-            head.forward(self.segmentor.extract_feat(inputs)),
-            size=inputs.shape[2:], mode='bilinear',
-            align_corners=head.align_corners)
-        return logits.argmax(1, keepdim=True) if self.with_argmax else logits
+    def forward(self, input: torch.Tensor):  # noqa: A002 - the ONNX name
+        return self.model(input)
 
 
-def export_segmentor(segmentor: nn.Module, path: str,
-                     input_shape: Sequence[int], *, with_argmax: bool = True,
-                     dynamic: bool = False, exporter: Optional[str] = None,
-                     opset_version: int = 11) -> Dict[str, Any]:
-    """Export a BN-fused copy of an mmseg segmentor (not changed) without
-    mmdeploy to ``path``, example input ``(H, W)`` ``input_shape``; labels
-    or logits; ``dynamic``: dynamic batch, height and width. Returns
-    :func:`export_onnx`'s dict."""
-    from rgpnet_mmseg.models import fuse_conv_bn
-    axes = {0: 'batch', 2: 'height', 3: 'width'}
-    dynamic_axes = dict(input=axes, output=axes) if dynamic else None
-    if is_rgpnet(segmentor) and not dynamic:
-        check_hw(*input_shape, 'static ONNX input of the export')
-    device = next(segmentor.parameters()).device
-    wrapper = SegmentorForExport(fuse_conv_bn(segmentor), with_argmax).eval()
-    with torch.no_grad():
-        return export_onnx(
-            wrapper, (torch.randn(1, 3, *input_shape, device=device), ),
-            path, exporter=exporter, input_names=['input'],
-            output_names=['output'], opset_version=opset_version,
-            dynamic_axes=dynamic_axes)
+def _fused_copy(model: nn.Module) -> nn.Module:
+    """A BN-fused copy of ``model`` (eval mode). mmdeploy's ``export``
+    binds the predict arguments as an instance ``forward`` (a partial of the
+    model's own): the copy gets its own, bound to the copy."""
+    fused = fuse_conv_bn(model)
+    bound = model.__dict__.get('forward')
+    if isinstance(bound, functools.partial):  # *args: torch.onnx would
+        def forward(*args, **kwargs):  # pass keyword defaults as inputs
+            return type(fused).forward(fused, *args, **kwargs)
+        fused.forward = functools.partial(forward, *bound.args,
+                                          **bound.keywords)
+    return fused
+
+
+# the exporter of the export running now (set and reset by the rewriter of
+# torch.onnx.export): the per-call rewriters below cannot afford mmdeploy's
+# get_context(), which walks inspect.stack()
+_EXPORTING: Dict[str, Optional[str]] = {'exporter': None}
+
+
+@functools.cache  # idempotent
+def register_rewriters() -> None:
+    """mmdeploy 1.3.1 calls ``torch.onnx.export`` without ``dynamo=``;
+    torch >= 2.9 defaults to the dynamo exporter (opset 18, a ``.data``
+    file). Our rewriter of it (in mmdeploy's ``RewriterContext`` only) runs
+    :func:`export_onnx` with the deploy config's exporter, for a model with
+    an RGPNet head on a BN-fused copy (mmdeploy's optimiser needs a
+    TorchScript extension its wheel lacks; the model passed in is not
+    changed). Under dynamo two mmdeploy rewriters are replaced:
+    ``copy.deepcopy`` walks ``inspect.stack()`` per call (350 s instead of
+    15 s: torch.export deep-copies node metadata) and ``mark`` nodes read
+    shapes as ints (torch.export specialises dynamic axes); under legacy
+    they are mmdeploy's. Tests: ``test_deploy_tool_onnxruntime``,
+    ``test_compat_deepcopy_rewriter``, ``test_dynamo_exporter_through_mmdeploy``.
+    """
+    from mmdeploy.core import FUNCTION_REWRITER
+    from mmdeploy.utils import IR
+    origin_deepcopy = copy.deepcopy  # a cell: mmdeploy patches dicts only
+
+    @FUNCTION_REWRITER.register_rewriter(func_name='torch.onnx.export')
+    def torch_onnx_export__rgpnet(model, args=(), f=None, **kwargs):
+        ctx = FUNCTION_REWRITER.get_context()
+        mode = exporter_of(ctx.cfg)
+        if is_rgpnet(model):
+            check_export_input(args, kwargs.get('dynamic_axes'),
+                               kwargs.get('input_names'))
+            model = _fused_copy(model)
+        if mode == 'dynamo':
+            args = (args, ) if isinstance(args, torch.Tensor) else args
+            if len(args) == 1:
+                model = _SingleInput(model)
+        _EXPORTING['exporter'] = mode
+        try:
+            return export_onnx(model, args, f, exporter=mode,
+                               export_fn=ctx.origin_func, **kwargs)
+        finally:
+            _EXPORTING['exporter'] = None
+
+    @FUNCTION_REWRITER.register_rewriter(func_name='copy.deepcopy', ir=IR.ONNX)
+    def copy__deepcopy__rgpnet(x, *args, **kwargs):
+        # mmdeploy's rewriter (a tensor is cloned) without get_context()
+        if _EXPORTING['exporter'] != 'dynamo' and isinstance(
+                x, torch.Tensor) and not args and not kwargs:
+            return x.clone()
+        return origin_deepcopy(x, *args, **kwargs)
+
+    @FUNCTION_REWRITER.register_rewriter(
+        func_name='mmdeploy.core.optimizers.function_marker.mark_tensors')
+    def mark_tensors__rgpnet(xs, *args, **kwargs):
+        ctx = FUNCTION_REWRITER.get_context()
+        if _EXPORTING['exporter'] == 'dynamo':
+            return xs
+        return ctx.origin_func(xs, *args, **kwargs)

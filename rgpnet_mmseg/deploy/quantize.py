@@ -103,14 +103,14 @@ def calibration_config(deploy_cfg: Any, model_cfg: Any,
     from mmdeploy.utils import get_input_shape, load_config
     from mmengine.config import Config
 
-    from rgpnet_mmseg.apis.media import IMAGE_EXTENSIONS, list_images
-    from .verify import _dataloader_cfg
+    from rgpnet_mmseg.utils.files import IMAGE_EXTENSIONS, list_images
+    from .checks import split_dataloader_cfg
     name = 'model config' if dataset_cfg is None else f'config {dataset_cfg}'
     data_cfg = load_config(dataset_cfg)[0] if dataset_cfg else model_cfg
     if 'val_dataloader' not in data_cfg:
         raise ValueError(f'The {name} has no val_dataloader to calibrate on')
-    loader = _dataloader_cfg(data_cfg, 'val', get_input_shape(deploy_cfg),
-                             None, None)  # a copy; Resize to a static shape
+    loader = split_dataloader_cfg(data_cfg, 'val',
+                                  get_input_shape(deploy_cfg))  # a copy
     if image_dir is not None:
         if not list_images(image_dir):
             raise FileNotFoundError(

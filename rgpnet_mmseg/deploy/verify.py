@@ -1,6 +1,9 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Verify a deployed model (any backend, through mmdeploy's task processor)
-against PyTorch: :func:`check_parity` (one image: labels and logits) and
+"""Verify a deployed model against PyTorch, both run the one way: mmdeploy's
+task processor builds them (``build_pytorch_model``, ``build_backend_model``)
+and mmengine's ``test_step`` runs them on the same data (mmseg's
+postprocessing for PyTorch, :class:`.segmentor.MMSegEnd2EndModel`'s for the
+backend): :func:`check_parity` (one image: labels and logits) and
 :func:`evaluate_backend_miou` (mIoU on a split of the model config's data
 set; paper sec. 4.6: 79.25 FP32 vs 79.26 FP16)."""
 import contextlib
@@ -10,8 +13,7 @@ from typing import Any, Dict, Optional, Sequence
 import numpy as np
 import torch
 
-from .checks import model_inputs
-from .exporter import SegmentorForExport
+from .checks import deploy_precision, model_inputs, split_dataloader_cfg
 
 # parity with PyTorch (FP32, no TF32): labels and logits for FP32 backends;
 # TF32, FP16 (10-bit mantissas flip more pixels), INT8 by labels and mIoU
@@ -37,15 +39,6 @@ def without_tf32():
     finally:
         for f, value in zip(flags, saved):
             setattr(f, key, value)
-
-
-def deploy_precision(deploy_cfg: Any) -> str:
-    """``'int8'`` for ONNX Runtime's ``backend_config.quantization``, else
-    TensorRT's ``precision_mode``: int8, fp16, tf32 or fp32."""
-    from rgpnet_mmseg.compat.tensorrt import precision_mode
-    backend_cfg = deploy_cfg.get('backend_config') or {}
-    return 'int8' if backend_cfg.get('quantization') else precision_mode(
-        backend_cfg.get('common_config') or {})
 
 
 def compare_outputs(ref_logits: np.ndarray,
@@ -80,45 +73,6 @@ def _parity_input_shape(deploy_cfg: Any) -> Optional[Sequence[int]]:
     return opts[0] if shape is None and opts else shape
 
 
-def check_parity(model_cfg: Any, deploy_cfg: Any, checkpoint: Optional[str],
-                 backend_files: Sequence[str], img: Any,
-                 device: str = 'cpu') -> Dict[str, Any]:
-    """Compare PyTorch (:func:`without_tf32`) and the backend on one tensor
-    of ``img`` (mmdeploy's ``create_input``: test pipeline, the backend's
-    input shape) through what was exported (:class:`~.exporter.
-    SegmentorForExport`) and ``build_backend_model``'s wrapper: the
-    conversion alone. Returns ``backend``, ``input_shape``, ``precision``
-    (:func:`deploy_precision`), :func:`compare_outputs`'s figures, ``ok``.
-    """
-    from mmdeploy.apis.utils import build_task_processor
-    from mmdeploy.utils import get_backend
-
-    task_processor = build_task_processor(model_cfg, deploy_cfg, device)
-    torch_model = task_processor.build_pytorch_model(checkpoint)
-    _, inputs = task_processor.create_input(
-        img, _parity_input_shape(deploy_cfg),
-        data_preprocessor=getattr(torch_model, 'data_preprocessor', None))
-    backend_model = task_processor.build_backend_model(list(backend_files))
-    with torch.no_grad(), without_tf32():
-        ref = SegmentorForExport(torch_model, with_argmax=False)(inputs)
-        out = backend_model.wrapper({backend_model.input_name: inputs})
-    out = out[backend_model.output_names[0]].cpu()
-    result = dict(
-        backend=get_backend(deploy_cfg).value, input_shape=list(inputs.shape),
-        precision=deploy_precision(deploy_cfg),
-        **compare_outputs(ref.float().cpu().numpy(),
-                          (out.float() if out.is_floating_point() else
-                           out).numpy()))
-    if 'logits_max_abs_diff' in result:
-        result['logits_rel_diff'] = result['logits_max_abs_diff'] / max(
-            result['logits_max_abs'], 1.0)
-    reduced = MIN_PIXEL_AGREEMENT_REDUCED.get(result['precision'])
-    result['ok'] = result['pixel_agreement'] >= reduced if reduced else (
-        result['pixel_agreement'] >= MIN_PIXEL_AGREEMENT
-        and result.get('logits_rel_diff', 0) <= MAX_LOGITS_REL_DIFF)
-    return result
-
-
 def format_parity(p: Dict[str, Any]) -> str:
     """One line for the log."""
     mode = p.get('precision', 'fp32')
@@ -146,39 +100,63 @@ def format_miou(m: Dict[str, Any]) -> str:
             f'points; {100 * m["pixel_agreement"]:.3f}% of pixels agree)')
 
 
-def _dataloader_cfg(model_cfg: Any, split: str,
-                    input_shape: Optional[Sequence[int]],
-                    max_images: Optional[int], data_root: Optional[str]):
-    key = f'{split}_dataloader'
-    if key not in model_cfg:
-        raise KeyError(f'The model config has no {key}')
-    cfg = copy.deepcopy(model_cfg[key])
-    cfg.update(batch_size=1, num_workers=0, persistent_workers=False,
-               sampler=dict(type='DefaultSampler', shuffle=False))
-    if data_root:
-        cfg.dataset.data_root = data_root
-    if max_images:
-        cfg.dataset.indices = int(max_images)
-    if input_shape is not None:  # a static graph: (W, H), as mmdeploy
-        resizes = [s for s in cfg.dataset.pipeline if s['type'] == 'Resize']
-        if not resizes:
-            raise ValueError(
-                f'{key}: the test pipeline has no Resize to bring images to '
-                f'the static input shape {list(input_shape)} (W, H)')
-        for step in resizes:
-            step.update(scale=tuple(input_shape), keep_ratio=False)
-    return cfg
+def _models(model_cfg: Any, deploy_cfg: Any, checkpoint: Optional[str],
+            backend_files: Sequence[str], device: str) -> tuple:
+    """The task processor and ``{'pytorch': ..., 'backend': ...}``; the
+    backend model also gives the logits (``with_logits``)."""
+    from mmdeploy.apis.utils import build_task_processor
+    task = build_task_processor(model_cfg, deploy_cfg, device)
+    models = dict(pytorch=task.build_pytorch_model(checkpoint),
+                  backend=task.build_backend_model(
+                      list(backend_files), task.update_data_preprocessor))
+    models['backend'].with_logits = True
+    return task, models
 
 
-def _backend_step(backend: Any, data: dict, torch_model: Any) -> list:
-    """``backend.test_step(data)`` with PyTorch's postprocessing."""
-    from rgpnet_mmseg.apis.inference import postprocess
-    batch = backend.data_preprocessor(copy.deepcopy(data), False)
-    out = backend.wrapper({backend.input_name: batch['inputs']})
-    head = torch_model.decode_head
-    return postprocess(out[backend.output_names[0]].cpu(),
-                       batch['data_samples'], head.align_corners,
-                       getattr(head, 'threshold', None) or 0.3)
+def _test_step(models: Dict[str, Any], data: dict) -> Dict[str, list]:
+    """Each model's ``test_step`` on a copy of ``data``, PyTorch in true
+    FP32 (:func:`without_tf32`)."""
+    with torch.no_grad(), without_tf32():
+        return {name: model.test_step(copy.deepcopy(data))
+                for name, model in models.items()}
+
+
+def _outputs(samples: list) -> np.ndarray:
+    """The logits (N, C, H, W) of SegDataSamples, else their labels
+    (N, 1, H, W)."""
+    return np.stack([
+        (s.seg_logits.data.float() if 'seg_logits' in s else
+         s.pred_sem_seg.data).cpu().numpy() for s in samples])
+
+
+def check_parity(model_cfg: Any, deploy_cfg: Any, checkpoint: Optional[str],
+                 backend_files: Sequence[str], img: Any,
+                 device: str = 'cpu') -> Dict[str, Any]:
+    """Compare PyTorch and the backend on ``img`` (mmdeploy's
+    ``create_input``: test pipeline, the backend's input shape), both
+    through ``test_step``: logits and labels at the image size. Returns
+    ``backend``, ``input_shape``, ``precision`` (:func:`deploy_precision`),
+    :func:`compare_outputs`'s figures, ``ok``."""
+    from mmdeploy.utils import get_backend
+    task, models = _models(model_cfg, deploy_cfg, checkpoint, backend_files,
+                           device)
+    data, _ = task.create_input(img, _parity_input_shape(deploy_cfg))
+    outs = _test_step(models, data)
+    shape = models['backend'].data_preprocessor(copy.deepcopy(data))[
+        'inputs'].shape
+    result = dict(
+        backend=get_backend(deploy_cfg).value, input_shape=list(shape),
+        precision=deploy_precision(deploy_cfg),
+        **compare_outputs(_outputs(outs['pytorch']),
+                          _outputs(outs['backend'])))
+    if 'logits_max_abs_diff' in result:
+        result['logits_rel_diff'] = result['logits_max_abs_diff'] / max(
+            result['logits_max_abs'], 1.0)
+    reduced = MIN_PIXEL_AGREEMENT_REDUCED.get(result['precision'])
+    result['ok'] = result['pixel_agreement'] >= reduced if reduced else (
+        result['pixel_agreement'] >= MIN_PIXEL_AGREEMENT
+        and result.get('logits_rel_diff', 0) <= MAX_LOGITS_REL_DIFF)
+    return result
 
 
 def evaluate_backend_miou(model_cfg: Any, deploy_cfg: Any, checkpoint: str,
@@ -186,29 +164,25 @@ def evaluate_backend_miou(model_cfg: Any, deploy_cfg: Any, checkpoint: str,
                           split: str = 'val',
                           max_images: Optional[int] = None,
                           data_root: Optional[str] = None) -> Dict[str, Any]:
-    """mIoU of PyTorch (:func:`without_tf32`) and of the backend model
-    (mmdeploy's ``build_pytorch_model``, ``build_backend_model``) on the
-    config's ``{split}_dataloader`` (``Resize`` to a static input shape of
-    the deploy config; the first ``max_images``; ``data_root``), scored by
-    mmseg's ``IoUMetric`` at the original resolution as ``tools/test.py``;
-    backend logits resized before the argmax as PyTorch's (tools/infer.py's
-    ``postprocess``; mmdeploy's ``pack_result`` resizes labels).
+    """mIoU of PyTorch and of the backend model on the config's
+    ``{split}_dataloader`` (:func:`.checks.split_dataloader_cfg`: ``Resize``
+    to a static input shape of the deploy config; the first
+    ``max_images``; ``data_root``), both through ``test_step`` and scored by
+    mmseg's ``IoUMetric`` at the original resolution as ``tools/test.py``.
     Returns ``images``, ``pytorch_miou``, ``backend_miou``, ``miou_diff``
     (backend - PyTorch, points) and the labels' ``pixel_agreement``."""
-    from mmdeploy.apis.utils import build_task_processor
     from mmdeploy.utils import get_input_shape
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
     from mmseg.evaluation import IoUMetric
 
     init_default_scope(model_cfg.get('default_scope', 'mmseg'))
-    task_processor = build_task_processor(model_cfg, deploy_cfg, device)
-    loader = Runner.build_dataloader(
-        _dataloader_cfg(model_cfg, split, get_input_shape(deploy_cfg),
-                        max_images, data_root))
-    models = dict(
-        pytorch=task_processor.build_pytorch_model(checkpoint),
-        backend=task_processor.build_backend_model(list(backend_files)))
+    _, models = _models(model_cfg, deploy_cfg, checkpoint, backend_files,
+                        device)
+    models['backend'].with_logits = False  # labels are enough
+    loader = Runner.build_dataloader(split_dataloader_cfg(
+        model_cfg, split, get_input_shape(deploy_cfg), max_images,
+        data_root))
     ignore_index = (model_cfg.get(f'{split}_evaluator') or {}).get(
         'ignore_index', 255)
     metrics = {name: IoUMetric(iou_metrics=['mIoU'],
@@ -217,10 +191,7 @@ def evaluate_backend_miou(model_cfg: Any, deploy_cfg: Any, checkpoint: str,
         metric.dataset_meta = loader.dataset.metainfo
     same = total = n = 0
     for data in loader:
-        with torch.no_grad(), without_tf32():
-            outs = dict(pytorch=models['pytorch'].test_step(
-                copy.deepcopy(data)), backend=_backend_step(
-                    models['backend'], data, models['pytorch']))
+        outs = _test_step(models, data)
         for name, out in outs.items():  # plain dicts, as mmengine's
             metrics[name].process(data, [o.to_dict() for o in out])
         for a, b in zip(outs['pytorch'], outs['backend']):

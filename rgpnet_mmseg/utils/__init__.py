@@ -1,10 +1,9 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 from .preflight import (PreflightError, check_data, check_pretrained,
                         preflight)
-from .errors import USER_ERRORS, user_error_message
 from .run_config import load_run_config
 
 __all__ = [
     'PreflightError', 'check_data', 'check_pretrained', 'preflight',
-    'load_run_config', 'USER_ERRORS', 'user_error_message'
+    'load_run_config'
 ]

@@ -1,5 +1,5 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Config handling shared by ``tools/train.py`` and ``tools/test.py``."""
+"""Config handling shared by the tools, the APIs and the deploy layer."""
 import os.path as osp
 from typing import Optional
 
@@ -37,3 +37,9 @@ def load_run_config(config: str,
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config))[0])
     return cfg
+
+
+def decode_head_cfg(cfg: Config) -> dict:
+    """The (last) decode head of a model config (``{}`` if none)."""
+    head = cfg.model.get('decode_head', None) or {}
+    return head[-1] if isinstance(head, (list, tuple)) else head

@@ -116,7 +116,7 @@ def _run_models(args, cfgs: Tuple, ckpts: Tuple, h: int, w: int) -> Tuple:
 def _border(args: argparse.Namespace, label, preds, num_classes: int):
     """The (H, W) border mask of ``--border-from`` and its description."""
     from rgpnet_mmseg.models.losses.label_relaxation_loss import border_mask
-    from rgpnet_mmseg.utils.entropy import prediction_border_mask
+    from rgpnet_mmseg.apis.entropy import prediction_border_mask
     k = args.kernel_size
     if args.border_from == 'label':
         try:
@@ -185,7 +185,7 @@ def run(args: argparse.Namespace) -> Dict:
     import mmengine
 
     import rgpnet_mmseg  # noqa: F401  (registers the models)
-    from rgpnet_mmseg.utils.entropy import (diverging_heatmap,
+    from rgpnet_mmseg.apis.entropy import (diverging_heatmap,
                                             entropy_from_logits,
                                             entropy_stats, set_means)
     for i, path in enumerate((args.image, args.config_a, args.checkpoint_a,
@@ -272,7 +272,7 @@ def _print(stats: Dict, names: Tuple, border_desc: str) -> None:
 
 def main(argv: Optional[List[str]] = None) -> Dict:
     args = parse_args(argv)
-    from rgpnet_mmseg.utils import USER_ERRORS, user_error_message
+    from rgpnet_mmseg.apis.errors import USER_ERRORS, user_error_message
     try:
         return run(args)
     except USER_ERRORS + (EntropyDiffError, ) as err:

@@ -19,6 +19,9 @@ codebase_config = dict(
     # output the logits (resized to the image, then argmax, like mmseg);
     # True: the label map at the input size (ArgMax inside the graph)
     with_argmax=False,
-    # mmdeploy imports these before building anything: our exporter
-    # choice, torch >= 2.9 fixes, ONNX Runtime and TensorRT 10/11 backends
+    # our backend model: mmseg's labels (logits resized, then argmax);
+    # tools/deploy.py adds the model's align_corners and threshold
+    model_type='mmseg_end2end',
+    # mmdeploy imports these before building anything: our backend model,
+    # exporter rewriter, torch >= 2.9 fixes, TensorRT >= 10 backend
     module=['rgpnet_mmseg.deploy'])

@@ -1,13 +1,18 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""mmdeploy's TensorRT backend for TensorRT 8.5 to 11.
+"""TensorRT 10/11 for mmdeploy, registered only there.
 
 mmdeploy 1.3.1's ``TRTWrapper`` uses the binding API that TensorRT 10
 removed (``get_binding_index``, ``execute_async_v2``...: mmdeploy#2758);
 its ``from_onnx`` sets ``EXPLICIT_BATCH`` and ``BuilderFlag.FP16``, gone in
-TensorRT 11. :func:`apply` registers :class:`TensorRTManager` (engines by
-:func:`build_engine`, run by :class:`TRTWrapper` with the tensor-name API;
-``tensorrt`` imported only then) as mmdeploy's ``tensorrt`` backend
-manager. Test: ``test_compat_tensorrt_manager``."""
+TensorRT 11. With TensorRT >= 10 (:func:`mmdeploy_tensorrt_unusable`)
+:func:`register` makes :class:`TensorRTManager` (engines by
+:func:`build_engine`: FP32 without TF32, the torch INT8 calibrator, profile
+checks; run by :class:`TRTWrapper` on its own stream) mmdeploy's
+``tensorrt`` manager; with TensorRT < 10 or none, mmdeploy's stays. The
+config helpers (:func:`precision_mode`, :func:`builder_precision`) import
+no TensorRT."""
+import ctypes
+import importlib.metadata
 import itertools
 import logging
 import os.path as osp
@@ -24,6 +29,10 @@ except Exception:  # noqa: BLE001
     pass
 from mmdeploy.backend.tensorrt.backend_manager import \
     TensorRTManager as MMDeployTensorRTManager  # noqa: E402
+
+from ..checks import precision_mode  # noqa: E402
+from ..quantize import read_calibration_data  # noqa: E402
+from . import register_own_backend  # noqa: E402
 
 logger = logging.getLogger('rgpnet_mmseg.deploy')
 
@@ -50,6 +59,28 @@ def import_tensorrt():
     return trt
 
 
+def installed_tensorrt_version() -> Optional[str]:
+    """The installed TensorRT's version by its package metadata (no
+    import), None when there is none."""
+    for dist in ('tensorrt', 'tensorrt-cu13', 'tensorrt-cu12',
+                 'tensorrt-cu11', 'tensorrt-libs'):
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def mmdeploy_tensorrt_unusable(version: Optional[str]) -> Optional[str]:
+    """Why mmdeploy 1.3.1's TensorRT backend cannot run with TensorRT
+    ``version`` (None: not installed, or mmdeploy's works: TensorRT < 10).
+    """
+    if version is None or int(version.split('.')[0]) < 10:
+        return None
+    return (f'TensorRT {version} removed the binding API that mmdeploy '
+            '1.3.1 uses, mmdeploy#2758')
+
+
 def tensorrt_unavailable_reason() -> Optional[str]:
     """None when TensorRT engines can be built and run here, else why not."""
     try:
@@ -62,15 +93,6 @@ def tensorrt_unavailable_reason() -> Optional[str]:
         return (f'TensorRT needs an NVIDIA GPU and a CUDA build of torch '
                 f'(torch {torch.__version__}, CUDA available: False)')
     return None
-
-
-def precision_mode(common_config: Dict[str, Any]) -> str:
-    """``'int8'`` (``int8_mode``, with FP16 fallback where ``fp16_mode``, as
-    mmdeploy's INT8 configs), ``'fp16'`` (``fp16_mode``), ``'tf32'``
-    (``tf32_mode``: FP32 layers, TF32 tensor-core math) or ``'fp32'`` (TF32
-    cleared)."""
-    return next((m for m in ('int8', 'fp16', 'tf32')
-                 if common_config.get(f'{m}_mode')), 'fp32')
 
 
 def builder_precision(common_config: Dict[str, Any], has_fp16_flag: bool,
@@ -113,7 +135,6 @@ def calibration_batches(calib_file: str,
     mmdeploy's ``HDF5Calibrator`` gives them to TensorRT: float32, tiled and
     cropped to the input's ``opt_shape`` (N, C, H, W). The file is checked
     now (one-line errors), read as the result is iterated."""
-    from rgpnet_mmseg.deploy.quantize import read_calibration_data
     if not osp.isfile(calib_file):
         raise FileNotFoundError(
             f'INT8 calibration file not found: {calib_file} (run '
@@ -282,6 +303,22 @@ def build_engine(onnx_file: str, engine_path: str,
     return engine_path
 
 
+def load_mmdeploy_plugins() -> bool:
+    """Load mmdeploy's TensorRT plugin library where it exists (its
+    prebuilt one needs ``libnvinfer.so.8``): a failure is logged in one
+    line, and the engine runs without the plugins."""
+    from mmdeploy.backend.tensorrt.init_plugins import get_ops_path
+    path = get_ops_path()
+    if not path or not osp.exists(path):
+        return False
+    try:
+        ctypes.CDLL(path)
+        return True
+    except OSError as err:
+        logger.warning(f"mmdeploy's TensorRT plugins not loaded: {err}")
+        return False
+
+
 class TRTWrapper(BaseWrapper):
     """mmdeploy backend wrapper (``forward(dict) -> dict``) of an engine
     file, on its own CUDA stream ordered after the caller's work and before
@@ -290,6 +327,7 @@ class TRTWrapper(BaseWrapper):
     def __init__(self, engine: str, device: str = 'cuda:0',
                  output_names: Optional[Sequence[str]] = None):
         trt = import_tensorrt()
+        load_mmdeploy_plugins()
         self.device = _device(device)
         self._runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
         with torch.cuda.device(self.device):
@@ -376,7 +414,9 @@ class TensorRTManager(MMDeployTensorRTManager):
             for f, p in zip(ir_files, params)]
 
 
-def apply() -> None:
-    """Register :class:`TensorRTManager` as mmdeploy's ``tensorrt``."""
-    from rgpnet_mmseg.deploy.backends import register_backend_manager
-    register_backend_manager('tensorrt', TensorRTManager)
+def register() -> bool:
+    """:class:`TensorRTManager` as mmdeploy's ``tensorrt`` where mmdeploy's
+    cannot run (:func:`mmdeploy_tensorrt_unusable`)."""
+    return register_own_backend('tensorrt', TensorRTManager,
+                                mmdeploy_tensorrt_unusable(
+                                    installed_tensorrt_version()))
