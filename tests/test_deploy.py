@@ -502,13 +502,24 @@ def test_reference_runs_without_tf32():
 
 def test_parity_verdicts_per_precision():
     """FP32 is judged at 99.9 % of pixels and logits; TF32, FP16 and INT8
-    at their own 98 % (with the mIoU beside)."""
-    from rgpnet_mmseg.deploy.verify import (MIN_PIXEL_AGREEMENT,
-                                            MIN_PIXEL_AGREEMENT_REDUCED,
-                                            format_parity)
+    at their own 98 % (with the mIoU beside); OpenVINO BF16 at 99.8 %,
+    OpenVINO INT8 at 99.5 %, both also on a demo mIoU drop <= 0.5."""
+    from rgpnet_mmseg.deploy.verify import (MIN_PIXEL_AGREEMENT, format_miou,
+                                            format_parity, miou_ok,
+                                            reduced_agreement)
     assert MIN_PIXEL_AGREEMENT == 0.999
-    assert MIN_PIXEL_AGREEMENT_REDUCED == dict(
-        tf32=0.98, fp16=0.98, int8=0.98)
+    assert [reduced_agreement(b, p) for b, p in (
+        ('tensorrt', 'tf32'), ('tensorrt', 'fp16'), ('onnxruntime', 'int8'),
+        ('tensorrt', 'int8'), ('openvino', 'bf16'), ('openvino', 'int8'),
+        ('onnxruntime', 'fp32'))] == [0.98, 0.98, 0.98, 0.98, 0.998, 0.995,
+                                      None]
+    assert miou_ok('onnxruntime', 'int8', -3) is None  # reported only
+    assert miou_ok('openvino', 'int8', -0.4) is True
+    assert miou_ok('openvino', 'int8', -0.6) is False
+    m = dict(images=12, pytorch_miou=50, backend_miou=49.4, miou_diff=-0.6,
+             pixel_agreement=0.996, backend='openvino INT8', ok=False)
+    assert format_miou(m).endswith('-> FAILED (needs a drop of at most 0.5 '
+                                   'points)'), format_miou(m)
     p = dict(backend='tensorrt', input_shape=[1, 3, H, W],
              pixel_agreement=0.985, ok=True)
     line = format_parity(dict(p, precision='tf32'))

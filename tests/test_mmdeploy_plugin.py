@@ -44,18 +44,24 @@ MMDEPLOY_ORT = dict(
 
 def test_backend_managers_are_mmdeploys():
     """Every manager is the class mmdeploy registered; TensorRT is ours
-    only with TensorRT >= 10 installed (none here: mmdeploy's)."""
+    only with TensorRT >= 10 installed (none here: mmdeploy's), OpenVINO
+    only where it lacks what mmdeploy's needs (OpenVINO >= 2024)."""
     from mmdeploy.backend.base import get_backend_manager
     from mmdeploy.backend.onnxruntime.backend_manager import \
         ONNXRuntimeManager
+    from mmdeploy.backend.openvino.backend_manager import OpenVINOManager
     from mmdeploy.backend.tensorrt.backend_manager import TensorRTManager
 
-    from rgpnet_mmseg.deploy.backends import tensorrt
+    from rgpnet_mmseg.deploy.backends import openvino, tensorrt
     assert get_backend_manager('onnxruntime') is ONNXRuntimeManager
     version = tensorrt.installed_tensorrt_version()
     expected = tensorrt.TensorRTManager if version and int(
         version.split('.')[0]) >= 10 else TensorRTManager
     assert get_backend_manager('tensorrt') is expected
+    version, inference_engine, mo = openvino.installed_openvino()
+    expected = openvino.OpenVINOManager if version and not (
+        inference_engine and mo) else OpenVINOManager
+    assert get_backend_manager('openvino') is expected
 
 
 def test_tensorrt_rule_on_the_version():

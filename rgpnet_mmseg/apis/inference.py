@@ -23,16 +23,22 @@ from .media import read_image
 from .visualize import make_palette
 
 ImageLike = Union[str, np.ndarray]
-BACKENDS = ('pytorch', 'onnxruntime', 'tensorrt')
+BACKENDS = ('pytorch', 'onnxruntime', 'tensorrt', 'openvino')
 #: Model file endings and the backend that runs them.
 BACKEND_BY_EXTENSION = {'.pth': 'pytorch', '.pt': 'pytorch',
                         '.onnx': 'onnxruntime', '.engine': 'tensorrt',
-                        '.trt': 'tensorrt', '.plan': 'tensorrt'}
+                        '.trt': 'tensorrt', '.plan': 'tensorrt',
+                        '.xml': 'openvino'}
 #: What the model files are called in messages.
-MODEL_FILE_KINDS = {'onnxruntime': 'ONNX model', 'tensorrt': 'TensorRT engine'}
+MODEL_FILE_KINDS = {'onnxruntime': 'ONNX model', 'tensorrt': 'TensorRT engine',
+                    'openvino': 'OpenVINO IR'}
 #: The model file ``tools/deploy.py`` (mmdeploy) writes, per backend.
 DEPLOYED_MODEL_FILES = {'onnxruntime': 'end2end.onnx',
-                        'tensorrt': 'end2end.engine'}
+                        'tensorrt': 'end2end.engine',
+                        'openvino': 'end2end.xml'}
+#: The ``backend_config`` key of a backend's intra-op threads.
+THREADS_KEY = {'onnxruntime': 'intra_op_num_threads',
+               'openvino': 'inference_num_threads'}
 CONFIG_EXTENSIONS = ('.py', '.json', '.yaml', '.yml')
 
 
@@ -138,8 +144,8 @@ class DeployedSegmenter(Segmenter):
         deploy_cfg (Config): The deploy config the model was built with.
         model_file (str): ``end2end.onnx``, ``end2end.engine``, ...
         device (str): ``'cpu'`` or ``'cuda[:N]'``.
-        num_threads (int, optional): The backend's intra-op threads
-            (ONNX Runtime's ``backend_config.intra_op_num_threads``).
+        num_threads (int, optional): The backend's threads
+            (``backend_config``'s :data:`THREADS_KEY`).
 
     A TensorRT engine's ``input_range`` (min, max ``N x C x H x W``), read
     back from it, bounds :meth:`predict`'s batches and image sizes (else
@@ -150,8 +156,8 @@ class DeployedSegmenter(Segmenter):
                  device: str = 'cpu', num_threads: Optional[int] = None):
         deploy_cfg = copy.deepcopy(deploy_cfg)
         self.backend = deploy_cfg.backend_config.type
-        if num_threads and self.backend == 'onnxruntime':
-            deploy_cfg.backend_config['intra_op_num_threads'] = num_threads
+        if num_threads and self.backend in THREADS_KEY:
+            deploy_cfg.backend_config[THREADS_KEY[self.backend]] = num_threads
         try:
             from mmdeploy.apis.utils import build_task_processor
             from mmdeploy.utils import get_input_shape
@@ -223,12 +229,13 @@ def build_segmenter(model: str,
             or a name inside the dir; for a dir, None = the model of the
             backend its deploy config names; with a config and a deployed
             file, the deploy config comes from the file's dir.
-        backend (str, optional): ``pytorch``, ``onnxruntime``, ``tensorrt``:
+        backend (str, optional): ``pytorch``, ``onnxruntime``, ``tensorrt``,
+            ``openvino``:
             told by the file's ending, needed where that is ambiguous (the
             ONNX file of a TensorRT dir); when given it must fit the file.
         device (str, optional): Default ``cuda:0`` for tensorrt, else cpu.
         num_threads (int, optional): ``torch.set_num_threads`` (for the
-            process) and ONNX Runtime's intra-op threads (default: all).
+            process) and the backend's threads (default: all).
 
     Raises:
         InferenceError: with a message naming what is missing.

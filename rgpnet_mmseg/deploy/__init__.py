@@ -10,6 +10,7 @@ rewriter (:mod:`.exporter`) and our backend model ``mmseg_end2end``
 mmdeploy's own cannot run with the installed library (:mod:`.backends`).
 """
 from rgpnet_mmseg.compat import mmdeploy as _compat_mmdeploy
+from .backends import openvino as _openvino
 from .backends import tensorrt as _tensorrt
 from .checks import OUTPUT_STRIDE, DeployConfigError, check_deploy_config
 from .exporter import (ExporterError, choose_exporter, export_onnx,
@@ -19,6 +20,7 @@ from .segmentor import MODEL_TYPE, MMSegEnd2EndModel, use_mmseg_labels
 _compat_mmdeploy.apply()
 register_rewriters()
 _tensorrt.register()
+_openvino.register()
 
 __all__ = [
     'MODEL_TYPE', 'OUTPUT_STRIDE', 'DeployConfigError', 'ExporterError',

@@ -111,11 +111,15 @@ def precision_mode(common_config: Dict[str, Any]) -> str:
 
 
 def deploy_precision(deploy_cfg: Any) -> str:
-    """``'int8'`` for ONNX Runtime's ``backend_config.quantization``, else
-    TensorRT's ``precision_mode``: int8, fp16, tf32 or fp32."""
+    """``'int8'`` for ``backend_config.quantization`` (ONNX Runtime,
+    OpenVINO), ``'bf16'`` for OpenVINO's ``inference_precision_hint``, else
+    TensorRT's :func:`precision_mode`: int8, fp16, tf32 or fp32."""
     backend_cfg = deploy_cfg.get('backend_config') or {}
-    return 'int8' if backend_cfg.get('quantization') else precision_mode(
-        backend_cfg.get('common_config') or {})
+    if backend_cfg.get('quantization'):
+        return 'int8'
+    if backend_cfg.get('inference_precision_hint') == 'bf16':
+        return 'bf16'
+    return precision_mode(backend_cfg.get('common_config') or {})
 
 
 def split_dataloader_cfg(model_cfg: Any, split: str,

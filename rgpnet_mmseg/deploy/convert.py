@@ -97,7 +97,7 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
     from .backends.tensorrt import tensorrt_unavailable_reason
     from .quantize import (calibration_config, quantize_onnx,
                            write_calibration_data)
-    from .verify import check_parity, evaluate_backend_miou
+    from .verify import check_parity, evaluate_backend_miou, miou_ok
     for path, what in ((deploy_cfg, 'Deploy config'),
                        (model_cfg, 'Model config'), (checkpoint, 'Checkpoint'),
                        (img, 'Image')):
@@ -149,7 +149,7 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
         files = list(get_backend_manager(backend).to_backend(
             files, work_dir, deploy_cfg, device=device))
     precision = deploy_precision(deploy_cfg)
-    reduced = precision != 'fp32'  # TensorRT TF32, FP16; INT8
+    reduced = precision != 'fp32'  # TensorRT TF32, FP16; BF16; INT8
     result = dict(
         onnx_file=onnx_file, exporter=mode, backend=backend,
         calib_file=calib_file,
@@ -170,7 +170,8 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
                 f'converted into {work_dir}, but the mIoU comparison needs '
                 f'the {miou_split} split of the model config ({err}); point '
                 '--data-root at it, or skip it with --no-miou') from err
-        result['miou'].update(split=miou_split,
-                              backend=backend + f' {precision.upper()}' *
-                              reduced)
+        result['miou'].update(
+            split=miou_split, ok=miou_ok(backend, precision,
+                                         result['miou']['miou_diff']),
+            backend=backend + f' {precision.upper()}' * reduced)
     return result
