@@ -12,7 +12,7 @@ import rgpnet_mmseg  # noqa: F401  (registers the model)
 from .inference import (BACKENDS, DeployedSegmenter, InferenceError,
                         InputShapeError, PytorchSegmenter, Segmenter,
                         build_segmenter, dataset_meta, deployed_configs,
-                        load_config, postprocess)
+                        load_config)
 from .media import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, MediaReadError,
                     VideoWriter, list_images, open_video, read_frames,
                     read_image)
@@ -24,7 +24,7 @@ __all__ = [
     'BACKENDS', 'DeployedSegmenter', 'InferenceError', 'InputShapeError',
     'PytorchSegmenter',
     'Segmenter', 'build_segmenter', 'dataset_meta', 'deployed_configs',
-    'load_config', 'postprocess', 'IMAGE_EXTENSIONS', 'VIDEO_EXTENSIONS',
+    'load_config', 'IMAGE_EXTENSIONS', 'VIDEO_EXTENSIONS',
     'MediaReadError', 'VideoWriter', 'list_images', 'open_video',
     'read_frames', 'read_image', 'InferenceRunner', 'colorize',
     'comparison_figure', 'make_palette', 'overlay', 'put_text', 'save_labels'

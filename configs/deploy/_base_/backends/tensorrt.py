@@ -1,4 +1,4 @@
-# TensorRT, built by rgpnet_mmseg.compat.tensorrt (TensorRT 8.6 to 11).
+# TensorRT: mmdeploy's backend (TensorRT < 10) or rgpnet_mmseg.deploy.backends.tensorrt (10, 11).
 # The FP16 configs inherit an FP32 one and set fp16_mode=True; their
 # `fp16_typing` (rgpnet_mmseg): 'auto' uses BuilderFlag.FP16 where TensorRT
 # has it (8.6, 10) and a float16 graph in a strongly typed network where it
