@@ -162,20 +162,25 @@ class DeployedSegmenter(Segmenter):
             from mmdeploy.apis.utils import build_task_processor
             from mmdeploy.utils import get_input_shape
 
-            from rgpnet_mmseg.deploy import use_mmseg_labels
+            from rgpnet_mmseg.deploy.segmentor import (check_model_io,
+                                                       use_mmseg_labels)
         except ImportError as e:
             raise InferenceError(
                 f'the {self.backend} backend needs mmdeploy and the backend '
                 f'runtime: pip install "rgpnet-mmseg[deploy]" ({e})') from e
         use_mmseg_labels(deploy_cfg, model_cfg)
         self.task = build_task_processor(model_cfg, deploy_cfg, device)
-        try:
+        try:  # the backend's own error, in one line naming the file
             self.model = self.task.build_backend_model(
                 [model_file], self.task.update_data_preprocessor)
-        except (ImportError, OSError, RuntimeError) as e:
+            check_model_io(self.model.wrapper, deploy_cfg,
+                           decode_head_cfg(model_cfg).get('num_classes', 0),
+                           model_file)
+        except Exception as e:  # noqa: BLE001 - e.g. ORT's InvalidProtobuf
+            detail = ' '.join(str(e).split())
             raise InferenceError(
-                f'the {self.backend} backend cannot run {model_file}: {e}') \
-                from e
+                f'the {self.backend} backend cannot run {model_file}: '
+                f'{type(e).__name__}: {detail}') from e
         self.input_shape = get_input_shape(deploy_cfg)
         self.input_range = getattr(self.model, 'input_range', None)
         self.classes, self.palette = dataset_meta(model_cfg)

@@ -10,7 +10,7 @@ image, then argmax) with the ``align_corners``/``threshold`` that
 :func:`use_mmseg_labels` wrote into ``codebase_config`` (mmdeploy's
 ``build_segmentation_model`` passes no model config). ONNX Runtime runs
 on :class:`.backends.onnxruntime.OnnxRuntimeWrapper` (threads)."""
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from mmdeploy.codebase.mmseg.deploy.segmentation_model import End2EndModel
@@ -34,6 +34,77 @@ def use_mmseg_labels(deploy_cfg: Any, model_cfg: Any) -> Any:
                     align_corners=bool(head.get('align_corners', False)),
                     threshold=float(head.get('threshold', None) or 0.3))
     return deploy_cfg
+
+
+class ModelFileMismatch(ValueError):
+    """A model file whose inputs or outputs are not what its configs say."""
+
+
+def _dims(shape) -> List[int]:
+    return [d if isinstance(d, int) and d >= 0 else -1 for d in shape]
+
+
+def model_io(wrapper: Any) -> Tuple[Dict[str, list], Dict[str, list]]:
+    """``({input: shape}, {output: shape})`` of a backend wrapper's model
+    (ONNX Runtime, OpenVINO, TensorRT; -1 for a dynamic axis)."""
+    if hasattr(wrapper, 'sess'):  # ONNX Runtime
+        ios = (wrapper.sess.get_inputs(), wrapper.sess.get_outputs())
+        return tuple({t.name: _dims(t.shape) for t in io} for io in ios)
+    if hasattr(wrapper, 'compiled'):  # OpenVINO
+        ios = (wrapper.compiled.inputs, wrapper.compiled.outputs)
+        return tuple({p.get_any_name(): _dims(
+            d.get_length() if d.is_static else -1
+            for d in p.get_partial_shape()) for p in io} for io in ios)
+    engine = wrapper.engine  # TensorRT
+    names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
+    shapes = {n: _dims(engine.get_tensor_shape(n)) for n in names}
+    inputs = {n: shapes[n] for n in names if str(
+        engine.get_tensor_mode(n)).endswith('INPUT')}
+    return inputs, {n: s for n, s in shapes.items() if n not in inputs}
+
+
+def onnx_output_channels(onnx_file: str) -> int:
+    """The channels of an ONNX graph's first output where its shape leaves
+    them symbolic (a ``Resize`` to a run-time size): those of the last
+    convolution before it (-1: none found)."""
+    import onnx
+    graph = onnx.load(onnx_file, load_external_data=False).graph
+    producer = {o: n for n in graph.node for o in n.output}
+    weights = {t.name: t.dims for t in graph.initializer}
+    name = graph.output[0].name
+    while name in producer:
+        node = producer[name]
+        if node.op_type in ('Conv', 'ArgMax'):
+            return 1 if node.op_type == 'ArgMax' else int(
+                weights.get(node.input[1], [-1])[0])
+        name = node.input[0]
+    return -1
+
+
+def check_model_io(wrapper: Any, deploy_cfg: Any, num_classes: int,
+                   model_file: str) -> None:
+    """Raise :class:`ModelFileMismatch` (one line naming ``model_file``)
+    unless its inputs are ``onnx_config.input_names`` with 3 channels and
+    its first output has ``num_classes`` channels (1: labels)."""
+    onnx_cfg = deploy_cfg.get('onnx_config') or {}
+    names = list(onnx_cfg.get('input_names') or ['input'])
+    inputs, outputs = model_io(wrapper)
+    argmax = (deploy_cfg.get('codebase_config') or {}).get('with_argmax')
+    classes = 1 if argmax else num_classes
+    out = next(iter(outputs.values()), [])
+    if len(out) > 1 and out[1] == -1 and model_file.endswith('.onnx'):
+        out[1] = onnx_output_channels(model_file)
+    problem = (
+        f'inputs {sorted(inputs)}, deploy_cfg.py names {names}'
+        if sorted(inputs) != sorted(names) else
+        f'input {names[0]!r} has {inputs[names[0]][1]} channels, not 3'
+        if inputs[names[0]][1] not in (3, -1) else
+        f'its output has {out[1]} channels, the model config '
+        f'{"(with_argmax) 1" if argmax else f"{num_classes} classes"}'
+        if len(out) > 1 and out[1] not in (classes, -1) else None)
+    if problem:
+        raise ModelFileMismatch(f'{model_file} does not fit its configs: '
+                                f'{problem}')
 
 
 @backend_segmentors().register_module(MODEL_TYPE)

@@ -13,17 +13,14 @@ Optimizer removed). Only then is ours registered, and the log says so once.
 """
 import contextlib
 import importlib
-import logging
 from typing import Optional
-
-logger = logging.getLogger('rgpnet_mmseg.deploy')
 
 
 def register_own_backend(name: str, manager: type,
                          reason: Optional[str]) -> bool:
     """Register ``manager`` as mmdeploy's backend manager ``name`` only
     when ``reason`` (why mmdeploy's own cannot run here) is given; logged
-    once. Returns whether it was registered.
+    once in mmdeploy's log. Returns whether it was registered.
 
     Args:
         name (str): mmdeploy's backend name, e.g. ``'tensorrt'``.
@@ -31,6 +28,7 @@ def register_own_backend(name: str, manager: type,
         reason (str, optional): None: mmdeploy's manager stays.
     """
     from mmdeploy.backend.base import BACKEND_MANAGERS
+    from mmdeploy.utils import get_root_logger
     if reason is None:
         return False
     # mmdeploy's module registers its manager when first imported (by
@@ -38,7 +36,7 @@ def register_own_backend(name: str, manager: type,
     with contextlib.suppress(Exception):
         importlib.import_module(f'mmdeploy.backend.{name}')
     if BACKEND_MANAGERS.find(name) is not manager:
-        logger.warning(f"mmdeploy's {name} backend cannot run here "
-                       f"({reason}): using rgpnet_mmseg's")
+        get_root_logger().info(f"mmdeploy's {name} backend cannot run here "
+                               f"({reason}): using rgpnet_mmseg's")
         BACKEND_MANAGERS.register(name)(manager)
     return True
