@@ -446,14 +446,15 @@ def test_mmengine_checkpoint_loads_weights_only(tmp_path):
     pytest.param(_garbage, id='garbage'),
     pytest.param(_empty, id='empty')
 ])
-def test_any_loader_names_a_corrupted_checkpoint(breaker, tmp_path):
-    """load_from, init_cfg Pretrained, init_model: all go through
-    mmengine's CheckpointLoader, which rgpnet_mmseg.compat replaces."""
+def test_our_check_names_a_corrupted_checkpoint(breaker, tmp_path):
+    """The check our entry points run before mmengine's own loader (which
+    rgpnet_mmseg no longer replaces) names the file in one line."""
+    from rgpnet_mmseg.utils.checkpoint import read_checkpoint
     ckpt = _checkpoint(tmp_path / 'model.pth')
     breaker(ckpt)
     with pytest.raises(CheckpointError,
                        match=f'Cannot read checkpoint {ckpt}: '):
-        CheckpointLoader.load_checkpoint(str(ckpt), map_location='cpu')
+        read_checkpoint(str(ckpt))
 
 
 @pytest.mark.parametrize(
@@ -483,10 +484,11 @@ def test_resume_refuses_a_bad_checkpoint_and_names_it(
         max_iters=2,
         batch_size=1,
         checkpoint_interval=1)
-    with pytest.raises(CheckpointError) as err:
-        train_in_process(cfg, tmp_path / 'work', resume=True,
-                         load_from=str(ckpt))
-    assert str(ckpt) in str(err.value)
+    proc = run_train(cfg, tmp_path / 'work', '--resume', '--cfg-options',
+                     f'load_from={ckpt}')
+    assert proc.returncode == 1, output(proc)[-3000:]
+    assert 'CheckpointError' in proc.stderr.strip().splitlines()[-1]
+    assert str(ckpt) in proc.stderr.strip().splitlines()[-1]
     assert not marker.exists()
     assert sorted(p.name for p in (tmp_path / 'work').glob('*.pth')) == [
         'iter_2.pth'

@@ -6,13 +6,17 @@ check it against PyTorch (:func:`rgpnet_mmseg.deploy.convert.run_deploy`).
 Leaves in ``--work-dir``: ``end2end.onnx`` (+ ``.engine``; INT8: +
 ``calib_data.h5``, ``end2end-fp32.onnx``), the configs it used
 (``deploy_cfg.py``, ``model_cfg.py``), mmdeploy's SDK files. Exit: 0
-done; 1 cannot run (bad shape, missing file or backend); 2 parity below
-its threshold (docs/deployment.md)."""
+done; 1 cannot run (bad shape, missing, corrupt or unsafe file, missing
+backend); 2 parity below its threshold (docs/deployment.md); 3 the
+checkpoint does not fit the model config (checked before anything is
+written; one line with the counts of missing, unexpected and other-shape
+tensors)."""
 import argparse
 import logging
+import os.path as osp
 import sys
 
-from mmengine.config import DictAction
+from mmengine.config import Config, DictAction
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -65,7 +69,17 @@ def main(argv=None) -> int:
     log.setLevel(args.log_level)
     log.propagate = False
 
-    import rgpnet_mmseg  # noqa: F401  (registers RGPNet)
+    from rgpnet_mmseg.utils.checkpoint import (CheckpointError,
+                                               CheckpointMismatchError,
+                                               check_checkpoint_fits)
+    try:  # before anything is written; a missing model config: run_deploy
+        if osp.isfile(args.model_cfg):
+            model_cfg = Config.fromfile(args.model_cfg)
+            model_cfg.merge_from_dict(args.cfg_options or {})
+            check_checkpoint_fits(model_cfg, args.checkpoint)
+    except CheckpointError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 3 if isinstance(err, CheckpointMismatchError) else 1
     from rgpnet_mmseg.deploy import ExporterError
     from rgpnet_mmseg.deploy.convert import DeployError, run_deploy
     from rgpnet_mmseg.deploy.verify import format_miou, format_parity

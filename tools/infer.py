@@ -20,7 +20,9 @@ Exit status: 0 when every input was segmented; 1 when some could not be
 read or are outside a TensorRT engine's shape profile (each named on stderr
 in one line as it is met and again at the end; the others are written); 2
 for a bad command line, a missing or unusable config/checkpoint/model file,
-or an input path that does not exist.
+a checkpoint that does not fit its config (the counts of missing,
+unexpected and other-shape tensors, and what the checkpoint is), or an
+input path that does not exist: nothing was run, one line says why.
 """
 import argparse
 import os

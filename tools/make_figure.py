@@ -11,6 +11,10 @@ MODEL [CHECKPOINT] are what ``tools/infer.py`` takes (a config and its
 their ground truth come from the config's data set (``--config`` names it
 to use another data set). Each prediction carries its pixel accuracy; the
 per-image accuracy and the mIoU over the shown images are also printed.
+
+Exit status: 0 written; 2 nothing was run (one line why): a missing or
+unusable config/checkpoint/model file, a checkpoint that does not fit its
+config, or an empty split.
 """
 import argparse
 import os
@@ -64,6 +68,7 @@ def main(argv=None) -> int:
     from rgpnet_mmseg.apis import (InferenceError, build_segmenter,
                                    comparison_figure, deployed_configs,
                                    load_config, read_image)
+    from rgpnet_mmseg.compat import CheckpointError
     try:
         if args.config or not osp.isdir(args.model):
             cfg = load_config(args.config or args.model)
@@ -71,7 +76,7 @@ def main(argv=None) -> int:
             cfg = deployed_configs(args.model)[0]
         segmenter = build_segmenter(args.model, args.checkpoint,
                                     args.backend, args.device)
-    except InferenceError as e:
+    except (InferenceError, CheckpointError) as e:
         sys.stderr.write(f'{e}\n')
         return 2
 

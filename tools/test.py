@@ -4,6 +4,12 @@ checks.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR]
         [--show-dir DIR] [--tta] [--cfg-options k=v ...] [--launcher pytorch]
+
+Exit status: 0 tested; 1 a config, data or checkpoint file that is missing
+or unreadable (one line naming it); 3 a checkpoint that does not fit the
+config's model (one line: the counts of missing, unexpected and other-shape
+tensors and what the checkpoint is), checked before the Runner writes
+anything.
 """
 import argparse
 import os
@@ -58,11 +64,10 @@ def enable_visualization(cfg, args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> None:
     from rgpnet_mmseg.utils import load_run_config, preflight
+    from rgpnet_mmseg.utils.checkpoint import check_checkpoint_fits
     cfg = load_run_config(args.config, args.work_dir, args.cfg_options,
                           args.launcher)
-    if not osp.isfile(osp.expanduser(args.checkpoint)):
-        raise FileNotFoundError(
-            f'Checkpoint file not found: {args.checkpoint}')
+    check_checkpoint_fits(cfg, args.checkpoint)  # before the Runner writes
     preflight(cfg, ('test_dataloader', ), pretrained=False)
 
     cfg.load_from = args.checkpoint
@@ -83,9 +88,13 @@ def run(args: argparse.Namespace) -> None:
 def main() -> None:
     args = parse_args()
     # importing rgpnet_mmseg registers its modules and the torch.load fix
-    from rgpnet_mmseg.utils import USER_ERRORS, user_error_message
+    from rgpnet_mmseg.apis.errors import USER_ERRORS, user_error_message
+    from rgpnet_mmseg.utils.checkpoint import CheckpointMismatchError
     try:
         run(args)
+    except CheckpointMismatchError as err:
+        print(user_error_message(err), file=sys.stderr)
+        sys.exit(3)
     except USER_ERRORS as err:
         sys.exit(user_error_message(err))
 

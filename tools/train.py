@@ -36,6 +36,7 @@ def parse_args() -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> None:
     from rgpnet_mmseg.utils import load_run_config, preflight
+    from rgpnet_mmseg.utils.checkpoint import check_load_from
     cfg = load_run_config(args.config, args.work_dir, args.cfg_options,
                           args.launcher)
     preflight(cfg, ('train_dataloader', 'val_dataloader'))
@@ -51,6 +52,7 @@ def run(args: argparse.Namespace) -> None:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.loss_scale = 'dynamic'
     cfg.resume = args.resume
+    check_load_from(cfg)  # a bad load_from/resume file: one line, no Runner
 
     if 'runner_type' in cfg:
         from mmseg.registry import RUNNERS

@@ -13,3 +13,10 @@ _base_ = './rgpnet_r101-d32_2xb6-80k_cityscapes-1024x1024.py'
 load_from = 'checkpoints/rgpnet_r101-d32_mapillary-pre_cityscapes-init.pth'
 # every weight comes from load_from: no ImageNet initialisation needed
 model = dict(backbone=dict(init_cfg=None))
+# one log line on what load_from gave (the classifier is left at its
+# initialisation where the class count differs); the default safety hooks
+custom_hooks = [
+    dict(type='NonFiniteLossHook'),
+    dict(type='LabelCheckHook'),
+    dict(type='LoadSummaryHook')
+]

@@ -21,5 +21,6 @@ custom_hooks = [
         fraction=True,
         stages=[(0, 0.25), (0.6, 0.5), (0.8, 1.0)]),
     dict(type='NonFiniteLossHook'),
-    dict(type='LabelCheckHook')
+    dict(type='LabelCheckHook'),
+    dict(type='LoadSummaryHook')  # one line on what load_from gave
 ]

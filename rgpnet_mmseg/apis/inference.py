@@ -122,9 +122,13 @@ class PytorchSegmenter(Segmenter):
     def __init__(self, config, checkpoint: Optional[str] = None,
                  device: str = 'cpu'):
         from mmseg.apis import init_model
+
+        from rgpnet_mmseg.utils.checkpoint import check_checkpoint_fits
         cfg = load_config(config)
         if checkpoint is not None and not osp.isfile(checkpoint):
             raise InferenceError(f'Checkpoint file not found: {checkpoint}')
+        if checkpoint is not None:  # one line for a bad or misfit file
+            check_checkpoint_fits(cfg, checkpoint)
         self.model = init_model(cfg, checkpoint, device=device)
         self.classes, self.palette = dataset_meta(
             self.model.cfg, getattr(self.model, 'dataset_meta', None))

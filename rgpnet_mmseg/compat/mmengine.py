@@ -7,7 +7,9 @@
   checkpoints hold numpy arrays, dtypes and scalars and ``HistoryBuffer``
   besides tensors, so ``--resume``, ``load_from`` and ``init_model`` fail.
   :func:`apply` (run on ``import rgpnet_mmseg``) allow-lists exactly those
-  types and registers a local-file loader that names a bad file.
+  types; mmengine's own loader then reads its checkpoints (no loader is
+  replaced). Our entry points name a missing, corrupt or unsafe file
+  (:mod:`rgpnet_mmseg.utils.checkpoint`).
 * **Distributed without CUDA** (mmengine 0.10.7; no upstream issue).
   ``init_dist('pytorch')`` calls ``torch.cuda.set_device`` whatever the
   backend, and ``Runner.wrap_model`` gives DDP ``device_ids``, which DDP
@@ -15,14 +17,12 @@
   import) and :data:`CPU_DDP_WRAPPER`, for the CPU tests.
 """
 import contextlib
-import os.path as osp
 import pickle
-from typing import Any, Callable, Iterator, List, Optional
+from typing import Any, Callable, Iterator, List
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
-from mmengine.runner.checkpoint import CheckpointLoader
 
 # ``model_wrapper_cfg`` for a CPU module: config values win over the
 # ``device_ids=[LOCAL_RANK]`` that ``Runner.wrap_model`` passes as default.
@@ -31,7 +31,8 @@ CPU_DDP_WRAPPER = dict(
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint file cannot be loaded (corrupted or unsafe)."""
+    """A checkpoint file is missing, cannot be loaded (corrupted or
+    unsafe) or does not fit its model."""
 
 
 def _history_buffer_getattr(obj: Any, name: str) -> Callable:
@@ -70,57 +71,9 @@ def checkpoint_safe_globals() -> List[Any]:
     ]
 
 
-def load_from_local_weights_only(filename: str,
-                                 map_location: Optional[Any] = None) -> Any:
-    """mmengine's local-file loader after :func:`apply`: weights only.
-
-    Raises:
-        FileNotFoundError: The file does not exist.
-        CheckpointError: The file is corrupted, or holds objects outside the
-            weights-only allow-list (it is refused, not executed).
-    """
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'Checkpoint file not found: {filename}')
-    try:
-        return torch.load(
-            filename, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        unsafe = _unsafe_globals(filename)
-        if not unsafe:  # not a pickle we can read at all
-            raise _corrupted(filename, err) from err
-        raise CheckpointError(
-            f'Refusing to load checkpoint {filename}: it holds objects '
-            f'outside the weights-only allow-list ({", ".join(unsafe)}). '
-            'Only tensors, plain containers and the data types mmengine '
-            'writes are accepted. If you trust the file, re-save its state '
-            f'dict with plain types. Detail: {err}') from err
-    except (RuntimeError, EOFError, ValueError, OSError) as err:
-        # OSError: torch reports a zip archive cut short as EINVAL
-        raise _corrupted(filename, err) from err
-
-
-def _corrupted(filename: str, err: Exception) -> CheckpointError:
-    return CheckpointError(
-        f'Cannot read checkpoint {filename}: the file is truncated or '
-        f'corrupted ({type(err).__name__}: {err})')
-
-
-def _unsafe_globals(filename: str) -> List[str]:
-    """Globals in ``filename`` that torch does not allow; empty when the
-    file cannot be read as a checkpoint at all."""
-    try:
-        return list(
-            torch.serialization.get_unsafe_globals_in_checkpoint(filename))
-    except Exception:  # noqa: BLE001 - unreadable: the caller says so
-        return []
-
-
 def apply() -> None:
     """Allow-list mmengine's checkpoint types (idempotent)."""
     torch.serialization.add_safe_globals(checkpoint_safe_globals())
-    CheckpointLoader.register_scheme(
-        prefixes='', loader=load_from_local_weights_only, force=True)
 
 
 @contextlib.contextmanager
