@@ -536,9 +536,9 @@ def test_profile_shapes_from_configs_and_engines():
     profile's (min, opt, max))."""
     from mmengine.config import Config
 
-    from rgpnet_mmseg.deploy.backends.tensorrt import (ShapeOutsideProfileError,
-                                              check_input_shape,
-                                              config_input_range, input_range)
+    from rgpnet_mmseg.deploy.backends.tensorrt import (
+        ShapeOutsideProfileError, check_input_shape, config_input_range,
+        input_range)
     dyn = Config.fromfile(str(
         DEPLOY_DIR / 'segmentation_tensorrt_dynamic-512x1024-1024x2048.py'))
     lo, hi = (1, 3, 512, 1024), (1, 3, 1024, 2048)

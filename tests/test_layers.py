@@ -34,8 +34,8 @@ def import_graph(root: Path = REPO_ROOT) -> Dict[str, Set[str]]:
             elif isinstance(node, ast.ImportFrom):
                 base = node.module or ''
                 if node.level:
-                    here = name.split('.')[:len(name.split('.')) + is_pkg -
-                                          node.level]
+                    depth = len(name.split('.')) + is_pkg - node.level
+                    here = name.split('.')[:depth]
                     base = '.'.join(here + ([base] if base else []))
                 targets |= {f'{base}.{a.name}' if f'{base}.{a.name}' in files
                             else base for a in node.names}

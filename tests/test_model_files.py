@@ -76,7 +76,8 @@ def test_truncated_onnx(ort_dir, demo_img, tmp_path):
     ('model_cfg.py', 'num_classes=19', 'num_classes=11',
      'output has 19 channels, the model config 11 classes'),
     ('deploy_cfg.py', "input_names=[\n        'input',\n    ]",
-     "input_names=[\n        'image',\n    ]", "deploy_cfg.py names ['image']"),
+     "input_names=[\n        'image',\n    ]",
+     "deploy_cfg.py names ['image']"),
 ])
 def test_model_file_not_fitting_its_configs(ort_dir, demo_img, tmp_path,
                                             config, old, new, words):

@@ -1,13 +1,15 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Convert a segmentor to ONNX Runtime or TensorRT with mmdeploy 1.3.1 (as
-mmdeploy's own ``tools/deploy.py``, which its wheel does not ship), then
-check it against PyTorch (:func:`rgpnet_mmseg.deploy.convert.run_deploy`).
+"""Convert a segmentor to ONNX Runtime, OpenVINO or TensorRT with mmdeploy
+1.3.1 (as mmdeploy's own ``tools/deploy.py``, which its wheel does not
+ship), then check it against PyTorch
+(:func:`rgpnet_mmseg.deploy.convert.run_deploy`).
 
-Leaves in ``--work-dir``: ``end2end.onnx`` (+ ``.engine``; INT8: +
+Leaves in ``--work-dir``: ``end2end.onnx`` (+ ``.engine``, ``.xml``; INT8: +
 ``calib_data.h5``, ``end2end-fp32.onnx``), the configs it used
 (``deploy_cfg.py``, ``model_cfg.py``), mmdeploy's SDK files. Exit: 0
 done; 1 cannot run (bad shape, missing, corrupt or unsafe file, missing
-backend); 2 parity below its threshold (docs/deployment.md); 3 the
+backend); 2 parity (or an OpenVINO mIoU drop) below its threshold
+(docs/deployment.md); 3 the
 checkpoint does not fit the model config (checked before anything is
 written; one line with the counts of missing, unexpected and other-shape
 tensors)."""
@@ -31,7 +33,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     add('--work-dir', default='work_dirs/deploy')
     add('--device', default='cpu', help='cpu or cuda[:N]')
     add('--exporter', choices=['auto', 'legacy', 'dynamo'],
-        help='ONNX exporter (default: $RGPNET_ONNX_EXPORTER, else auto)')
+        help='ONNX exporter (onnx_config.exporter; default: auto)')
     add('--argmax', action='store_true',
         help='label map at the input size (argmax in the graph) instead of '
         'the logits (codebase_config.with_argmax=True)')
@@ -106,7 +108,9 @@ def main(argv=None) -> int:
     for key, fmt in (('parity', format_parity), ('miou', format_miou)):
         if result[key] is not None:
             print(fmt(result[key]), flush=True)
-    return 2 if (result['parity'] or {}).get('ok') is False else 0
+    failed = [(result[key] or {}).get('ok') is False
+              for key in ('parity', 'miou')]
+    return 2 if any(failed) else 0
 
 
 if __name__ == '__main__':

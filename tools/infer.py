@@ -8,8 +8,8 @@
 CONFIG + CHECKPOINT (.pth): mmseg's ``inference_model``. DEPLOY_DIR: a dir
 written by ``tools/deploy.py``, run by mmdeploy's task processor; MODEL_FILE
 (a path or a name in the dir; default: the model of the dir's backend)
-``.onnx``/``.engine``; also CONFIG with such a file. The backend follows
-from the file's ending; ``--backend`` picks one where that is ambiguous
+``.onnx``/``.engine``/``.xml``; also CONFIG with such a file. The backend
+follows from the file's ending; ``--backend`` picks one where that is ambiguous
 (``onnxruntime``: the ONNX file of a TensorRT dir). INPUT: an image, a
 folder (its images, recursively) or a video (.mp4, .avi, .mov, .mkv, ...).
 Writes DIR/vis/<name>.png overlays (DIR/vis/<video stem>.mp4, same frame
@@ -47,7 +47,8 @@ def parse_args(argv=None):
         'dir')
     add('input', help='image, folder of images or video')
     add('--out', required=True, help='output dir')
-    add('--backend', choices=['pytorch', 'onnxruntime', 'tensorrt'],
+    add('--backend',
+        choices=['pytorch', 'onnxruntime', 'tensorrt', 'openvino'],
         help='default: told by the model file (.pth/.onnx/.engine), for a '
         'deployed dir the model file in it')
     add('--device', help='cpu, cuda:N (default: cpu; tensorrt: cuda:0)')

@@ -38,7 +38,8 @@ def parse_args(argv=None):
         help='rows, spread evenly over the split (default 4)')
     add('--indices', type=int, nargs='+',
         help='rows: these images of the split (in the data set\'s order)')
-    add('--backend', choices=['pytorch', 'onnxruntime', 'tensorrt'])
+    add('--backend',
+        choices=['pytorch', 'onnxruntime', 'tensorrt', 'openvino'])
     add('--device')
     return parser.parse_args(argv)
 

@@ -11,7 +11,8 @@ from typing import Iterator, Tuple
 import cv2
 import numpy as np
 
-from rgpnet_mmseg.utils.files import IMAGE_EXTENSIONS, list_images  # noqa: F401
+from rgpnet_mmseg.utils.files import (  # noqa: F401  (re-exported)
+    IMAGE_EXTENSIONS, list_images)
 
 #: File name endings read as videos (by OpenCV's ``VideoCapture``).
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg',

@@ -77,7 +77,8 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
     """Convert a model as mmdeploy's ``tools/deploy.py`` does, then check it:
     configs checked (else :class:`DeployConfigError`, :class:`DeployError`,
     :class:`ExporterError`) and written to ``work_dir`` with the SDK files;
-    ``torch2onnx`` (the exporter of ``exporter`` or ``onnx_config.exporter``), ``calib_config``'s file
+    ``torch2onnx`` (``exporter``, else ``onnx_config.exporter``),
+    ``calib_config``'s file
     (:func:`.quantize.write_calibration_data`, ``calib``: its keywords),
     ONNX Runtime INT8 (``backend_config.quantization``: ``end2end.onnx``,
     FP32 kept as ``end2end-fp32.onnx``), the manager's ``to_backend``

@@ -225,7 +225,8 @@ def register_rewriters() -> None:
     15 s: torch.export deep-copies node metadata) and ``mark`` nodes read
     shapes as ints (torch.export specialises dynamic axes); under legacy
     they are mmdeploy's. Tests: ``test_deploy_tool_onnxruntime``,
-    ``test_compat_deepcopy_rewriter``, ``test_dynamo_exporter_through_mmdeploy``.
+    ``test_compat_deepcopy_rewriter``,
+    ``test_dynamo_exporter_through_mmdeploy``.
     """
     from mmdeploy.core import FUNCTION_REWRITER
     from mmdeploy.utils import IR

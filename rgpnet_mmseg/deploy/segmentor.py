@@ -135,8 +135,9 @@ class MMSegEnd2EndModel(End2EndModel):
         self.input_range = wrapper.input_range(self.input_name) if hasattr(
             wrapper, 'input_range') else None
 
-    def forward(self, inputs: torch.Tensor, data_samples: Optional[list] = None,
-                mode: str = 'predict', **kwargs) -> list:
+    def forward(self, inputs: torch.Tensor,
+                data_samples: Optional[list] = None, mode: str = 'predict',
+                **kwargs) -> list:
         """The backend on ``inputs`` (N, C, H, W), packed into
         ``data_samples`` by :meth:`pack_result`."""
         assert mode == 'predict', f'backend models only predict, not {mode}'
