@@ -242,17 +242,22 @@ def test_read_frames_gives_every_frame_in_order(tmp_path):
 # deployed models: mmdeploy's task processor, our postprocessing
 # --------------------------------------------------------------------------
 def test_postprocess_resizes_logits_then_argmax():
-    """Logits: crop the padding, resize bilinearly, argmax (mmseg's way);
-    labels: crop, resize nearest - against torch's own ops."""
+    """Logits: crop the padding, resize bilinearly, argmax (mmseg's way;
+    with_logits: the resized logits too); labels: crop, resize nearest -
+    against torch's own ops."""
     import torch.nn.functional as F
     from mmseg.structures import SegDataSample
-    from rgpnet_mmseg.apis import postprocess
-    logits = torch.randn(1, 5, 12, 20)
+    from rgpnet_mmseg.deploy.postprocess import postprocess
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(1, 5, 12, 20, generator=g)
     meta = dict(ori_shape=(33, 70), img_shape=(10, 18),
                 padding_size=[0, 2, 0, 2])
-    out = postprocess(logits, [SegDataSample(metainfo=meta)], False)[0]
     ref = F.interpolate(logits[..., :10, :18], (33, 70), mode='bilinear')
-    assert torch.equal(out.pred_sem_seg.data[0], ref[0].argmax(0))
+    for with_logits in (False, True):
+        out = postprocess(logits, [SegDataSample(metainfo=meta)], False,
+                          with_logits=with_logits)[0]
+        assert torch.equal(out.pred_sem_seg.data[0], ref[0].argmax(0))
+    torch.testing.assert_close(out.seg_logits.data, ref[0])
     labels = logits.argmax(1, keepdim=True)
     out = postprocess(labels, [SegDataSample(metainfo=meta)], False)[0]
     ref = F.interpolate(labels[..., :10, :18].float(), (33, 70))
@@ -375,17 +380,27 @@ def test_tensorrt_agrees_with_onnxruntime(checkpoint, val_images, tmp_path):
 def test_deployed_segmenter_stays_within_a_profile(onnx_dir, val_images,
                                                    tmp_path):
     """A TensorRT engine's input range (here from a deploy config's
-    profile, as the engine would report it) bounds the batches, and an
-    image outside it is skipped with one line naming it (tools/infer.py
-    exits 1), the others are written."""
+    profile, as the engine would report it, and checked before the ONNX
+    Runtime run as TRTWrapper checks it) bounds the batches, and an image
+    outside it is skipped with one line naming it (tools/infer.py exits 1),
+    the others are written."""
     from mmengine.config import Config
 
     from rgpnet_mmseg.apis import InferenceRunner, InputShapeError
     from rgpnet_mmseg.apis import build_segmenter
-    from rgpnet_mmseg.compat.tensorrt import config_input_range
+    from rgpnet_mmseg.deploy.backends.tensorrt import (check_input_shape,
+                                                       config_input_range)
     seg = build_segmenter(str(onnx_dir), num_threads=1)
     assert seg.input_range is None  # ONNX Runtime: any shape
     ref = [seg(p) for p in val_images[:3]]
+    run = seg.model.wrapper.forward
+
+    def checked(inputs):  # TRTWrapper.forward's check, then ONNX Runtime
+        check_input_shape('input', tuple(inputs['input'].shape),
+                          *seg.input_range)
+        return run(inputs)
+
+    seg.model.wrapper.forward = checked
     profile = dict(min_shape=[1, 3, 64, 128], opt_shape=[1, 3, 128, 256],
                    max_shape=[2, 3, 256, 512])
     seg.input_range = config_input_range(Config(dict(backend_config=dict(

@@ -12,6 +12,7 @@ import torch
 from onnx import numpy_helper
 
 from .conftest import CONFIG_DIR, load_tool, randomize_bn
+from .deploy_helpers import deploy_cfg, export, ort_run
 
 DEMO_CFG = str(CONFIG_DIR / 'rgpnet_r18_demo.py')
 DEPLOY_DIR = CONFIG_DIR / 'deploy'
@@ -42,21 +43,19 @@ def checkpoint(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def fp32_onnx(checkpoint, tmp_path_factory):
-    from mmseg.apis import init_model
-
-    from rgpnet_mmseg.deploy import export_segmentor
-    path = str(tmp_path_factory.mktemp('int8_onnx') / 'fp32.onnx')
-    export_segmentor(init_model(DEMO_CFG, checkpoint, device='cpu'), path,
-                     (H, W), with_argmax=False, opset_version=17)
-    return path
+def fp32_onnx(checkpoint, demo_data_root, tmp_path_factory):
+    """The demo model's logits graph at the demo images' size, opset 17,
+    by the one export path (run_deploy: mmdeploy's torch2onnx)."""
+    cfg = deploy_cfg(shape=(H, W), onnx_config=dict(opset_version=17))
+    img = next((demo_data_root / 'leftImg8bit' / 'val').rglob('*.png'))
+    return export(tmp_path_factory.mktemp('int8_onnx'), DEMO_CFG, checkpoint,
+                  str(img), cfg, with_argmax=False)['onnx_file']
 
 
 def test_quantize_demo_model(fp32_onnx, checkpoint, demo_data_root,
                              tmp_path):
     """4 calibration images from the val set; INT8 labels agree with FP32
     on all 12 val images; weights int8 with one scale per output channel."""
-    from rgpnet_mmseg.deploy import onnxruntime_session
     from rgpnet_mmseg.deploy.quantize import (quantize_onnx,
                                               read_calibration_data,
                                               write_calibration_data)
@@ -72,10 +71,9 @@ def test_quantize_demo_model(fp32_onnx, checkpoint, demo_data_root,
         assert w.dtype == np.int8 and w_scale.shape == (w.shape[0], )
     all_val = str(tmp_path / 'all.h5')
     write_calibration_data(all_val, ORT_DYNAMIC, DEMO_CFG, checkpoint)
-    fp32, q = onnxruntime_session(fp32_onnx), onnxruntime_session(int8)
-    agree = [(fp32.run(None, {'input': x})[0].argmax(1) == q.run(
-        None, {'input': x})[0].argmax(1)).mean()
-             for x in read_calibration_data(all_val)]
+    inputs = [torch.from_numpy(x) for x in read_calibration_data(all_val)]
+    agree = [(ort_run(fp32_onnx, x).argmax(1) == ort_run(int8, x).argmax(1)
+              ).mean() for x in inputs]
     assert len(agree) == 12 and np.mean(agree) >= 0.98, agree
     with h5py.File(calib) as f:
         assert len(f['calib_data/end2end/input']) == 4
@@ -97,7 +95,8 @@ def test_int8_deploy_configs():
 
     from rgpnet_mmseg.deploy import check_deploy_config
     from rgpnet_mmseg.deploy.verify import deploy_precision
-    paths = sorted(DEPLOY_DIR.glob('*int8*.py'))
+    paths = sorted(p for b in ('onnxruntime', 'tensorrt')
+                   for p in DEPLOY_DIR.glob(f'segmentation_{b}-int8*.py'))
     assert len(paths) == 6
     for path in paths:
         cfg = Config.fromfile(str(path))
@@ -139,7 +138,8 @@ def test_tensorrt_int8_calibration_on_cpu(tmp_path, checkpoint,
     """Without TensorRT the export and mmdeploy's calibration file are
     made on the CPU (the val images through the test pipeline, resized to
     the static shape, data preprocessor applied), then one-line error."""
-    from rgpnet_mmseg.compat.tensorrt import tensorrt_unavailable_reason
+    from rgpnet_mmseg.deploy.backends.tensorrt import \
+        tensorrt_unavailable_reason
     from rgpnet_mmseg.deploy.convert import DeployError, run_deploy
     from rgpnet_mmseg.deploy.quantize import read_calibration_data
     if not tensorrt_unavailable_reason():
@@ -256,7 +256,8 @@ def test_benchmark_int8_rows(tmp_path, capsys, checkpoint, demo_data_root):
         ['| onnxruntime-int8 QOperator/Percentile', 'int8'],
         ['| onnxruntime-int8 QDQ/MinMax/Conv[-1],Resize', 'int8']]
     assert all('= FP32 ORT on 12 val images' in r for r in rows[1:])
-    graph = onnx.load(str(tmp_path / 'int8_64x128_1.onnx')).graph
+    graph = onnx.load(str(tmp_path / 'onnxruntime-int8_1' /
+                          'end2end.onnx')).graph
     last_conv = [n for n in graph.node if n.op_type == 'Conv'][-1]
     init = {i.name for i in graph.initializer}
     assert last_conv.name == '/conv_seg/Conv' and \

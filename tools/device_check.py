@@ -37,7 +37,8 @@ def env() -> dict:
     import mmcv
     import torch
 
-    from rgpnet_mmseg.compat.tensorrt import tensorrt_unavailable_reason
+    from rgpnet_mmseg.deploy.backends.tensorrt import \
+        tensorrt_unavailable_reason
     cuda, reason = torch.cuda.is_available(), tensorrt_unavailable_reason()
     trt = None if reason else __import__('tensorrt')
     return dict(

@@ -1,16 +1,19 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""TensorRT INT8 (rgpnet_mmseg.compat.tensorrt): the builder's precision
-from the deploy configs, the calibration batches from an HDF5 file in
-mmdeploy's layout, the missing-file error of ``to_backend``; an INT8 engine
-where TensorRT and a GPU exist (skipped otherwise)."""
+"""TensorRT INT8 (rgpnet_mmseg.deploy.backends.tensorrt): the builder's
+precision from the deploy configs, the calibration batches from an HDF5 file
+in mmdeploy's layout, the missing-file error of ``to_backend``; an INT8
+engine where TensorRT and a GPU exist (skipped otherwise)."""
 import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 
-from rgpnet_mmseg.compat.tensorrt import (TensorRTManager, builder_precision,
-                                          calibration_batches, precision_mode)
+from rgpnet_mmseg.deploy.backends.tensorrt import (TensorRTManager,
+                                                   builder_precision,
+                                                   calibration_batches)
+from rgpnet_mmseg.deploy.checks import precision_mode
 from .conftest import CONFIG_DIR, randomize_bn
+from .deploy_helpers import deploy_cfg, export, graph_logits
 
 DEPLOY_DIR = CONFIG_DIR / 'deploy'
 INT8_CONFIGS = sorted(DEPLOY_DIR.glob('segmentation_tensorrt-int8_*.py'))
@@ -95,23 +98,28 @@ def test_to_backend_needs_the_calibration_file(tmp_path):
         TensorRTManager.to_backend(['end2end.onnx'], str(tmp_path), cfg)
 
 
-def test_tensorrt_int8_engine(tmp_path):
-    """GPU: an INT8 engine of the demo model (random weights), calibrated on
-    random-normal batches like its input, runs and mostly agrees with FP32
-    (a loose bound: INT8 of a random network)."""
+def test_tensorrt_int8_engine(tmp_path, demo_data_root):
+    """GPU: an INT8 engine of the demo model (random weights, exported by
+    run_deploy on the CPU), calibrated on random-normal batches like its
+    input, runs and mostly agrees with the FP32 logits of the graph (a
+    loose bound: INT8 of a random network)."""
     pytest.importorskip('tensorrt', reason='TensorRT is not installed '
                         '(needs an NVIDIA GPU)')
     if not torch.cuda.is_available():
         pytest.skip('TensorRT needs a CUDA GPU')
     from mmseg.apis import init_model
 
-    from rgpnet_mmseg.compat.tensorrt import TRTWrapper, build_engine
-    from rgpnet_mmseg.deploy import SegmentorForExport, export_segmentor
+    from rgpnet_mmseg.deploy.backends.tensorrt import TRTWrapper, build_engine
     from rgpnet_mmseg.deploy.verify import compare_outputs
-    model = init_model(str(CONFIG_DIR / 'rgpnet_r18_demo.py'), device='cpu')
+    demo_cfg = str(CONFIG_DIR / 'rgpnet_r18_demo.py')
+    model = init_model(demo_cfg, device='cpu')
     randomize_bn(model)
-    onnx_file, shape = str(tmp_path / 'm.onnx'), (1, 3, 64, 128)
-    export_segmentor(model, onnx_file, shape[2:])
+    checkpoint, shape = str(tmp_path / 'm.pth'), (1, 3, 64, 128)
+    torch.save({'meta': {}, 'state_dict': model.state_dict()}, checkpoint)
+    img = next((demo_data_root / 'leftImg8bit' / 'val').rglob('*.png'))
+    onnx_file = export(tmp_path / 'onnx', demo_cfg, checkpoint, str(img),
+                       deploy_cfg(shape=shape[2:]),
+                       with_argmax=False)['onnx_file']
     g = torch.Generator().manual_seed(0)
     write_calib(tmp_path / 'calib.h5',
                 [torch.randn(shape, generator=g).numpy() for _ in range(8)])
@@ -120,8 +128,7 @@ def test_tensorrt_int8_engine(tmp_path):
                           str(tmp_path / 'calib.h5'))
     x = torch.randn(shape, generator=g)
     out = TRTWrapper(engine)({'input': x})['output'].float().cpu().numpy()
-    with torch.no_grad():
-        ref = SegmentorForExport(model, with_argmax=False)(x).numpy()
+    ref = graph_logits(model.eval(), x)
     p = compare_outputs(ref, out)
     assert out.shape == ref.shape and np.isfinite(out).all()
     assert p['pixel_agreement'] >= 0.5, p
