@@ -256,3 +256,45 @@ except ImportError as err:
         assert lines[-2] == f'torch.Size([1, 19, {H}, {W}])', proc.stdout
         assert lines[-1].startswith('ImportError:') and why in lines[-1], \
             lines[-1]
+
+
+def test_deploy_tool_to_openvino_fp32(tmp_path, exported, demo_data_root):
+    """tools/deploy.py to OpenVINO FP32 (parity with PyTorch on logits and
+    labels), then the deployed dir through build_segmenter: the labels of
+    the demo val images = ONNX Runtime FP32's on >= 99.9 % of pixels."""
+    from rgpnet_mmseg.apis import build_segmenter
+    from rgpnet_mmseg.apis.media import list_images, read_image
+    from .deploy_helpers import export
+    _, ckpt = exported
+    cfg = tmp_path / 'ov.py'
+    cfg.write_text(
+        f"_base_ = [{str(CONFIG_DIR / 'deploy' / 'segmentation_openvino_static-512x1024.py')!r}]\n"  # noqa: E501
+        f"onnx_config = dict(input_shape=[{W}, {H}])\n"
+        "backend_config = dict(inference_num_threads=1)\n")
+    images = list_images(str(demo_data_root / 'leftImg8bit' / 'val'))
+    proc = subprocess.run(
+        [sys.executable, str(REPO_ROOT / 'tools' / 'deploy.py'), str(cfg),
+         DEMO_CFG, ckpt, images[0], '--work-dir', str(tmp_path / 'ov')],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+        env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert 'parity openvino vs pytorch' in proc.stdout and '-> OK' in \
+        proc.stdout, proc.stdout
+    assert (tmp_path / 'ov' / 'end2end.xml').is_file()
+    export(tmp_path / 'ort', DEMO_CFG, ckpt, images[0],
+           deploy_cfg_ort(), with_argmax=False)
+    ov_seg = build_segmenter(str(tmp_path / 'ov'), num_threads=1)
+    ort_seg = build_segmenter(str(tmp_path / 'ort'), num_threads=1)
+    assert ov_seg.backend == 'openvino'
+    same = total = 0
+    for path in images:
+        a, b = ov_seg(read_image(path)), ort_seg(read_image(path))
+        same, total = same + int((a == b).sum()), total + a.size
+    assert same / total >= 0.999
+
+
+def deploy_cfg_ort():
+    from .deploy_helpers import deploy_cfg
+    return deploy_cfg('segmentation_onnxruntime_static-512x1024.py',
+                      shape=(H, W), backend_config=dict(
+                          intra_op_num_threads=1))

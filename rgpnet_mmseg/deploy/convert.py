@@ -123,7 +123,8 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
             deploy_cfg, model_cfg, **(calib or {})))
     # without TensorRT: export and calibration data on the CPU, which
     # mmdeploy refuses for any TensorRT task processor (check_backend_device)
-    device = 'cpu' if no_trt else device
+    # OpenVINO runs on the CPU (mmdeploy refuses it any other device)
+    device = 'cpu' if no_trt or backend == 'openvino' else device
     with tensorrt_task_on_cpu(bool(no_trt)):
         if dump_info:
             export_sdk_info(deploy_cfg, model_cfg, work_dir, pth=checkpoint,
