@@ -1,28 +1,27 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""tools/benchmark.py: every mode end to end on tiny inputs, and its fast
-paths against eager. No timing assertions: the tables have their rows and
-columns, and every faster path computes what eager computes."""
+"""rgpnet_mmseg.benchmark (tools/benchmark.py): every mode end to end on
+tiny inputs, and its fast paths against eager. No timing assertions: the
+tables have their rows and columns, and every faster path computes what
+eager computes."""
 import argparse
 import importlib.util
 import json
 import re
-
 import subprocess
 import sys
 
 import pytest
 import torch
 
-from rgpnet_mmseg.utils.timing import environment, time_round_robin
-from .conftest import CONFIG_DIR, REPO_ROOT, load_tool
+import rgpnet_mmseg.benchmark as bench
+from rgpnet_mmseg.benchmark import training, zoo
+from rgpnet_mmseg.utils.timing import environment, measuring, \
+    time_round_robin
+from .conftest import CONFIG_DIR, REPO_ROOT
 
-
-# tools/benchmark.py loads without the deploy extras (the training, loss
-# and pure-torch zoo modes need none); only the tests that run ONNX Runtime
-# are skipped without it.
-training = load_tool('benchmark_training')
-bench = load_tool('benchmark')
-zoo = bench.benchmark_zoo
+# the package loads without the deploy extras (the training, loss and
+# pure-torch zoo modes need none); only the tests that deploy are skipped
+# without them.
 needs_ort = pytest.mark.skipif(
     importlib.util.find_spec('onnxruntime') is None,
     reason='onnxruntime is not installed')
@@ -41,6 +40,26 @@ def test_round_robin_order_and_environment():
     assert env['threads'] == 3 and env['torch'] == torch.__version__
     flags = open('/proc/cpuinfo').read()
     assert ('avx512' in env['isa']) == (' avx512f' in flags)
+
+
+def test_measuring_restores_threads_rng_and_tf32():
+    """The one context that changes global settings: threads, the RNG
+    (seeded) and TF32 of CUDA matmuls, each as before after."""
+    matmul = torch.backends.cuda.matmul
+    matmul.fp32_precision = 'tf32'  # as a user may have set it
+    before = (torch.get_num_threads(), torch.random.get_rng_state())
+    try:
+        with measuring(threads=1, seed=3):
+            assert torch.get_num_threads() == 1
+            assert matmul.fp32_precision == 'ieee'
+            drawn = torch.rand(3)
+        assert torch.equal(drawn, torch.rand(
+            3, generator=torch.Generator().manual_seed(3)))
+        assert matmul.fp32_precision == 'tf32'
+        assert torch.get_num_threads() == before[0]
+        assert torch.equal(torch.random.get_rng_state(), before[1])
+    finally:
+        matmul.fp32_precision = 'none'
 
 
 @needs_ort
@@ -69,6 +88,10 @@ def test_zoo_end_to_end_tiny(tmp_path, capsys):
     assert {k for k, r in by_key.items() if 'train_its' in r} == {
         'rgpnet-r18', 'bisenetv1-r18'}
     assert set(result['ceiling']['gemm']) >= {'torch.mm (MKL)'}
+    # ONNX Runtime: deployed by run_deploy (its work dir) with the weights
+    deployed = tmp_path / 'work' / 'rgpnet-r18' / 'onnxruntime'
+    assert {'deploy_cfg.py', 'end2end.onnx'} <= {
+        p.name for p in deployed.iterdir()}
     assert set(result['profile']) == {
         'RGPNet-R18 eager', 'RGPNet-R18 fused BN + channels-last'}
     text = md.read_text()
@@ -78,7 +101,8 @@ def test_zoo_end_to_end_tiny(tmp_path, capsys):
         cells = re.search(rf'^\| {re.escape(label)} \|(.*)$', text, re.M)
         assert cells and cells.group(1).count('|') == 9, label
     assert '| conv 3x3 | 1/4 |' in text  # the layer breakdown
-    assert text.split('\n', 1)[1] in capsys.readouterr().out
+    assert text.startswith('`python tools/benchmark.py zoo --shape 64 128')
+    assert text in capsys.readouterr().out  # the printed text, as written
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
@@ -92,9 +116,11 @@ def rgpnet_r18():
 def test_fast_paths_compute_what_eager_computes(rgpnet_r18, tmp_path):
     x = torch.randn(1, 3, *X)
     with torch.inference_mode():
-        ref = rgpnet_r18(x, mode='tensor')
-    for path in zoo.FAST_LABELS:  # incl. torch.compile
-        fn, _ = zoo.fast_path(path, rgpnet_r18, x, 1, str(tmp_path))
+        ref = rgpnet_r18.encode_decode(x, [dict(img_shape=X)])
+    assert ref.shape == (1, 19, *X)  # the logits at the input size
+    cfg = zoo.load_config('rgpnet-r18')
+    for path in zoo.FAST_LABELS:  # incl. torch.compile and ONNX Runtime
+        fn, _ = zoo.fast_path(path, rgpnet_r18, cfg, x, 1, str(tmp_path))
         with torch.inference_mode():
             out = torch.as_tensor(fn())
         torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
@@ -149,7 +175,7 @@ def test_deploy_table(tmp_path, capsys):
     assert cells(out, 'pytorch')[5] == '1.00x'
     assert cells(out, 'onnxruntime')[1] == 'fp32'
     assert 'input 1x3x64x128, 1 warm-up + 2 timed runs' in out
-    assert (tmp_path / 'end2end_64x128.onnx').is_file()
+    assert (tmp_path / 'onnxruntime' / 'end2end.onnx').is_file()
 
 
 def test_training_schedule_ratio_and_table(tmp_path, capsys):
@@ -201,6 +227,16 @@ sys.argv = ['benchmark.py', 'loss', '--repeats', '1', '--warmup', '0']
 import runpy
 runpy.run_path('tools/benchmark.py', run_name='__main__')
 """
+
+
+def test_cli_is_thin():
+    """tools/benchmark.py imports the package only, one tool file."""
+    text = (REPO_ROOT / 'tools' / 'benchmark.py').read_text()
+    assert 'sys.path' not in text and [
+        line for line in text.splitlines() if 'import' in line] == [
+            'import sys', 'from rgpnet_mmseg.benchmark import main']
+    assert sorted(p.name for p in (REPO_ROOT / 'tools').glob(
+        'benchmark*.py')) == ['benchmark.py']
 
 
 def test_loss_mode_runs_without_onnxruntime():

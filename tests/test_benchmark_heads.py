@@ -1,10 +1,10 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""``tools/benchmark.py heads``: ``--quick`` end to end into a temporary
-folder (tables, plot, JSON, real trainings, resume), the head's parameters
-and MACs against independent counts, the seed statistics, and the
-BiSeNetV2 mixing configs (mmseg's model as shipped / with our label
-relaxation and progressive resizing) in a real mmengine Runner. No timing
-assertions."""
+"""``tools/benchmark.py heads`` (rgpnet_mmseg.benchmark.heads): ``--quick``
+end to end into a temporary folder (tables, plot, JSON, real trainings,
+resume), the head's parameters and MACs against independent counts, the
+seed statistics, and the BiSeNetV2 mixing configs (mmseg's model as
+shipped / with our label relaxation and progressive resizing) in a real
+mmengine Runner. No timing assertions."""
 import argparse
 import importlib.util
 import json
@@ -20,12 +20,13 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
+import rgpnet_mmseg.benchmark as bench
 from mmseg.registry import MODELS
-from .conftest import CONFIG_DIR, load_tool
+from rgpnet_mmseg.benchmark import heads
+from rgpnet_mmseg.benchmark.report import BEGIN, END
+from .conftest import CONFIG_DIR
 from .run_helpers import shrink_for_quick_run
 
-bench = load_tool('benchmark')
-heads = bench.benchmark_heads
 HEADS_DIR = CONFIG_DIR / 'heads'
 SUFFIX = '_r18-d32_1xb4-400it_demo-128x256.py'
 QUICK_CFGS = [HEADS_DIR / f'{name}{SUFFIX}' for name in ('fcn', 'rgpnet')]
@@ -107,8 +108,7 @@ def last_val(run_dir):
 def test_quick_end_to_end_and_resume(demo_data_root, tmp_path, capsys):
     work, md, png, js = (tmp_path / 'work', tmp_path / 'heads.md',
                          tmp_path / 'heads.png', tmp_path / 'heads.json')
-    md.write_text(f'# Heads\n\nprose\n\n{heads.BEGIN}\nstale table\n'
-                  f'{heads.END}\ntail\n')
+    md.write_text(f'# Heads\n\nprose\n\n{BEGIN}\nstale table\n{END}\ntail\n')
     argv = ['heads', '--quick', '--threads', '1', '--repeats', '1',
             '--warmup', '0', '--configs', *map(str, QUICK_CFGS),
             '--work-dir', str(work), '--out-md', str(md), '--out-plot',
@@ -119,8 +119,8 @@ def test_quick_end_to_end_and_resume(demo_data_root, tmp_path, capsys):
     result = json.loads(js.read_text())
     assert result['seeds'] == [0] and result['shape'] == heads.QUICK_SHAPE
     text = md.read_text()  # the prose around the markers is kept
-    assert text.startswith('# Heads\n\nprose\n\n' + heads.BEGIN)
-    assert text.endswith(f'|\n\n{heads.END}\ntail\n')
+    assert text.startswith('# Heads\n\nprose\n\n' + BEGIN)
+    assert text.endswith(f'|\n\n{END}\ntail\n')
     assert 'stale' not in text and '**Placeholder, a `--quick` run' in text
     rows = table_rows(text, 'head |')
     assert [r[:2] for r in rows] == [['FCNHead', f'`{QUICK_CFGS[0].stem}`'],

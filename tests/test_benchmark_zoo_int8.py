@@ -1,18 +1,18 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """``tools/benchmark.py zoo`` reduced-precision rows on tiny inputs: the
-``onnxruntime-int8`` fast path (rgpnet_mmseg.deploy.quantize) and
-``--fp16`` (torch.autocast) rows, their parity shown but no gate."""
+``onnxruntime-int8`` fast path (deployed by run_deploy with the ONNX
+Runtime INT8 config, calibrated on the demo val images) and ``--fp16``
+(torch.autocast) rows, their parity shown but no gate."""
 import json
 
 import pytest
 
-from .conftest import load_tool
+import rgpnet_mmseg.benchmark as bench
 
 pytest.importorskip('onnxruntime')
-bench = load_tool('benchmark')
 
 
-def test_zoo_int8_and_fp16_rows(tmp_path, capsys):
+def test_zoo_int8_and_fp16_rows(demo_data_root, tmp_path, capsys):
     js, md = tmp_path / 'zoo.json', tmp_path / 'zoo.md'
     rc = bench.main([
         'zoo', '--shape', '64', '128', '--repeats', '1', '--warmup', '0',
@@ -32,10 +32,11 @@ def test_zoo_int8_and_fp16_rows(tmp_path, capsys):
     for p in (int8, fp16):
         assert p['logits_max_abs_diff'] > 10 * fp32['logits_max_abs_diff']
     assert int8['pixel_agreement'] >= 0.9 and fp16['pixel_agreement'] >= 0.9
-    assert any(p.name.endswith('_int8.onnx')
-               for p in (tmp_path / 'work').iterdir())
+    int8_dir = tmp_path / 'work' / 'rgpnet-r18' / 'onnxruntime-int8'
+    assert {'end2end.onnx', 'end2end-fp32.onnx', 'calib_data.h5'} <= {
+        p.name for p in int8_dir.iterdir()}  # run_deploy's INT8 model
     text = md.read_text()
     assert '| RGPNet-R18 onnxruntime INT8 (CPU EP) |' in text
     assert '| RGPNet-R18 FP16 (autocast) |' in text
-    assert 'calibrated on the timed input and 4 random-normal' in text
+    assert 'calibrated on the val images of configs/rgpnet_r18_demo.py' in text
     assert 'MISMATCH' not in text and 'not a gate' in text

@@ -63,7 +63,7 @@ for m in $COMPILE; do  # slow compiles: what is left, 90 s kept for tests
     --fast-models $m --out-md "$OUT/zoo_compile_$m.md"
 done
 TESTS="tests/test_deploy.py tests/test_infer.py tests/test_cuda.py
-  tests/test_compat_tensorrt_int8.py"
+  tests/test_tensorrt_int8.py"
 step tests 120 $PY -m pytest -q -rs $TESTS -k "$K"
 $PY tools/device_check.py report "$OUT"; rc=$?
 cat "$OUT/report.md"; exit $rc

@@ -1,6 +1,7 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""The timing loop, environment report and tables of tools/benchmark.py."""
-import math
+"""The one timing loop and environment report of the benchmarks
+(:mod:`rgpnet_mmseg.benchmark`), and the conditions they measure under."""
+import contextlib
 import os
 import platform
 import time
@@ -53,6 +54,26 @@ def time_round_robin(fns: Dict[Any, Callable],
     return times
 
 
+@contextlib.contextmanager
+def measuring(threads: Optional[int] = None, seed: int = 0):
+    """While open: ``threads`` torch threads (None: as they are), the RNGs
+    seeded with ``seed``, CUDA matmuls in true FP32 (no TF32); all three
+    restored after."""
+    matmul, saved = torch.backends.cuda.matmul, torch.get_num_threads()
+    key = 'fp32_precision' if hasattr(matmul, 'fp32_precision') else \
+        'allow_tf32'
+    precision = getattr(matmul, key)
+    torch.set_num_threads(threads or saved)
+    setattr(matmul, key, 'ieee' if key == 'fp32_precision' else False)
+    try:
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            yield
+    finally:
+        torch.set_num_threads(saved)
+        setattr(matmul, key, precision)
+
+
 def load_average() -> str:
     """The 1, 5 and 15 minute load averages, ``'a / b / c'``."""
     return ' / '.join(f'{v:.2f}' for v in os.getloadavg())
@@ -96,16 +117,3 @@ def environment(device: Any = 'cpu',
             ' absolute times will be off (several threads per process may '
             'thrash: try --threads 1), the ratios of one run still hold.')
     return env
-
-
-def fmt(value: Optional[float], digits: int = 2) -> str:
-    """``value`` with ``digits`` decimals, '-' for None, NaN and inf."""
-    ok = value is not None and math.isfinite(value)
-    return f'{value:.{digits}f}' if ok else '-'
-
-
-def table(header: str, rows: List[list]) -> List[str]:
-    """A markdown table's lines: a blank one, ``header`` (``'a | b'``), the
-    rule, one per row (a list of cells)."""
-    return ['', f'| {header} |', '|' + ' --- |' * (header.count('|') + 1)
-            ] + ['| ' + ' | '.join(map(str, row)) + ' |' for row in rows]

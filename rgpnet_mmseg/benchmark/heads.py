@@ -1,8 +1,8 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""``python tools/benchmark.py heads``: RGPHead against mmseg's decode heads
-on one ResNet-18 encoder (configs/heads/), trained and timed the same way:
-params and GFLOPs of head and model, eager and ONNX Runtime latency, demo
-val mIoU over seeds (tools/train.py runs, resumable); ``--mixing``: mmseg's
+"""The ``heads`` mode: RGPHead against mmseg's decode heads on one
+ResNet-18 encoder (configs/heads/), trained and timed the same way: params
+and GFLOPs of head and model, eager and ONNX Runtime latency, demo val mIoU
+over seeds (tools/train.py runs, resumable); ``--mixing``: mmseg's
 BiSeNetV2 as shipped and with LR + PR (docs/heads_benchmark.md)."""
 import functools
 import glob
@@ -14,23 +14,21 @@ import statistics
 import subprocess
 import sys
 import time
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional
 
 import torch
-from benchmark_training import REPO, build_segmentor
-from benchmark_zoo import complexity, place_labels
 from mmengine.config import Config
 
-from rgpnet_mmseg.utils.timing import (environment, fmt, table,
-                                       time_round_robin)
+from rgpnet_mmseg.utils.timing import environment, time_round_robin
+from .report import fmt, save_plot, table, write
+from .training import REPO
+from .zoo import complexity, model_rows
 
 HEADS_DIR = osp.join(REPO, 'configs', 'heads')
 MIXING = [osp.join(REPO, 'configs', 'mixing', f'bisenetv2_fcn_{v}demo.py')
           for v in ('', 'lr-pr_')]  # mmseg's model as shipped, ours in
 QUICK_ITERS, QUICK_SHAPE = 4, [64, 128]
-BEGIN, END = '<!-- heads-benchmark:begin -->', '<!-- heads-benchmark:end -->'
 
 
 def add_arguments(parser) -> None:
@@ -50,7 +48,7 @@ def add_arguments(parser) -> None:
     add('--quick', action='store_true', help=f'{QUICK_SHAPE[0]}x'
         f'{QUICK_SHAPE[1]}, {QUICK_ITERS} iterations, 1 seed, 2 configs')
     add('--work-dir', default='work_dirs/benchmark_heads',
-        help='trainings (one folder per config and seed) and ONNX files')
+        help='trainings (one folder per config and seed) and deployments')
     add('--out-md', help='write the tables (between its markers, if any)')
     add('--out-plot', help='write mIoU vs latency as a PNG')
     add('--out-json', help='write all figures as JSON')
@@ -105,9 +103,8 @@ def train(path: str, seed: int, folder: str, digest: str, quick: bool,
     lines = [json.loads(s) for s in open(scalars[-1])] if scalars else []
     val = [s for s in lines if 'mIoU' in s]
     if rc or not val:
-        log(f'  FAILED: {osp.basename(path)} seed {seed} (exit '
-            f'{rc}), see {logfile}')
-        return
+        return log(f'  FAILED: {osp.basename(path)} seed {seed} (exit '
+                   f'{rc}), see {logfile}')
     its = [s['time'] for s in lines if 'iter' in s and 'time' in s]
     result = dict(seed=seed, mIoU=val[-1]['mIoU'], iters=val[-1]['step'],
                   s_per_iter=statistics.mean(its) if its else None,
@@ -130,8 +127,7 @@ def plan(paths: List[str], args, root: str) -> List[tuple]:
 def train_all(paths: List[str], args, root: str, log) -> Dict[str, list]:
     """Config -> its runs' results in seed order (None: failed); trains
     the runs without a result, ``--jobs`` at a time."""
-    digests = {p: config_hash(p) for p in paths}
-    runs = plan(paths, args, root)
+    digests, runs = {p: config_hash(p) for p in paths}, plan(paths, args, root)
     todo = [r for r in runs if load_result(r[2], digests[r[0]]) is None]
     log(f'trainings: {len(runs) - len(todo)} of {len(runs)} done before, '
         f'{len(todo)} to run, {args.jobs} at a time')
@@ -146,68 +142,41 @@ def seed_stats(results: List[Optional[dict]]) -> Dict[str, Any]:
     """mIoU per seed, mean and sample std (n - 1) over the seeds, mean
     s/iter; None where no run finished."""
     done = [r for r in results if r]
-    miou = [r['mIoU'] for r in done]
-    s_it = [r['s_per_iter'] for r in done if r['s_per_iter']]
+    miou, s_it = [r['mIoU'] for r in done], [
+        r['s_per_iter'] for r in done if r['s_per_iter']]
     return dict(seeds=[r['seed'] for r in done], mIoU_per_seed=miou,
                 mIoU_mean=statistics.mean(miou) if miou else None,
                 mIoU_std=statistics.stdev(miou) if len(miou) > 1 else None,
                 s_per_iter=statistics.mean(s_it) if s_it else None)
 
 
-def export_head(model, onnx: str, shape) -> str:
-    """Export with the TorchScript exporter, or where it cannot (mmseg's
-    PSPHead/UPerHead pool a 1/32 map to bins that do not divide it) with
-    the dynamo one; returns the exporter used."""
-    from rgpnet_mmseg.deploy import export_segmentor
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # tracer warnings
-        try:
-            return export_segmentor(model, onnx, shape,
-                                    exporter='legacy')['exporter']
-        except Exception:  # noqa: BLE001 - e.g. adaptive_avg_pool2d
-            return export_segmentor(model, onnx, shape,
-                                    exporter='dynamo')['exporter']
-
-
 def measure(paths: List[str], args, root: str, log) -> List[dict]:
-    """Per config: parameters and MACs of the head alone (on the encoder's
+    """Per config: params and MACs of the head alone (on the encoder's
     features) and of the model (no auxiliary heads) at ``--shape``; eager
-    (image to labels) and ONNX Runtime (its BN-folded export) latency,
-    all timed round-robin in one loop."""
-    from rgpnet_mmseg.deploy import SegmentorForExport, onnxruntime_session
-    x = torch.randn(1, 3, *args.shape, device=args.device)
-    rows, fns = [], {}
-    os.makedirs(root, exist_ok=True)
+    and ONNX Runtime latency (:func:`.zoo.model_rows`), one timing loop."""
+    x, rows, fns = torch.randn(1, 3, *args.shape, device=args.device), [], {}
     for path in paths:
-        cfg, name = Config.fromfile(path), osp.splitext(osp.basename(path))[0]
-        model = build_segmentor(cfg).to(args.device)
+        cfg, name, skipped = Config.fromfile(path), osp.splitext(
+            osp.basename(path))[0], []
+        eager, *ort = model_rows(name, name, cfg, x, ['onnxruntime'], args,
+                                 root, fns, skipped, log)
+        model = eager.pop('model')
         with torch.no_grad():
-            feats = model.extract_feat(x)
+            head = complexity(model.decode_head, model.extract_feat(x))
+        note = [f'ONNX by the {r["note"]}' for r in ort if 'legacy' not in
+                r['note']] + ['no ONNX Runtime row: ' + m.partition(
+                    'skipped (')[2][:160].rstrip(')') for m in skipped]
         rows.append(dict(name=name, head=cfg.model.decode_head.type,
-                         config=osp.relpath(path, REPO),
-                         model=complexity(model, x),
-                         head_only=complexity(model.decode_head, feats)))
-        onnx = osp.join(root, f'{name}_{x.shape[2]}x{x.shape[3]}.onnx')
-        try:
-            exporter = export_head(model, onnx, args.shape)
-            if exporter != 'legacy':
-                rows[-1]['note'] = f'ONNX by the {exporter} exporter'
-            session = onnxruntime_session(onnx, args.device, args.threads)
-            fns[(name, 'ort')] = functools.partial(session.run, None, {
-                session.get_inputs()[0].name: x.cpu().numpy()})
-        except Exception as err:  # keep the row, say why
-            rows[-1]['note'] = (f'no ONNX Runtime row: {type(err).__name__}:'
-                                f' {str(err).splitlines()[0][:160]}')
-            log(f'  {name}: {rows[-1]["note"]}')
-        net = SegmentorForExport(model)
-        fns[(name, 'eager')] = torch.inference_mode()(lambda n=net: n(x))
-        log(f'{name}: {rows[-1]["model"]["params"] / 1e6:.2f} M params')
+                         config=osp.relpath(path, REPO), head_only=head,
+                         model=dict(params=eager['params'],
+                                    macs=eager['macs']), note=''.join(note)))
     times = time_round_robin(fns, args.repeats, args.warmup, args.device,
                              log=log)
     for r in rows:
-        for kind in ('eager', 'ort'):
-            t = times.get((r['name'], kind))
-            r[f'{kind}_ms'] = statistics.median(t) * 1e3 if t else None
+        for kind, key in (('eager', r['name']),
+                          ('ort', r['name'] + ':onnxruntime')):
+            r[f'{kind}_ms'] = statistics.median(times[key]) * 1e3 \
+                if key in times else None
     return rows
 
 
@@ -224,8 +193,8 @@ def run(args) -> int:
         paths, args.seeds, args.shape = paths[:2], args.seeds[:1], QUICK_SHAPE
         args.mixing_seeds = (args.mixing_seeds or args.seeds)[:1]
         args.repeats, args.warmup = min(args.repeats, 2), min(args.warmup, 1)
-    env = environment(args.device, args.threads)
-    rows = measure(paths, args, root, log)
+    env, rows = environment(args.device, args.threads), measure(
+        paths, args, root, log)
     trained = train_all(paths + (MIXING if args.mixing else []), args, root,
                         log)
     for r, p in zip(rows, paths):
@@ -235,9 +204,10 @@ def run(args) -> int:
                   repeats=args.repeats, warmup=args.warmup, quick=args.quick,
                   mixing=[dict(config=osp.relpath(p, REPO),
                                **seed_stats(trained[p]))
-                          for p in MIXING if p in trained])
-    result['wall_s'] = time.time() - start
-    write_outputs(result, args)
+                          for p in MIXING if p in trained],
+                  wall_s=time.time() - start)
+    write(build_tables(result), result, args.out_md, args.out_json,
+          args.out_plot, functools.partial(plot, result))
     return int(any(None in v for v in trained.values()))
 
 
@@ -254,11 +224,12 @@ def build_tables(result: Dict[str, Any]) -> str:
         '**Placeholder, a `--quick` run: the format only.** ' *
         result['quick'] + f'`{result["command"]}`', '',
         f'{result["env"]["line"]}; wall time {result["wall_s"] / 60:.1f} min'
-        f'. Latency: input 1x3x{h}x{w}, image to labels (resize + argmax), '
-        f'median of {result["repeats"]} rounds after {result["warmup"]} '
-        'warm-up, round-robin over every head and backend; ONNX Runtime on '
-        'the BN-folded export. GFLOPs: mmengine (= GMACs), at the same '
-        f'input; model = encoder + head. mIoU: demo val, {iters}, seeds '
+        f'. Latency: input 1x3x{h}x{w}, the network alone (image tensor to '
+        f'the logits at the input size), median of {result["repeats"]} '
+        f'rounds after {result["warmup"]} warm-up, round-robin over every '
+        'head and backend; ONNX Runtime: the BN-folded deployment. GFLOPs: '
+        'mmengine (= GMACs), at the same input; model = encoder + head. '
+        f'mIoU: demo val, {iters}, seeds '
         f'{" ".join(map(str, result["seeds"]))}, mean ± sample std.'
     ] + table(
         'head | config | params head / total (M) | GFLOPs head / total | '
@@ -279,60 +250,25 @@ def build_tables(result: Dict[str, Any]) -> str:
                  fmt(r['s_per_iter'] and 1 / r['s_per_iter'])]
                 for r in result['mixing']])
     notes = [f'- `{r["name"]}`: {r["note"]}' for r in result['rows']
-             if r.get('note')]
+             if r['note']]
     return '\n'.join(lines + ([''] + notes if notes else [])) + '\n'
 
 
-def write_outputs(result: Dict[str, Any], args) -> None:
-    """Print the tables; write ``--out-md`` (between its markers, when the
-    file has them), ``--out-json`` and ``--out-plot``."""
-    text = build_tables(result)
-    print(text)
-    for path in filter(None, (args.out_md, args.out_json, args.out_plot)):
-        os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    if args.out_md:
-        old = open(args.out_md).read() if osp.isfile(args.out_md) else ''
-        if BEGIN in old and END in old:
-            text = (old.partition(BEGIN)[0] + f'{BEGIN}\n{text}\n{END}' +
-                    old.partition(END)[2])
-        with open(args.out_md, 'w') as f:
-            f.write(text)
-    if args.out_json:
-        with open(args.out_json, 'w') as f:
-            json.dump(result, f, indent=1)
-    if args.out_plot:
-        save_plot(result, args.out_plot)
-
-
-def save_plot(result: Dict[str, Any], path: str) -> None:
+def plot(result: Dict[str, Any], path: str) -> None:
     """mIoU against ONNX Runtime latency (eager if a head has none), one
-    point per head, error bars of one std over the seeds; ours red, labels
-    placed as in the zoo plot."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    point per head, error bars of one std over the seeds; ours red."""
     rows = [r for r in result['rows'] if r['mIoU_mean'] is not None]
     kind = 'ort' if all(r['ort_ms'] for r in rows) else 'eager'
-    points = [(r[f'{kind}_ms'], r['mIoU_mean']) for r in rows]
-    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=100)
-    for r, (x, y) in zip(rows, points):
-        ours = r['head'].startswith('RGP')
-        ax.errorbar(x, y, yerr=r['mIoU_std'] or 0, capsize=3, zorder=3,
-                    fmt='s' if ours else 'o', ms=6,
-                    c='tab:red' if ours else 'tab:blue')
-    for m, c, label in (('o', 'tab:blue', 'mmseg'), ('s', 'tab:red', 'ours')):
-        ax.errorbar([], [], fmt=m, c=c, label=label)
-    ax.legend(loc='best', fontsize=7.5)
     env, (h, w) = result['env'], result['shape']
-    ax.set(xlabel=f'{dict(ort="ONNX Runtime", eager="eager")[kind]} '
-           f'latency at {h}x{w}, median (ms)',
-           ylabel='demo val mIoU (mean ± std over seeds)')
-    ax.set_title(f'{"--quick: " * result["quick"]}{len(rows)} heads, '
-                 f'{len(result["seeds"])} seed(s); '
-                 f'{env["device"]}, {env["threads"]} thread(s)', fontsize=9)
-    ax.grid(True, alpha=0.25)
-    ax.margins(0.15)
-    fig.tight_layout()
-    place_labels(fig, ax, points, [r['name'].split('_')[0] for r in rows])
-    fig.savefig(path)
-    plt.close(fig)
+    save_plot(
+        path, [(r[f'{kind}_ms'], r['mIoU_mean']) for r in rows],
+        [('s', 'tab:red', True) if r['head'].startswith('RGP') else
+         ('o', 'tab:blue', True) for r in rows],
+        [r['name'].split('_')[0] for r in rows],
+        [(('o', 'tab:blue', True), 'mmseg'), (('s', 'tab:red', True), 'ours')],
+        f'{"--quick: " * result["quick"]}{len(rows)} heads, '
+        f'{len(result["seeds"])} seed(s); {env["device"]}, {env["threads"]} '
+        'thread(s)', yerr=[r['mIoU_std'] or 0 for r in rows],
+        ylabel='demo val mIoU (mean ± std over seeds)', xlabel=dict(
+            ort='ONNX Runtime', eager='eager')[kind] + f' latency at {h}x{w}, '
+        'median (ms)')

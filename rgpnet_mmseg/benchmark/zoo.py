@@ -1,28 +1,30 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""``python tools/benchmark.py zoo``: RGPNet beside mmseg's real-time models,
-built from their configs; GFLOPs, latency, fast paths checked against
-eager, the GEMM ceiling, training it/s (docs/benchmark_zoo.md)."""
+"""The ``zoo`` mode: RGPNet beside mmseg's real-time models from their
+configs; GFLOPs, latency, fast paths checked against eager, the GEMM
+ceiling, training it/s, a profile (docs/benchmark_zoo.md)."""
 import functools
-import json
 import math
 import os
 import os.path as osp
+import shutil
 import statistics
 import sys
 import tempfile
 import time
 import warnings
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import mmseg
 import torch
-from benchmark_training import REPO, build_segmentor, make_batch
 from mmengine.analysis import FlopAnalyzer, parameter_count
 from mmengine.config import Config
 
 from rgpnet_mmseg.models import fuse_conv_bn
-from rgpnet_mmseg.utils.timing import (environment, fmt, load_average, table,
+from rgpnet_mmseg.utils.timing import (environment, load_average,
                                        time_round_robin)
+from .deploy import deploy, network
+from .report import fmt, save_plot, table, write
+from .training import REPO, batches, build_segmentor, forward, model_config
 
 ZOO = {  # key: (label, config: 'mmseg::' under mmseg/.mim/configs, else ours)
     'bisenetv1-r18': ('BiSeNetV1-R18', 'mmseg::bisenetv1/'
@@ -47,11 +49,12 @@ FAST_LABELS = {'fused': 'fused BN', 'channels-last':
                'fused BN + channels-last', 'compile':
                'torch.compile (inductor, freezing)', 'onnxruntime':
                'onnxruntime (CPU EP)'}
-REDUCED_LABELS = {'onnxruntime-int8': 'onnxruntime INT8 (CPU EP)'}
-PATHS = {**FAST_LABELS, **REDUCED_LABELS}  # reduced: parity is no gate
-FAST_MARKERS, CALIB_RANDOM = dict(zip(PATHS, 'v^DPX')), 4  # INT8: x + 4
+PATHS = {**FAST_LABELS, 'onnxruntime-int8': 'onnxruntime INT8 (CPU EP)'}
+MARKERS = dict(zip(PATHS, 'v^DPX'))  # of the fast paths in the plot
 TORCH_PATHS = ('eager', 'fused', 'channels-last', 'compile')  # --fp16's
+CALIB_CFG = 'configs/rgpnet_r18_demo.py'  # INT8: calibrated on its val set
 GEMM_N, GEMM_N_CUDA, GEMM_REPS = 2048, 8192, 3  # 3 products per sample
+MAX_LOGITS_REL_DIFF = 1e-3  # parity: of the logits' scale
 LAYER_KINDS = dict(Conv2d='conv', ConvTranspose2d='conv-transpose',
                    BatchNorm2d='batch norm', ReLU='activation',
                    MaxPool2d='pooling')  # of --profile's breakdown
@@ -78,36 +81,19 @@ def add_arguments(parser) -> None:
     add('--out-md', help='write the tables as markdown')
     add('--out-plot', help='write latency vs GFLOPs as a PNG')
     add('--out-json', help='write all figures and times as JSON')
-    add('--work-dir', help='for the ONNX files (default: a temporary one)')
+    add('--work-dir', help='for the deployments (default: a temporary one)')
 
 
-def load_config(key: str):
+def load_config(key: str) -> Config:
     """The config of a zoo model."""
     scope, _, path = ZOO[key][1].rpartition('::')
     root = osp.join(osp.dirname(mmseg.__file__), '.mim/configs')
     return Config.fromfile(osp.join(root if scope else REPO, path))
 
 
-def train_steps(args) -> Tuple[Dict[str, Callable], Callable]:
-    """``--train``: ``model.train_step`` (preprocessor, every loss,
-    backward, the config's SGD) per model, and the timing loop's
-    ``prepare``: a batch of random images and labels."""
-    g, (h, w), n = (torch.Generator().manual_seed(0), args.train_shape,
-                    args.train_batch)
-    images = [torch.randint(0, 256, (3, h, w), generator=g,
-                            dtype=torch.uint8) for _ in range(n)]
-    labels = [torch.randint(0, 19, (h, w), generator=g) for _ in range(n)]
-    steps = {}
-    for key in args.train_models:
-        model, optim = build_segmentor(load_config(key), args.train_shape)
-        steps[key] = (lambda data, m=model.to(args.device), o=optim:
-                      m.train_step(data, o))
-    return steps, lambda _: make_batch(images, labels)
-
-
 def complexity(model, x) -> Dict[str, float]:
-    """Parameters and MACs (mmengine's "flops") of ``model(x)``: the two
-    halves of ``mmengine.analysis.get_model_complexity_info``."""
+    """Parameters and MACs (mmengine's "flops") of ``model(x)``, as
+    ``mmengine.analysis.get_model_complexity_info`` counts them."""
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         analyzer = FlopAnalyzer(model, (x, ))
@@ -118,13 +104,11 @@ def complexity(model, x) -> Dict[str, float]:
 
 def gemm_fns(device) -> Dict[str, Tuple[Callable, float]]:
     """Name -> (``GEMM_REPS`` n^3 fp32 products, FLOPs): MKL's ``torch.mm``
-    and oneDNN's mkldnn ``Linear``; ``torch.mm`` without TF32 on CUDA."""
+    and oneDNN's mkldnn ``Linear`` (CPU), ``torch.mm`` (CUDA)."""
     cuda = str(device).startswith('cuda')
     n = GEMM_N_CUDA if cuda else GEMM_N
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     flops, reps, out = 2.0 * n**3 * GEMM_REPS, range(GEMM_REPS), a.clone()
-    if cuda:
-        torch.backends.cuda.matmul.allow_tf32 = False
     fns = {f'torch.mm{"" if cuda else " (MKL)"}': (
         lambda: [torch.mm(a, b, out=out) for _ in reps], flops)}
     if not cuda and torch.backends.mkldnn.is_available():
@@ -136,70 +120,65 @@ def gemm_fns(device) -> Dict[str, Tuple[Callable, float]]:
 
 
 def parity(ref, out, gate: bool = True) -> Dict[str, Any]:
-    """:func:`rgpnet_mmseg.deploy.verify.compare_outputs` of ``out`` and
-    eager's logits ``ref``; ``ok``: no logit off by more than
+    """``out`` against eager's logits ``ref``: ``logits_max_abs_diff``,
+    ``pixel_agreement`` (argmax) and ``ok``: no logit off by more than
     ``MAX_LOGITS_REL_DIFF`` of their scale (None unless ``gate``)."""
-    # rgpnet_mmseg.deploy needs mmdeploy and onnxruntime: imported here only
-    from rgpnet_mmseg.deploy.verify import MAX_LOGITS_REL_DIFF, compare_outputs
-    p = compare_outputs(ref.float().cpu().numpy(),
-                        torch.as_tensor(out).float().cpu().numpy())
-    p['ok'] = p['logits_max_abs_diff'] <= MAX_LOGITS_REL_DIFF * max(
-        1.0, p['logits_max_abs']) if gate else None
-    return p
+    ref, out = ref.float().cpu(), torch.as_tensor(out).float().cpu()
+    diff, scale = (out - ref).abs().max().item(), ref.abs().max().item()
+    return dict(logits_max_abs_diff=diff, ok=diff <= MAX_LOGITS_REL_DIFF * max(
+        1.0, scale) if gate else None, pixel_agreement=(
+            out.argmax(1) == ref.argmax(1)).float().mean().item())
 
 
-def fast_path(path: str, model, x, threads: Optional[int],
-              work_dir: str) -> Tuple[Callable[[], Any], str]:
-    """(callable on ``x``, note) of a path: eager, BN folded
-    (:func:`rgpnet_mmseg.models.fuse_conv_bn`), + channels-last weights and
-    input (converted in the call), ``torch.compile`` of that (inductor,
-    freezing; compiled here, under the caller's autocast), or the folded
-    model's ONNX in ONNX Runtime's CPU EP, FP32 or INT8 (``quantize_onnx``
-    calibrated on ``x`` and ``CALIB_RANDOM`` random-normal batches)."""
+def fast_path(path: str, model, cfg: Config, x, threads, work_dir: str
+              ) -> Tuple[Callable[[], Any], str]:
+    """(callable on ``x``, note) of a path: eager, BN folded (our
+    ``fuse_conv_bn``), + channels-last weights and input (converted in the
+    call), ``torch.compile`` of that (inductor, freezing; compiled here,
+    under the caller's autocast), or ``model`` (``cfg``, its weights)
+    deployed to ONNX Runtime's CPU EP, FP32 or INT8 (``CALIB_CFG``)."""
     fused, cl = fuse_conv_bn(model), torch.channels_last
     if path in ('eager', 'fused'):
-        return lambda: (model if path == 'eager' else fused)(
-            x, mode='tensor'), ''
-    if path.startswith('onnxruntime'):  # segmentor(x) is mode='tensor'
-        from rgpnet_mmseg.deploy import export_onnx, onnxruntime_session
-        from rgpnet_mmseg.deploy.quantize import quantize_onnx
-        onnx_file = osp.join(work_dir, f'{id(model)}_tensor_mode.onnx')
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')  # tracer warnings
-            info = export_onnx(fused, (x, ), onnx_file, opset_version=17,
-                               input_names=['input'], output_names=['output'])
-        note = f'{info["exporter"]} exporter'
-        if path == 'onnxruntime-int8':
-            g = torch.Generator().manual_seed(0)
-            calib = [x.cpu().numpy()] + [torch.randn(
-                x.shape, generator=g).numpy() for _ in range(CALIB_RANDOM)]
-            onnx_file = quantize_onnx(onnx_file, onnx_file[:-5] + '_int8.onnx',
-                                      calib)
-            note += (", quantize_onnx's defaults calibrated on the timed "
-                     f'input and {CALIB_RANDOM} random-normal batches')
-        session = onnxruntime_session(onnx_file, num_threads=threads)
-        feed = {'input': x.cpu().numpy()}
-        return lambda: session.run(None, feed)[0], note
+        net = model if path == 'eager' else fused
+        return lambda: forward(net, x), ''
+    if path.startswith('onnxruntime'):
+        name = osp.join(work_dir, path)  # + '.pth': the model's weights
+        os.makedirs(work_dir, exist_ok=True)
+        torch.save(dict(state_dict=model.state_dict()), name + '.pth')
+        calib = dict(dataset_cfg=osp.join(REPO, CALIB_CFG)) if path.endswith(
+            'int8') else None
+        for exporter in ('legacy', 'dynamo'):  # dynamo where legacy cannot
+            try:  # (mmseg's PSP/UPerHead: bins that do not divide 1/32)
+                seg, info = deploy(path, model_config(cfg), name + '.pth',
+                                   list(x.shape[2:]), name, threads=threads,
+                                   exporter=exporter, calib=calib)
+                break
+            except Exception:  # noqa: BLE001 - e.g. adaptive_avg_pool2d
+                if exporter == 'dynamo':
+                    raise
+        return network(seg, x.cpu()), f'{info["exporter"]} exporter' + (
+            f', calibrated on the val images of {CALIB_CFG}' * bool(calib))
     fused = fused.to(memory_format=cl)
     if path == 'channels-last':
-        return lambda: fused(x.contiguous(memory_format=cl), mode='tensor'), ''
+        return lambda: forward(fused, x.contiguous(memory_format=cl)), ''
     import torch._inductor.config as inductor_config
-    xc, compiled = x.contiguous(memory_format=cl), torch.compile(fused)
+    xc, compiled = x.contiguous(memory_format=cl), torch.compile(
+        functools.partial(forward, fused))
     start = time.perf_counter()
     with inductor_config.patch(freezing=True), torch.inference_mode():
-        compiled(xc, mode='tensor')  # compiles; freezing is read here
-    return (lambda: compiled(xc, mode='tensor'),
+        compiled(xc)  # compiles; freezing is read here
+    return (lambda: compiled(xc),
             f'compile {time.perf_counter() - start:.0f} s')
 
 
 def layer_breakdown(model, x) -> Dict[str, Any]:
     """``--profile``: self CPU time by aten op (torch.profiler) of
-    ``model(x, mode='tensor')``, and time, calls and MACs by layer kind and
+    ``forward(model, x)``, and time, calls and MACs by layer kind and
     output level (hooks on the leaf modules), each of one call."""
     from torch.profiler import ProfilerActivity, profile
-    model(x, mode='tensor')  # warm
+    forward(model, x)  # warm
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        model(x, mode='tensor')
+        forward(model, x)
     events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
     total_us = sum(e.self_cpu_time_total for e in events) or 1
     records, starts, handles = {}, {}, []
@@ -223,7 +202,7 @@ def layer_breakdown(model, x) -> Dict[str, Any]:
                         m.register_forward_pre_hook(lambda m, _: starts.update(
                             {id(m): time.perf_counter()}))]
     start = time.perf_counter()
-    model(x, mode='tensor')
+    forward(model, x)
     total = time.perf_counter() - start
     for h in handles:
         h.remove()
@@ -242,38 +221,37 @@ def layer_breakdown(model, x) -> Dict[str, Any]:
                 for k, lv, c, s, macs in layers])
 
 
-def model_rows(key: str, x, args, work_dir: str, fns: dict, skipped: list,
-               log: Callable) -> list:
-    """The rows of one model, eager, then its fast paths with their parity
-    (one that fails is left out, and said why in ``skipped``), then with
-    ``--fp16`` eager and the torch paths under FP16 autocast (their parity
-    and INT8's: no gate); their callables go into ``fns``."""
-    label, model = ZOO[key][0], build_segmentor(load_config(key)).to(x.device)
+def model_rows(key: str, label: str, cfg: Config, x, paths: List[str], args,
+               work_dir: str, fns: dict, skipped: list, log) -> list:
+    """The rows of one model (the zoo's, the heads'): eager, its ``paths``
+    with their parity (one that fails is left out, said why in
+    ``skipped``), with ``args.fp16`` eager and the torch paths under FP16
+    autocast (their parity and INT8's: no gate); callables into ``fns``."""
+    model = build_segmentor(cfg).to(x.device)
     cplx = complexity(model, x)
     with torch.inference_mode():
-        ref = model(x, mode='tensor')
+        ref = forward(model, x)
     log(f'{label}: {cplx["params"] / 1e6:.2f} M params, '
         f'{cplx["macs"] / 1e9:.2f} GMACs, output {tuple(ref.shape)}')
     rows = [dict(key=key, label=label, kind='eager', base=key, parity=None,
                  note='', model=model, fp16=False, **cplx)]
-    fns[key] = lambda: model(x, mode='tensor')
-    paths = args.fast_paths if key in args.fast_models else []
-    for path, fp16 in [(p, False) for p in paths] + [
-            (p, True) for p in TORCH_PATHS[:1] + tuple(paths)
-            if args.fp16 and p in TORCH_PATHS]:
-        row = dict(key=f'{key}:{path}' + ':fp16' * fp16, kind=path,
+    fns[key] = lambda: forward(model, x)
+    fp16 = [p for p in TORCH_PATHS[:1] + tuple(paths) if p in TORCH_PATHS
+            ] if getattr(args, 'fp16', False) else []
+    for path, half in [(p, False) for p in paths] + [(p, True) for p in fp16]:
+        row = dict(key=f'{key}:{path}' + ':fp16' * half, kind=path, base=key,
                    label=' '.join([label, *[PATHS.get(path)] * (
-                       path != 'eager'), *['FP16 (autocast)'] * fp16]),
-                   base=key, fp16=fp16, **cplx)
-        amp = torch.autocast(x.device.type, torch.float16, enabled=fp16)
+                       path != 'eager'), *['FP16 (autocast)'] * half]),
+                   fp16=half, **cplx)
+        amp = torch.autocast(x.device.type, torch.float16, enabled=half)
         try:
             with amp:  # torch.compile compiles under it
-                fn, row['note'] = fast_path(path, model, x, args.threads,
-                                            work_dir)
-            fn = amp(fn) if fp16 else fn  # as a decorator
+                fn, row['note'] = fast_path(path, model, cfg, x, args.threads,
+                                            osp.join(work_dir, key))
+            fn = amp(fn) if half else fn  # as a decorator
             with torch.inference_mode():
                 row['parity'] = parity(ref, fn(), path in FAST_LABELS and
-                                       not fp16)
+                                       not half)
         except Exception as err:  # keep the table, say what failed
             skipped.append(f'{row["label"]}: skipped ({type(err).__name__}: '
                            f'{err})')
@@ -293,13 +271,13 @@ def run(args) -> int:
     device = torch.device(args.device)
     shape = args.shape or ([1024, 2048] if device.type == 'cuda' else
                            [512, 1024])
-    torch.manual_seed(args.seed)
     x = torch.randn(1, 3, *shape, device=device)
     work_dir = args.work_dir or tempfile.mkdtemp(prefix='benchmark_zoo_')
-    os.makedirs(work_dir, exist_ok=True)
     rows, fns, skipped = [], {}, []
     for key in args.models:
-        rows += model_rows(key, x, args, work_dir, fns, skipped, log)
+        rows += model_rows(key, ZOO[key][0], load_config(key), x,
+                           args.fast_paths if key in args.fast_models else [],
+                           args, work_dir, fns, skipped, log)
     models = {r['key']: r.pop('model') for r in rows if 'model' in r}
     gemms = gemm_fns(device)
     fns.update({k: f for k, (f, _) in gemms.items()})
@@ -319,8 +297,12 @@ def run(args) -> int:
                     fast, x.contiguous(memory_format=torch.channels_last))}
     train = {}
     if args.train:
-        steps, batch = train_steps(args)
-        train = time_round_robin(steps, args.train_iters, 1, device, batch)
+        steps = {k: functools.partial(lambda d, m, o: m.train_step(d, o),
+                                      m=m.to(device), o=o)
+                 for k in args.train_models for m, o in [build_segmentor(
+                     load_config(k), args.train_shape)]}
+        train = time_round_robin(steps, args.train_iters, 1, device, batches(
+            args.train_batch, args.train_shape, args.seed)[0])
         result['train'] = dict(batch=args.train_batch, times=train,
                                shape=args.train_shape, iters=args.train_iters)
     rates = {k: [f / t / 1e9 for t in times[k]] for k, (_, f) in gemms.items()}
@@ -337,24 +319,11 @@ def run(args) -> int:
                  times_ms=[t * 1e3 for t in times[r['key']]])
         if r['kind'] == 'eager' and r['key'] in train:
             r['train_its'] = 1 / statistics.median(train[r['key']])
-    return write_outputs(result, args)
-
-
-def write_outputs(result: Dict[str, Any], args) -> int:
-    """Print the markdown; write ``--out-md``, ``--out-json`` and
-    ``--out-plot``; 1 when a fast path differs from eager."""
-    text = build_tables(result)
-    print(text)
-    for path, content in ((args.out_md, f'<!-- {result["command"]} -->\n' +
-                           text), (args.out_json, json.dumps(
-                               result, indent=1, default=str))):
-        if path:
-            os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-            with open(path, 'w') as f:
-                f.write(content)
-    if args.out_plot:
-        save_plot(result, args.out_plot)
-    bad = [r['label'] for r in result['rows']
+    write(build_tables(result), result, args.out_md, args.out_json,
+          args.out_plot, functools.partial(plot, result))
+    if not args.work_dir:  # the temporary one
+        shutil.rmtree(work_dir, ignore_errors=True)
+    bad = [r['label'] for r in rows
            if r['parity'] and r['parity']['ok'] is False]
     if bad:
         print(f'error: outputs differ from eager: {", ".join(bad)}',
@@ -370,11 +339,12 @@ def build_tables(result: Dict[str, Any]) -> str:
     n = GEMM_N_CUDA if env['device'].startswith('cuda') else GEMM_N
     gemm = ', '.join(f'{k} {fmt(v, 1)}' for k, v in ceiling['gemm'].items())
     lines = [
+        f'`{result["command"]}`', '',
         f'Input 1x3x{result["shape"][0]}x{result["shape"][1]}, batch 1, fp32,'
         f' {env["line"]} (when it started; {result["load_before"]} when '
         f'the timing started, {result["load_after"]} at the end); median of '
         f'{result["repeats"]} runs after {result["warmup"]} warm-up, '
-        'round-robin.', '',
+        'round-robin; image tensor to the logits at the input size.', '',
         f'GEMM ceiling ({n}^3 fp32, {GEMM_REPS} products per sample, same '
         f'threads, median GFLOP/s): {gemm}; ceiling = '
         f'{fmt(ceiling["best"], 1)} GFLOP/s ({ceiling["best_name"]}; best '
@@ -396,14 +366,14 @@ def build_tables(result: Dict[str, Any]) -> str:
         lines += ['', 'Training: `model.train_step` (data preprocessor, all '
                   'losses incl. auxiliary heads, backward, the config\'s '
                   f'SGD), batch {t["batch"]} at {t["shape"][0]}x'
-                  f'{t["shape"][1]}, random images and labels, median of '
-                  f'{t["iters"]} iterations after one untimed.']
+                  f'{t["shape"][1]}, random images and "regions" labels, '
+                  f'median of {t["iters"]} iterations after one untimed.']
     notes = [f'- {r["label"]}: {r["note"]}' for r in rows if r['note']] + [
         f'- {msg}' for msg in result['skipped']] + [
         '- FP16 (autocast) and INT8 rows: their parity is their agreement '
         'with eager FP32, not a gate; their GFLOP/s are against the FP32 '
-        'GEMM ceiling.'] * any(r['fp16'] or r['kind'] in REDUCED_LABELS
-                               for r in rows)
+        'GEMM ceiling.'] * any(r['fp16'] or r['kind'] not in FAST_LABELS and
+                               r['kind'] != 'eager' for r in rows)
     lines += [''] + notes if notes else []
     for name, prof in result['profile'].items():
         lines += ['', f'### Where the time goes: {name}', '',
@@ -422,77 +392,30 @@ def build_tables(result: Dict[str, Any]) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def save_plot(result: Dict[str, Any], path: str) -> None:
-    """Latency vs GFLOPs (log-log), one point per row, labels on the eager
-    ones, and the latency at the GEMM ceiling (2 x MACs / ceiling)."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
+def plot(result: Dict[str, Any], path: str) -> None:
+    """Latency vs GFLOPs (log-log), one point per FP32 row, labels on the
+    eager ones, and the latency at the GEMM ceiling (2 x MACs / ceiling)."""
     rows = [r for r in result['rows']
             if math.isfinite(r['latency_ms']) and not r['fp16']]
-    points = [(r['macs'] / 1e9, r['latency_ms']) for r in rows]
-    (lo, fast), (hi, slow) = map(min, zip(*points)), map(max, zip(*points))
-    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=100)
-    for r, xy in zip(rows, points):
-        c = 'tab:red' if r['base'].startswith('rgpnet') else 'tab:blue'
-        if r['kind'] == 'eager':
-            ax.scatter(*xy, marker='s' if 'red' in c else 'o', s=40, c=c,
-                       zorder=3)
-        else:
-            ax.scatter(*xy, marker=FAST_MARKERS[r['kind']], s=30, zorder=3,
-                       edgecolors=c, facecolors='none')
-    ceiling, gflops = result['ceiling']['best'], [lo / 1.3, hi * 1.3]
-    ax.plot(gflops, [2e3 * g / ceiling for g in gflops], '--', c='gray',
-            lw=1, label=f'at the GEMM ceiling ({ceiling:.0f} GFLOP/s)')
-    ax.scatter([], [], marker='o', c='tab:blue', label='mmseg, eager')
-    ax.scatter([], [], marker='s', c='tab:red', label='RGPNet, eager')
-    for kind in [k for k in PATHS if any(r['kind'] == k for r in rows)]:
-        ax.scatter([], [], marker=FAST_MARKERS[kind], edgecolors='k',
-                   facecolors='none', label=PATHS[kind])
-    ax.legend(loc='upper left', fontsize=7.5)
-    ax.set(xscale='log', yscale='log', ylim=(fast / 1.6, slow * 1.4),
-           xlabel='GFLOPs (mmengine convention: multiply-adds)',
-           ylabel='latency, median (ms)')
-    for axis in (ax.xaxis, ax.yaxis):
-        axis.set_major_formatter(FuncFormatter(lambda v, _: f'{v:g}'))
-        axis.set_minor_formatter(FuncFormatter(
-            lambda v, _: f'{v:g}' if f'{v:g}'[0] in '25' else ''))
-    ax.tick_params(which='minor', labelsize=7)
-    env, (h, w) = result['env'], result['shape']
-    ax.set_title(f'{h}x{w}, batch 1, fp32, {env["device"]}, {env["threads"]} '
-                 f'thread(s), load {result["load_before"]}', fontsize=9)
-    ax.grid(True, which='both', alpha=0.25)
-    fig.tight_layout()
-    place_labels(fig, ax, points, [r['label'] if r['kind'] == 'eager' else ''
-                                   for r in rows])
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-
-
-def place_labels(fig, ax, points, labels) -> None:
-    """Label each point at the first offset whose text overlaps no label
-    placed so far and no other marker (greedy, top to bottom), with a thin
-    line to the point."""
-    fig.canvas.draw()
-    pixels = [ax.transData.transform(p) for p in points]
-    taken = [(px - 9, py - 9, px + 9, py + 9) for px, py in pixels]
-    offsets = [(d * sx, d * sy, {1: 'left', 0: 'center', -1: 'right'}[sx],
-                'bottom' if sy > 0 else 'top') for d in (8, 16, 26)
-               for sx, sy in ((1, 1), (-1, 1), (1, -1), (-1, -1), (0, 1.2),
-                              (0, -1.2))]
-    for i in sorted((i for i, t in enumerate(labels) if t),
-                    key=lambda i: -pixels[i][1]):
-        for dx, dy, ha, va in offsets:  # measure the text without its line
-            kw = dict(xytext=(dx, dy), textcoords='offset points',
-                      fontsize=7.5, ha=ha, va=va)
-            probe = ax.annotate(labels[i], points[i], **kw)
-            e = probe.get_window_extent(fig.canvas.get_renderer())
-            probe.remove()
-            if not any(e.x0 < b[2] and b[0] < e.x1 and e.y0 < b[3] and
-                       b[1] < e.y1 for j, b in enumerate(taken) if j != i):
-                break
-        taken.append((e.x0, e.y0, e.x1, e.y1))
-        ax.annotate(labels[i], points[i], **kw, arrowprops=dict(
-            arrowstyle='-', lw=0.5, color='0.5', shrinkA=0, shrinkB=3))
+    ours, lat = [r['base'].startswith('rgpnet') for r in rows], [
+        r['latency_ms'] for r in rows]
+    ceiling, gflops = result['ceiling']['best'], [r['macs'] / 1e9
+                                                  for r in rows]
+    ends, (h, w), env = [min(gflops) / 1.3, max(gflops) * 1.3], result[
+        'shape'], result['env']
+    save_plot(
+        path, list(zip(gflops, lat)),
+        [(('s' if o else 'o') if r['kind'] == 'eager' else MARKERS[r['kind']],
+          'tab:red' if o else 'tab:blue', r['kind'] == 'eager')
+         for r, o in zip(rows, ours)],
+        [r['label'] if r['kind'] == 'eager' else '' for r in rows],
+        [(('o', 'tab:blue', True), 'mmseg, eager'),
+         (('s', 'tab:red', True), 'RGPNet, eager')] + [
+            ((MARKERS[k], 'k', False), PATHS[k]) for k in PATHS
+            if any(r['kind'] == k for r in rows)],
+        f'{h}x{w}, batch 1, fp32, {env["device"]}, {env["threads"]} '
+        f'thread(s), load {result["load_before"]}', log=True,
+        line=(ends, [2e3 * g / ceiling for g in ends],
+              f'at the GEMM ceiling ({ceiling:.0f} GFLOP/s)'),
+        xlabel='GFLOPs (mmengine convention: multiply-adds)',
+        ylabel='latency, median (ms)', ylim=(min(lat) / 1.6, max(lat) * 1.4))

@@ -1,16 +1,12 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""``python tools/benchmark.py training`` (training speed at the progressive
-resizing scales, CE vs label relaxation, the schedule ratio) and ``loss``
-(the two losses alone): docs/training_benchmark.md; the model builders."""
+"""The ``training`` mode (progressive resizing x CE/LR, the schedule ratio)
+and ``loss`` (the two losses alone), docs/training_benchmark.md; the models
+and batches of every mode."""
 import copy
-import itertools
-import json
 import math
-import os
 import os.path as osp
 import statistics
 import warnings
-from typing import Dict, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -24,12 +20,12 @@ from mmseg.structures import SegDataSample
 
 from rgpnet_mmseg.models.losses import LabelRelaxationLoss, border_mask
 from rgpnet_mmseg.utils.cpu_config import without_syncbn_and_pretrained
-from rgpnet_mmseg.utils.timing import environment, table, time_round_robin
+from rgpnet_mmseg.utils.timing import environment, time_round_robin
+from .report import table, write
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SCALES = (0.25, 0.5, 1.0)
-SCHEDULE = ((0.25, 9), (0.5, 3), (1.0, 3))  # (scale, epochs)
-LOSSES = dict(
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SCALES, SCHEDULE = (0.25, 0.5, 1.0), ((0.25, 9), (0.5, 3), (1.0, 3))
+LOSSES = dict(  # SCHEDULE: (scale, epochs)
     CE=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
     LR=dict(type='LabelRelaxationLoss', loss_weight=1.0, loss_name='loss_lr'))
 RATIOS = (  # title, loss, loss of the full-scale reference, paper
@@ -38,7 +34,7 @@ RATIOS = (  # title, loss, loss of the full-scale reference, paper
     ('PR+LR / full LR', 'LR', 'LR', '-'))
 
 
-def training_arguments(parser) -> None:
+def add_arguments(parser) -> None:
     """The options of the ``training`` mode."""
     add = parser.add_argument
     add('--config', default=osp.join(REPO, 'configs/rgpnet_r18_cityscapes.py'),
@@ -49,22 +45,30 @@ def training_arguments(parser) -> None:
     add('--json', help='also write all figures and times here')
 
 
-def build_segmentor(cfg, train_shape: Optional[Sequence[int]] = None):
-    """A config's model, random weights, BN for SyncBN: the inference network
-    (no auxiliary heads, as ``get_flops.py``) in eval mode with random BN
-    statistics (a real test of folding BN); with ``train_shape``,
-    ``(model, optim_wrapper)`` for that crop."""
+def model_config(cfg: Config) -> Config:
+    """A copy of ``cfg``, its model offline on one CPU process (BN, no
+    pretrained weights), no auxiliary heads: what the modes deploy."""
+    cfg = copy.deepcopy(cfg)
+    cfg.model = without_syncbn_and_pretrained(cfg.model)
+    cfg.model.auxiliary_head = None
+    return cfg
+
+
+def build_segmentor(cfg: Config, train_shape=None):
+    """:func:`model_config`'s model, random weights and BN statistics (a
+    real test of folding BN), eval mode; with ``train_shape`` (H, W),
+    ``(model, optim_wrapper)`` for that crop, auxiliary heads kept."""
     init_default_scope(cfg.get('default_scope', 'mmseg'))
-    model_cfg = without_syncbn_and_pretrained(copy.deepcopy(cfg.model))
-    if train_shape is not None:
+    model_cfg = without_syncbn_and_pretrained(copy.deepcopy(cfg.model)) \
+        if train_shape else model_config(cfg).model
+    if train_shape:
         model_cfg.data_preprocessor['size'] = tuple(train_shape)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         model = MODELS.build(model_cfg)
-        if train_shape is not None:
-            return model.train(), build_optim_wrapper(
-                model, copy.deepcopy(cfg.optim_wrapper))
-    model.auxiliary_head = None
+    if train_shape:
+        return model.train(), build_optim_wrapper(
+            model, copy.deepcopy(cfg.optim_wrapper))
     for m in model.modules():
         if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
             for t, low in ((m.running_mean, -.5), (m.running_var, .5),
@@ -73,17 +77,46 @@ def build_segmentor(cfg, train_shape: Optional[Sequence[int]] = None):
     return model.eval().requires_grad_(False)
 
 
-def make_batch(images: Sequence, labels: Sequence) -> Dict[str, list]:
-    """A fresh batch as ``PackSegInputs`` gives it from (3, H, W) uint8
-    images and (H, W) labels (and an edge map for PIDNet's loss)."""
-    samples = []
-    for label in labels:
-        label, hw = label.reshape(1, *label.shape[-2:]), label.shape[-2:]
-        samples.append(SegDataSample(metainfo=dict(
-            img_shape=hw, ori_shape=hw, pad_shape=hw)))
-        samples[-1].gt_sem_seg = PixelData(data=label.clone())
-        samples[-1].gt_edge_map = PixelData(data=label % 2)
-    return dict(inputs=[i.clone() for i in images], data_samples=samples)
+def forward(model, x: torch.Tensor) -> torch.Tensor:
+    """What mmdeploy exports: an ``EncoderDecoder``'s logits at ``x``'s size.
+    """
+    return model.encode_decode(x, [dict(img_shape=tuple(x.shape[2:]))])
+
+
+def make_label(kind: str, shape, generator) -> torch.Tensor:
+    """(N, H, W) labels for ``shape`` (N, C, H, W): ``'noise'``, a random
+    class per pixel (all border); ``'regions'``, an 8 x 16 grid of classes,
+    wavy borders, an ignored band at the top (6 % border at 512x1024)."""
+    n, c, h, w = shape
+    if kind == 'noise':
+        return torch.randint(0, c, (n, h, w), generator=generator)
+    low = torch.randint(0, c, (n, 1, 8, 16), generator=generator).float()
+    label = F.interpolate(low, size=(h, w), mode='nearest')[:, 0].long()
+    rows = torch.arange(h, dtype=torch.float32)
+    shift = (h / 32 * torch.sin(rows * (8 * math.pi / h))).round().long()
+    cols = (torch.arange(w)[None, :] + shift[:, None]).clamp(0, w - 1)
+    label = label.gather(2, cols[None].expand(n, h, w).contiguous())
+    label[:, :h // 16] = 255
+    return label
+
+
+def batches(batch: int, crop, seed: int = 0):
+    """The timing loop's ``prepare``, a fresh batch per call as
+    ``PackSegInputs`` gives it (random images, ``'regions'`` labels, an
+    edge map for PIDNet's loss), and its share of border pixels."""
+    g = torch.Generator().manual_seed(seed)
+    labels = make_label('regions', (batch, 19, *crop), g)
+    images = torch.randint(0, 256, (batch, 3, *crop), generator=g,
+                           dtype=torch.uint8)
+
+    def prepare(_):
+        hw = tuple(crop)
+        samples = [SegDataSample(metainfo=dict(
+            img_shape=hw, ori_shape=hw, pad_shape=hw),
+            gt_sem_seg=PixelData(data=lb[None].clone()),
+            gt_edge_map=PixelData(data=lb[None] % 2)) for lb in labels]
+        return dict(inputs=[i.clone() for i in images], data_samples=samples)
+    return prepare, border_mask(labels, 3, 255, 19).float().mean().item()
 
 
 def theoretical_ratio(schedule=SCHEDULE) -> float:
@@ -98,34 +131,17 @@ def schedule_ratio(times, full: float, schedule=SCHEDULE) -> float:
         sum(n for _, n in schedule) * full)
 
 
-def scene_batches(crop, batch: int, seed: int):
-    """The timing loop's ``prepare``: a fresh batch of demo street scenes
-    (BGR) per call; and their share of border pixels."""
-    from make_demo_data import render_sample
-    scenes = [render_sample(seed, 'train', i, *crop)
-              for i in range(max(4, batch))]
-    images = [torch.from_numpy(rgb[..., ::-1].copy()).permute(2, 0, 1)
-              for rgb, _ in scenes]
-    labels = [torch.from_numpy(label.astype('int64')) for _, label in scenes]
-    border = border_mask(torch.stack(labels), 3, 255, 19).float().mean()
-    calls = itertools.count()
-
-    def prepare(_):
-        first = next(calls) * batch
-        pick = [(first + k) % len(images) for k in range(batch)]
-        return make_batch([images[k] for k in pick], [labels[k] for k in pick])
-    return prepare, float(border)
-
-
 def run_training(args) -> int:
-    """The ``training`` mode."""
+    """The ``training`` mode: the two tables of docs/training_benchmark.md
+    ("medians": of each (scale, loss)'s median time; "paired": the median
+    over the rounds of the figure within a round)."""
     env, cfg = environment(args.device, args.threads), Config.fromfile(
         args.config)
     cfg.model.data_preprocessor.type = 'ProgressiveResizeDataPreProcessor'
     models, seen, sizes = {}, {}, {}
     for name, loss in LOSSES.items():
         cfg.model.decode_head.loss_decode = loss
-        torch.manual_seed(args.seed)
+        torch.manual_seed(args.seed)  # the same weights (RNG restored: main)
         model, optim = build_segmentor(cfg, args.crop)
         models[name] = model.to(args.device), optim
         model.backbone.register_forward_pre_hook(  # the size it really gets
@@ -139,22 +155,10 @@ def run_training(args) -> int:
             raise FloatingPointError(f'loss {loss} at {scale} with {name}')
         sizes[scale] = list(seen[name][-2:])
 
-    prepare, border = scene_batches(args.crop, args.batch, args.seed)
+    prepare, border = batches(args.batch, args.crop, args.seed)
     times = time_round_robin({(s, n): lambda d, s=s, n=n: step(d, s, n)
                               for s in SCALES for n in LOSSES}, args.repeats,
                              args.warmup, args.device, prepare)
-    result = report(args, times, sizes, border, env)
-    if args.json:
-        os.makedirs(osp.dirname(osp.abspath(args.json)), exist_ok=True)
-        with open(args.json, 'w') as f:
-            json.dump(result, f, indent=2)
-    return 0
-
-
-def report(args, times, sizes, border: float, env) -> dict:
-    """Print the two tables of docs/training_benchmark.md; return them with
-    the raw times. "medians": from each (scale, loss)'s median time;
-    "paired": the median over the rounds of the figure within a round."""
     med = {k: statistics.median(v) for k, v in times.items()}
 
     def paired(fn):
@@ -185,40 +189,24 @@ def report(args, times, sizes, border: float, env) -> dict:
                        'LR overhead on the PR schedule',
                        f'{overhead(med):+.1f} %', f'{paired(overhead):+.1f} %',
                        '31m43s / 27m37s = +14.8 %']]
-    print('\n'.join([
+    write('\n'.join([
         'RGPNet-R18 training iteration: `model.train_step` (data '
         'preprocessor + forward + OHEM loss + backward + SGD step), batch '
-        f'{args.batch} x 3 x {args.crop[0]} x {args.crop[1]} street scenes '
-        f'({border * 100:.1f} % border pixels); {env["line"]} at the start; '
-        f'{args.repeats} timed round(s) after {args.warmup} warm-up, each '
-        'one iteration of every (scale, loss), round-robin.'] + table(
+        f'{args.batch} x 3 x {args.crop[0]} x {args.crop[1]}, random images, '
+        f'"regions" labels ({border * 100:.1f} % border pixels); '
+        f'{env["line"]} at the start; {args.repeats} timed round(s) after '
+        f'{args.warmup} warm-up, each one iteration of every (scale, loss), '
+        'round-robin.'] + table(
             'scale | input | CE s/iter median | CE min | LR s/iter median | '
             'LR min | LR overhead (medians) | LR overhead (paired) | CE vs 1 '
             '| LR vs 1 | pixels', scales) + [
             '', 'Total time of the 15-epoch schedule (9 epochs at 1/4, 3 at '
             '1/2, 3 at 1) / 15 epochs at full scale, same batch:'] + table(
-            'ratio | medians | paired | paper', ratios)))
-    return dict(config=args.config, crop=args.crop, batch=args.batch,
-                env=env, border_fraction=border, scales=scales,
-                ratios=ratios, times={f'{s} {n}': t
-                                      for (s, n), t in times.items()})
-
-
-def make_label(kind: str, shape, generator):
-    """(N, H, W) labels: ``'noise'``, a random class per pixel (all border
-    pixels); ``'regions'``, an 8 x 16 grid of classes with wavy borders and
-    an ignored band at the top (6 % border pixels at 512x1024)."""
-    n, c, h, w = shape
-    if kind == 'noise':
-        return torch.randint(0, c, (n, h, w), generator=generator)
-    low = torch.randint(0, c, (n, 1, 8, 16), generator=generator).float()
-    label = F.interpolate(low, size=(h, w), mode='nearest')[:, 0].long()
-    rows = torch.arange(h, dtype=torch.float32)
-    shift = (h / 32 * torch.sin(rows * (8 * math.pi / h))).round().long()
-    cols = (torch.arange(w)[None, :] + shift[:, None]).clamp(0, w - 1)
-    label = label.gather(2, cols[None].expand(n, h, w).contiguous())
-    label[:, :h // 16] = 255
-    return label
+            'ratio | medians | paired | paper', ratios)), dict(
+        config=args.config, crop=args.crop, batch=args.batch, env=env,
+        border_fraction=border, scales=scales, ratios=ratios,
+        times={f'{s} {n}': t for (s, n), t in times.items()}), js=args.json)
+    return 0
 
 
 def run_loss(args, shapes=((2, 19, 128, 256), (2, 19, 512, 1024))) -> int:
@@ -244,7 +232,7 @@ def run_loss(args, shapes=((2, 19, 128, 256), (2, 19, 512, 1024))) -> int:
             rows.append([tuple(shape), kind, f'{border * 100:.1f}',
                          f'{ce:.2f}', f'{lr:.2f}', f'{lr / ce:.2f}',
                          f'{lr - ce:.2f}'])
-    print('\n'.join([
+    write('\n'.join([
         f'{environment(args.device, args.threads)["line"]}; median of '
         f'{args.repeats} after {args.warmup} warm-up, round-robin'] + table(
             'logits shape | labels | border % | CE ms | LR ms | LR/CE | '
