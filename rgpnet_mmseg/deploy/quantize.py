@@ -37,6 +37,27 @@ def excluded_nodes(graph: Any, keys: Sequence[str]) -> List[str]:
     return names
 
 
+def drop_initializer_identities(model: Any) -> int:
+    """Remove the ``Identity`` nodes of an ONNX model whose input is an
+    initializer (the TorchScript exporter routes some conv biases of a
+    BN-fused graph through them; ``quantize_static`` then finds no
+    initializer for the bias); their consumers read the initializer.
+    Returns how many were removed."""
+    graph = model.graph
+    inits = {t.name for t in graph.initializer}
+    outputs = {o.name for o in graph.output}
+    alias = {n.output[0]: n.input[0] for n in graph.node
+             if n.op_type == 'Identity' and n.input[0] in inits
+             and n.output[0] not in outputs}
+    for node in graph.node:
+        node.input[:] = [alias.get(name, name) for name in node.input]
+    dropped = [n for n in graph.node
+               if n.op_type == 'Identity' and n.output[0] in alias]
+    for node in dropped:
+        graph.node.remove(node)
+    return len(dropped)
+
+
 def quantize_onnx(fp32_file: str, int8_file: str,
                   calibration: Union[str, Iterable[np.ndarray]], *,
                   quant_format: str = 'QOperator',
@@ -74,7 +95,10 @@ def quantize_onnx(fp32_file: str, int8_file: str,
         if value not in enum.__members__:
             raise ValueError(f'{value!r} is none of '
                              f'{", ".join(enum.__members__)}')
-    graph = onnx.load(fp32_file, load_external_data=False).graph
+    model = onnx.load(fp32_file)
+    if drop_initializer_identities(model):
+        onnx.save(model, fp32_file)
+    graph = model.graph
     inp = graph.input[0]
     hw = [d.dim_value for d in inp.type.tensor_type.shape.dim][2:]
     if isinstance(calibration, str):
