@@ -21,6 +21,9 @@ BACKENDS = {  # row: deploy config (512x1024, reshaped to --shape)
     'tensorrt': 'segmentation_tensorrt_static-512x1024.py',
     'tensorrt-fp16': 'segmentation_tensorrt-fp16_static-512x1024.py',
     'tensorrt-int8': 'segmentation_tensorrt-int8_static-512x1024.py',
+    'openvino': 'segmentation_openvino_static-512x1024.py',
+    'openvino-bf16': 'segmentation_openvino-bf16_static-512x1024.py',
+    'openvino-int8': 'segmentation_openvino-int8_static-512x1024.py',
 }
 ON_DEVICE = ('tensorrt', )  # rows on --device; the others on the CPU
 
@@ -76,6 +79,9 @@ def deploy(backend: str, model_cfg, checkpoint, shape, work_dir: str,
     parity or mIoU; ``options``: :func:`deploy_config`'s."""
     from rgpnet_mmseg.apis import build_segmenter
     from rgpnet_mmseg.deploy.convert import run_deploy
+    from rgpnet_mmseg.utils.checkpoint import check_checkpoint_fits
+    if checkpoint is not None:  # one line for a misfit checkpoint
+        check_checkpoint_fits(model_cfg, checkpoint)
     info = run_deploy(deploy_config(backend, shape, **options), model_cfg,
                       checkpoint, np.zeros((*shape, 3), np.uint8), work_dir,
                       device=device, exporter=exporter, parity=False,
@@ -138,6 +144,7 @@ def run(args) -> int:
     """The ``deploy`` mode: the network alone (image tensor to the logits
     at the input size: mmdeploy's graph) on each ``--backend``."""
     from rgpnet_mmseg.apis import InferenceError
+    from rgpnet_mmseg.compat import CheckpointError
     from rgpnet_mmseg.deploy import DeployConfigError, ExporterError
     from rgpnet_mmseg.deploy.convert import DeployError
     h, w = args.shape
@@ -145,6 +152,9 @@ def run(args) -> int:
     try:
         for name in args.backend:
             rows.update(backend_rows(args, name, x))
+    except CheckpointError as err:  # docs/inference.md: nothing was run
+        print(f'error: {err}', file=sys.stderr)
+        return 2
     except (DeployError, DeployConfigError, ExporterError, InferenceError,
             FileNotFoundError, ValueError) as err:
         print(f'error: {err}', file=sys.stderr)
