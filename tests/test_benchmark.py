@@ -178,6 +178,34 @@ def test_deploy_table(tmp_path, capsys):
     assert (tmp_path / 'onnxruntime' / 'end2end.onnx').is_file()
 
 
+@needs_ort
+def test_frame_table(tmp_path, capsys, demo_data_root):
+    """The frame mode on a deployed dir: the frame's labels at its size,
+    the network alone on its input, and the labels against mmseg's
+    inference_model (an independent computation: PyTorch) - 100 % for an
+    FP32 backend but for float ties."""
+    from .deploy_helpers import export
+    cfg = str(CONFIG_DIR / 'rgpnet_r18_demo.py')
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    ckpt = tmp_path / 'demo.pth'
+    model = MODELS.build(Config.fromfile(cfg).model)
+    torch.save({'meta': {}, 'state_dict': model.state_dict()}, ckpt)
+    img = str(next((demo_data_root / 'leftImg8bit' / 'val').rglob('*.png')))
+    export(tmp_path / 'ort', cfg, str(ckpt), img)
+    rc = bench.main(['frame', str(tmp_path / 'ort'), '--checkpoint',
+                     str(ckpt), '--frame', '333', '777', '--repeats', '1',
+                     '--warmup', '0', '--threads', '1'])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert 'frame 333x777 -> network input 1x3x' in out
+    assert cells(out, 'network alone')[2] == '1.00'
+    assert float(cells(out, 'frame -> labels')[3].rstrip(' %')) >= 99.9
+
+
 def test_training_schedule_ratio_and_table(tmp_path, capsys):
     # time proportional to pixels gives the theoretical ratio
     assert training.theoretical_ratio() == pytest.approx(0.2875)

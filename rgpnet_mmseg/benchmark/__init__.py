@@ -11,6 +11,8 @@ round-robin by one loop (rgpnet_mmseg.utils.timing), written by one writer
   loss      the two losses alone (both: docs/training_benchmark.md)
   heads     RGPHead beside mmseg's heads on one encoder (configs/heads/,
             docs/heads_benchmark.md)
+  frame     a frame's labels at its size vs the network alone
+            (docs/cpu_deploy.md)
 """
 import argparse
 import sys
@@ -19,7 +21,7 @@ from typing import Optional, Sequence
 import torch
 
 from rgpnet_mmseg.utils.timing import environment, measuring
-from . import deploy, heads, training, zoo
+from . import deploy, frame, heads, training, zoo
 
 MODES = {  # mode: (its options, its run, --repeats and --warmup defaults)
     'zoo': (zoo.add_arguments, zoo.run, 5, 1),
@@ -27,6 +29,7 @@ MODES = {  # mode: (its options, its run, --repeats and --warmup defaults)
     'training': (training.add_arguments, training.run_training, 5, 1),
     'loss': (lambda parser: None, training.run_loss, 7, 1),
     'heads': (heads.add_arguments, heads.run, 20, 5),
+    'frame': (frame.add_arguments, frame.run, 10, 2),
 }
 
 
