@@ -110,7 +110,7 @@ class Segmenter:
         if isinstance(image, str):
             image = read_image(image)
         labels = self.predict([image])[0].pred_sem_seg.data[0]
-        return labels.cpu().numpy().astype(np.int64)
+        return np.asarray(labels.cpu().numpy(), dtype=np.int64)  # no copy
 
 
 class PytorchSegmenter(Segmenter):
@@ -194,10 +194,24 @@ class DeployedSegmenter(Segmenter):
         return [s for i in range(0, len(images), max(step, 1))
                 for s in self._predict(images[i:i + step])]
 
+    def _inputs(self, images: Sequence[np.ndarray]) -> dict:
+        """mmdeploy's ``create_input`` of BGR arrays, its test pipeline
+        (``process_model_config``) built once, not per call."""
+        if getattr(self, '_pipeline', None) is None:
+            from mmdeploy.codebase.mmseg.deploy.segmentation import \
+                process_model_config
+            from mmengine.dataset import Compose
+            self._pipeline = Compose(process_model_config(
+                self.task.model_cfg, list(images[:1]),
+                self.input_shape).test_pipeline)
+        data = [self._pipeline(dict(img=img)) for img in images]
+        return dict(inputs=[d['inputs'] for d in data],
+                    data_samples=[d['data_samples'] for d in data])
+
     def _predict(self, images: Sequence[np.ndarray]) -> list:
         from rgpnet_mmseg.deploy.backends.tensorrt import \
             ShapeOutsideProfileError
-        data, _ = self.task.create_input(list(images), self.input_shape)
+        data = self._inputs(images)
         try:
             with torch.no_grad():
                 return self.model.test_step(data)
