@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.rgpnet-mmseg-installed
 DEMO_DATA ?= data/demo
 DEMO_CFG ?= configs/rgpnet_r18_demo.py
-DEMO_WORK_DIR ?= work_dirs/rgpnet_r18_demo
+# each config trains into its own work dir (the default: work_dirs/rgpnet_r18_demo)
+DEMO_WORK_DIR ?= work_dirs/$(basename $(notdir $(DEMO_CFG)))
 PYTEST_ARGS ?=
 
 .PHONY: install demo-data demo test clean
