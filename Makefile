@@ -30,8 +30,10 @@ demo: demo-data
 	    --work-dir $(DEMO_WORK_DIR) --show-dir predictions
 	@echo "prediction pictures: $(DEMO_WORK_DIR)/predictions/vis_data/vis_image"
 
+# the OpenVINO/NNCF tests in a process of their own (setup.cfg's markers)
 test: demo-data
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not openvino" $(PYTEST_ARGS)
+	$(PY) -m pytest -m openvino $(PYTEST_ARGS)
 
 clean:
 	rm -rf work_dirs build *.egg-info .pytest_cache .hypothesis

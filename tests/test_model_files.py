@@ -92,6 +92,7 @@ def test_model_file_not_fitting_its_configs(ort_dir, demo_img, tmp_path,
     assert words in lines[0]
 
 
+@pytest.mark.openvino
 @pytest.mark.skipif(importlib.util.find_spec('openvino') is None,
                     reason='openvino is not installed')
 def test_openvino_ir_without_its_bin(tmp_path, checkpoint, demo_img):
