@@ -57,3 +57,25 @@ def ort_run(onnx_file: str, x: torch.Tensor) -> np.ndarray:
     session = ort.InferenceSession(onnx_file,
                                    providers=['CPUExecutionProvider'])
     return session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+
+
+def demo_checkpoint(path: Path, varied: bool = True) -> str:
+    """The demo model with random weights (seed 0) saved as mmengine saves
+    checkpoints at ``path``; ``varied``: BN statistics away from 0/1 and a
+    classifier that gives several classes with boundaries (not one)."""
+    import rgpnet_mmseg  # noqa: F401
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+
+    from .conftest import randomize_bn
+    init_default_scope('mmseg')
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(str(CONFIG_DIR /
+                                             'rgpnet_r18_demo.py')).model)
+    if varied:
+        randomize_bn(model)
+        torch.nn.init.normal_(model.decode_head.conv_seg.weight, std=1.0)
+        torch.nn.init.zeros_(model.decode_head.conv_seg.bias)
+    torch.save({'meta': {}, 'state_dict': model.state_dict()}, path)
+    return str(path)

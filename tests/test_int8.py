@@ -11,8 +11,8 @@ import pytest
 import torch
 from onnx import numpy_helper
 
-from .conftest import CONFIG_DIR, load_tool, randomize_bn
-from .deploy_helpers import deploy_cfg, export, ort_run
+from .conftest import CONFIG_DIR, load_tool
+from .deploy_helpers import demo_checkpoint, deploy_cfg, export, ort_run
 
 DEMO_CFG = str(CONFIG_DIR / 'rgpnet_r18_demo.py')
 DEPLOY_DIR = CONFIG_DIR / 'deploy'
@@ -27,19 +27,7 @@ pytestmark = pytest.mark.usefixtures('one_torch_thread')
 def checkpoint(tmp_path_factory):
     """The demo model, random weights, BN statistics away from 0/1, a
     classifier that gives several classes with boundaries (not one)."""
-    import rgpnet_mmseg  # noqa: F401
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import MODELS
-    init_default_scope('mmseg')
-    torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(DEMO_CFG).model)
-    randomize_bn(model)
-    torch.nn.init.normal_(model.decode_head.conv_seg.weight, std=1.0)
-    torch.nn.init.zeros_(model.decode_head.conv_seg.bias)
-    path = tmp_path_factory.mktemp('int8_ckpt') / 'demo.pth'
-    torch.save({'meta': {}, 'state_dict': model.state_dict()}, path)
-    return str(path)
+    return demo_checkpoint(tmp_path_factory.mktemp('int8_ckpt') / 'demo.pth')
 
 
 @pytest.fixture(scope='module')

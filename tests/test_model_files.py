@@ -9,10 +9,9 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from .conftest import CONFIG_DIR, REPO_ROOT
-from .deploy_helpers import deploy_cfg, export
+from .deploy_helpers import demo_checkpoint, deploy_cfg, export
 
 DEMO_CFG = str(CONFIG_DIR / 'rgpnet_r18_demo.py')
 
@@ -24,16 +23,8 @@ def demo_img(demo_data_root):
 
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory):
-    import rgpnet_mmseg  # noqa: F401
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import MODELS
-    init_default_scope('mmseg')
-    torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(DEMO_CFG).model)
-    path = tmp_path_factory.mktemp('ckpt') / 'demo.pth'
-    torch.save({'meta': {}, 'state_dict': model.state_dict()}, path)
-    return str(path)
+    return demo_checkpoint(tmp_path_factory.mktemp('ckpt') / 'demo.pth',
+                           varied=False)
 
 
 @pytest.fixture(scope='module')

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from .conftest import CONFIG_DIR, REPO_ROOT, randomize_bn
+from .conftest import CONFIG_DIR, REPO_ROOT
 
 if importlib.util.find_spec('openvino') is None:
     pytest.skip('openvino is not installed', allow_module_level=True)
@@ -64,20 +64,11 @@ def exported(tmp_path_factory, demo_data_root):
     INT8 config; ``calib_data.h5`` (4 val images) and ``all.h5`` (the 12
     val images: the test inputs) written by run_deploy's function."""
     from mmdeploy.apis import torch2onnx
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmseg.registry import MODELS
 
     from rgpnet_mmseg.deploy.quantize import write_calibration_data
-    init_default_scope('mmseg')
-    torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(DEMO_CFG).model)
-    randomize_bn(model)
-    torch.nn.init.normal_(model.decode_head.conv_seg.weight, std=1.0)
-    torch.nn.init.zeros_(model.decode_head.conv_seg.bias)
+    from .deploy_helpers import demo_checkpoint
     work = tmp_path_factory.mktemp('openvino')
-    ckpt = str(work / 'demo.pth')
-    torch.save({'meta': {}, 'state_dict': model.state_dict()}, ckpt)
+    ckpt = demo_checkpoint(work / 'demo.pth')
     cfg = deploy_cfg('-int8')
     torch2onnx(np.zeros((128, 256, 3), np.uint8), str(work), 'end2end.onnx',
                cfg, DEMO_CFG, ckpt, 'cpu')
