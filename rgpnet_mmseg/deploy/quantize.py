@@ -10,9 +10,18 @@ from typing import (Any, Iterable, Iterator, List, Optional, Sequence,
 import numpy as np
 
 
-def read_calibration_data(calib_file: str) -> Iterator[np.ndarray]:
+def read_calibration_data(calib_file: Optional[str]) -> Iterator[np.ndarray]:
     """The NCHW float32 inputs of an mmdeploy calibration HDF5 file
-    (``calib_data/end2end/input/<i>``), in order of ``i``."""
+    (``calib_data/end2end/input/<i>``), in order of ``i``; the file is
+    checked now (one line), read as the result is iterated."""
+    if not calib_file or not osp.isfile(calib_file):
+        raise FileNotFoundError(
+            f'INT8 calibration file not found: {calib_file} (run '
+            'tools/deploy.py, which writes it)')
+    return _calibration_inputs(calib_file)
+
+
+def _calibration_inputs(calib_file: str) -> Iterator[np.ndarray]:
     import h5py
     with h5py.File(calib_file, 'r') as f:
         group = f.get('calib_data/end2end/input')
@@ -21,6 +30,21 @@ def read_calibration_data(calib_file: str) -> Iterator[np.ndarray]:
                              '(calib_data/end2end/input/<i>)')
         for key in sorted(group, key=int):
             yield group[key][...].astype(np.float32)
+
+
+def calibration_inputs(calibration: Union[str, Iterable[np.ndarray]],
+                       hw: Optional[Sequence[int]] = None
+                       ) -> Iterator[np.ndarray]:
+    """Calibration inputs (an mmdeploy calibration file, or NCHW float32
+    arrays) resized bilinearly to a static ``hw`` (H, W) where given."""
+    import torch
+    import torch.nn.functional as F
+    if isinstance(calibration, str):
+        calibration = read_calibration_data(calibration)
+    for x in calibration:
+        yield x if not hw or list(x.shape[2:]) == list(hw) else \
+            F.interpolate(torch.from_numpy(x), tuple(hw),
+                          mode='bilinear').numpy()
 
 
 def excluded_nodes(graph: Any, keys: Sequence[str]) -> List[str]:
@@ -85,8 +109,6 @@ def quantize_onnx(fp32_file: str, int8_file: str,
         str: ``int8_file``.
     """
     import onnx
-    import torch
-    import torch.nn.functional as F
     from onnxruntime.quantization import (CalibrationDataReader,
                                           CalibrationMethod, QuantFormat,
                                           QuantType, quantize_static)
@@ -101,10 +123,8 @@ def quantize_onnx(fp32_file: str, int8_file: str,
     graph = model.graph
     inp = graph.input[0]
     hw = [d.dim_value for d in inp.type.tensor_type.shape.dim][2:]
-    if isinstance(calibration, str):
-        calibration = read_calibration_data(calibration)
-    feeds = ({inp.name: F.interpolate(torch.from_numpy(x), hw, mode='bilinear')
-              .numpy() if all(hw) else x} for x in calibration)
+    feeds = ({inp.name: x} for x in calibration_inputs(
+        calibration, hw if all(hw) else None))
     reader = type('Reader', (CalibrationDataReader, ),
                   dict(get_next=lambda self: next(feeds, None)))()
     quantize_static(

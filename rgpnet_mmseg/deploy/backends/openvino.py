@@ -32,7 +32,7 @@ except Exception:  # noqa: BLE001
 from mmdeploy.backend.openvino.backend_manager import \
     OpenVINOManager as MMDeployOpenVINOManager  # noqa: E402
 
-from ..quantize import read_calibration_data  # noqa: E402
+from ..quantize import calibration_inputs, read_calibration_data  # noqa: E402,E501
 from . import register_own_backend  # noqa: E402
 
 logger = logging.getLogger('rgpnet_mmseg.deploy')
@@ -201,14 +201,8 @@ def quantize_ir(model: Any, calib_file: Optional[str],
     """``nncf.quantize`` of an OpenVINO ``model`` on the inputs of an
     mmdeploy calibration file, resized (bilinear) to a static ``shapes``."""
     import nncf
-    import torch.nn.functional as F
-    if not (calib_file and osp.isfile(calib_file)):
-        raise FileNotFoundError(f'INT8 calibration file not found: '
-                                f'{calib_file} (tools/deploy.py writes it)')
     hw = next(iter(shapes.values()))[2:] if shapes else None
-    data = [F.interpolate(torch.from_numpy(x), hw, mode='bilinear').numpy()
-            if hw and list(x.shape[2:]) != hw else x
-            for x in read_calibration_data(calib_file)]
+    data = list(calibration_inputs(read_calibration_data(calib_file), hw))
     kw = dict(quantization, subset_size=quantization.get('subset_size',
                                                          len(data)))
     if isinstance(kw.get('preset'), str):

@@ -135,15 +135,11 @@ def calibration_batches(calib_file: str,
     mmdeploy's ``HDF5Calibrator`` gives them to TensorRT: float32, tiled and
     cropped to the input's ``opt_shape`` (N, C, H, W). The file is checked
     now (one-line errors), read as the result is iterated."""
-    if not osp.isfile(calib_file):
-        raise FileNotFoundError(
-            f'INT8 calibration file not found: {calib_file} (run '
-            'tools/deploy.py, which writes it)')
+    batches = read_calibration_data(calib_file)
 
     def fit(x: np.ndarray) -> np.ndarray:
         x = np.tile(x, [-(-s // d) for s, d in zip(opt_shape, x.shape)])
         return np.ascontiguousarray(x[tuple(slice(0, s) for s in opt_shape)])
-    batches = read_calibration_data(calib_file)
     return map(fit, itertools.chain([next(batches)], batches))
 
 
