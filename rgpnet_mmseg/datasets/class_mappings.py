@@ -1,26 +1,15 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Class correspondences between Mapillary Vistas v1.2 and Cityscapes.
+"""Class correspondences between Mapillary Vistas v1.2 and Cityscapes, for
+the paper's "PM" initialisation (sec. 4.5, table 7) by
+``tools/model_converters/mapillary2cityscapes.py``; the paper does not list
+its mapping, this one is ours.
 
-Used by ``tools/model_converters/mapillary2cityscapes.py`` for the paper's
-"PM" initialisation (sec. 4.5, table 7): a model trained on Mapillary's 65
-classes starts Cityscapes training with its classifier rows "sorted
-according to the mapping between Mapillary and Cityscapes categories". The
-paper does not list its mapping; the one below is ours.
-
-* :data:`MAPILLARY_TO_CITYSCAPES` - every Mapillary v1.2 class (the names
-  of mmseg's ``MapillaryDataset_v1``) to the Cityscapes train id whose
-  meaning covers it, or ``None``. ``None`` classes are of three kinds:
-  Cityscapes has the class but gives it no train id (ignored in Cityscapes
-  training and evaluation: guard rail, parking, rail track, bridge, tunnel,
-  caravan, trailer, ego vehicle); Cityscapes folds it into its unlabelled
-  "static"/"dynamic" groups (animals, street furniture, ...); or it has no
-  clear counterpart (Barrier, Mountain, Snow, Water, Other Vehicle, Wheeled
-  Slow, Traffic Sign (Back), Manhole, Pothole, Catch Basin).
-* :data:`CITYSCAPES_FROM_MAPILLARY` - for each of the 19 Cityscapes train
-  ids, the one Mapillary class whose classifier row initialises it (the
-  class of the same meaning; for "rider", which Mapillary splits into
-  Bicyclist, Motorcyclist and Other Rider, we take Bicyclist; for "train"
-  we take On Rails).
+* :data:`MAPILLARY_TO_CITYSCAPES` - each Mapillary class to the Cityscapes
+  train id covering it, or ``None`` (no train id in Cityscapes, its
+  unlabelled "static"/"dynamic" groups, or no clear counterpart).
+* :data:`CITYSCAPES_FROM_MAPILLARY` - per train id, the Mapillary class of
+  the same meaning whose classifier row initialises it (rider: Bicyclist,
+  train: On Rails).
 """
 from typing import Dict, List, Optional, Sequence
 
@@ -48,11 +37,9 @@ CITYSCAPES_CLASSES = ('road', 'sidewalk', 'building', 'wall', 'fence',
                       'terrain', 'sky', 'person', 'rider', 'car', 'truck',
                       'bus', 'train', 'motorcycle', 'bicycle')
 
-# Per Cityscapes train id, the Mapillary classes it covers; the first one
-# (same meaning) initialises its classifier row. Lanes and markings on the
-# road are road; curbs belong to the sidewalk; a street light is mostly its
-# pole and a sign frame is the sign's support, not its face (only the
-# informative front of a sign is a traffic sign); On Rails: trams, trains.
+# Per Cityscapes train id, the Mapillary classes it covers, the first (same
+# meaning) initialising its row: markings are road, curbs sidewalk, street
+# lights and sign frames pole, only a sign's front is a traffic sign.
 _COVERED = (
     ('Road', 'Bike Lane', 'Crosswalk - Plain', 'Service Lane',
      'Lane Marking - Crosswalk', 'Lane Marking - General'),
@@ -67,13 +54,9 @@ _COVERED = (
 
 MAPILLARY_TO_CITYSCAPES: Dict[str, Optional[int]] = {
     m: next((cid for cid, names in enumerate(_COVERED) if m in names), None)
-    for m in MAPILLARY_V12_CLASSES
-}
-# Cityscapes train id -> the Mapillary class whose row initialises it.
+    for m in MAPILLARY_V12_CLASSES}
 CITYSCAPES_FROM_MAPILLARY: Dict[int, str] = {
-    cid: names[0]
-    for cid, names in enumerate(_COVERED)
-}
+    cid: names[0] for cid, names in enumerate(_COVERED)}
 
 
 def unmapped_mapillary_classes() -> List[str]:
@@ -89,14 +72,12 @@ def cityscapes_source_rows(
     initialise it.
 
     Args:
-        mapillary_classes (Sequence[str]): The class names of the Mapillary
-            model's classifier rows, in order (the checkpoint's
-            ``meta['dataset_meta']['classes']``). Default: the 65 classes
-            of our Mapillary configs.
-        merge (str): ``'primary'``: one row per Cityscapes class, from
-            :data:`CITYSCAPES_FROM_MAPILLARY`; ``'mean'``: all rows of the
-            Mapillary classes that :data:`MAPILLARY_TO_CITYSCAPES` maps to
-            it (to be averaged). Default: ``'primary'``.
+        mapillary_classes (Sequence[str]): The Mapillary classifier's class
+            names in row order (the checkpoint's ``dataset_meta``).
+            Default: the 65 classes of our Mapillary configs.
+        merge (str): ``'primary'``: one row per Cityscapes class
+            (:data:`CITYSCAPES_FROM_MAPILLARY`); ``'mean'``: all the rows
+            :data:`MAPILLARY_TO_CITYSCAPES` maps to it. Default: 'primary'.
 
     Returns:
         list[list[int]]: 19 lists of row indices.

@@ -1,14 +1,9 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Folding eval-mode BatchNorm into the convolution before it, for
-deployment and fast inference: the one place that does it (the ONNX
-exporter and the benchmark's fast paths call :func:`fuse_conv_bn`).
-
-``mmcv.cnn.fuse_conv_bn`` handles ``nn.Conv2d`` only, and silently breaks
-RGPNet's :class:`~rgpnet_mmseg.models.decode_heads.rgp_head.SharedResBlock`
-(one convolution feeding two BNs): it folds the first BN into the shared
-weight, which the second application then reuses. Here a module that knows
-how to fuse itself (a ``fuse()`` method, as ``SharedResBlock`` has) does so,
-and ``nn.ConvTranspose2d`` (RGPNet's upsampling ``U``) is folded too.
+"""Folding eval-mode BatchNorm into the convolution before it (ONNX export,
+benchmark fast paths). Unlike ``mmcv.cnn.fuse_conv_bn``, which handles
+``nn.Conv2d`` only and breaks ``SharedResBlock`` (one weight, two BNs),
+modules with a ``fuse()`` method fuse themselves and ``nn.ConvTranspose2d``
+is folded too.
 """
 import copy
 
@@ -28,8 +23,8 @@ def fold_bn_into_conv(conv: nn.Module, bn: nn.Module) -> nn.Module:
         bn (nn.BatchNorm2d): The BN that follows it, with running stats.
 
     Returns:
-        nn.Module: ``conv``'s copy with weight ``w * gamma / sigma`` per
-        output channel and bias ``(b - mean) * gamma / sigma + beta``.
+        nn.Module: Weight ``w * gamma / sigma``, bias ``(b - mean) * gamma /
+        sigma + beta`` per output channel.
     """
     if bn.running_mean is None or bn.running_var is None:
         raise ValueError(f'{type(bn).__name__} without running statistics '
@@ -61,12 +56,9 @@ def fold_bn_into_conv(conv: nn.Module, bn: nn.Module) -> nn.Module:
 def fuse_conv_bn(model: nn.Module, inplace: bool = False) -> nn.Module:
     """Fold every eval-mode BN into the convolution just before it.
 
-    A BN is folded when it is the next child, in registration order, of the
-    parent of a ``nn.Conv2d``/``nn.ConvTranspose2d`` (mmcv's
-    ``ConvModule``, mmseg's ResNet blocks, ``nn.Sequential``), as
-    :func:`mmcv.cnn.fuse_conv_bn` finds them; it becomes ``nn.Identity``.
-    Modules with a ``fuse()`` method (RGPNet's ``SharedResBlock``) fuse
-    themselves. Valid in eval mode only; the result is in eval mode.
+    A BN that is the next sibling (registration order) of a conv becomes
+    ``nn.Identity``, as :func:`mmcv.cnn.fuse_conv_bn` finds them; modules
+    with a ``fuse()`` method fuse themselves. The result is in eval mode.
 
     Args:
         model (nn.Module): Any model (an mmseg segmentor, a head...).

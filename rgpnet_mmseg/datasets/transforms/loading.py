@@ -1,21 +1,14 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Loading transforms that name the file they cannot read.
-
-The stock transforms (mmcv 2.1 / mmseg 1.2.2) raise, for a truncated,
-empty or garbage file, errors without the file's name (``cv2.error``,
-``OSError: image file is truncated``, ``UnidentifiedImageError ...
-<_io.BytesIO ...>``) and take a colour label image without complaint;
-docs/reliability.md lists them. :class:`CheckedLoadImageFromFile` and
-:class:`CheckedLoadAnnotations` subclass mmcv's ``LoadImageFromFile`` and
-mmseg's ``LoadAnnotations``, take the same arguments, do the same thing,
-and turn those failures into one :class:`DataFileError` (or
-``FileNotFoundError``) naming the file and the cause. They are added to
-mmseg's ``TRANSFORMS`` under their own names, the stock transforms stay as
-they are; a pipeline opts in by name::
+"""Loading transforms that name the file they cannot read (the stock ones
+raise errors without it and take colour label images; docs/reliability.md):
+the same as mmcv's ``LoadImageFromFile`` and mmseg's ``LoadAnnotations``,
+failures raised as one :class:`DataFileError` (or ``FileNotFoundError``)
+naming the file and cause. A pipeline opts in by name::
 
     dict(type='CheckedLoadImageFromFile'), dict(type='CheckedLoadAnnotations')
 """
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 from mmcv.transforms import LoadImageFromFile
 
@@ -32,11 +25,22 @@ class DataFileError(OSError):
     image (empty, truncated, corrupted, wrong format)."""
 
 
-def _unreadable(kind: str, filename: str, err: BaseException) -> str:
-    return (f'Cannot read {kind} {filename}: the file is empty, truncated, '
+@contextmanager
+def _naming_file(kind: str, filename: str, keep: tuple = ()) -> Iterator:
+    """Loading errors re-raised naming ``filename``, but ``keep``."""
+    try:
+        yield
+    except FileNotFoundError as err:
+        raise FileNotFoundError(
+            f'{kind.capitalize()} not found: {filename}') from err
+    except keep:
+        raise
+    except Exception as err:  # noqa: BLE001 - reworded with the name
+        raise DataFileError(
+            f'Cannot read {kind} {filename}: the file is empty, truncated, '
             f'corrupted or not an image ({type(err).__name__}: '
             f'{str(err).strip()}). '
-            'Replace the file, or regenerate the data set.')
+            'Replace the file, or regenerate the data set.') from err
 
 
 @TRANSFORMS.register_module()
@@ -52,26 +56,15 @@ class CheckedLoadImageFromFile(LoadImageFromFile):
 
     def transform(self, results: dict) -> Optional[dict]:
         """Load the image of ``results['img_path']``."""
-        filename = results['img_path']
-        try:
+        with _naming_file('image file', results['img_path']):
             return super().transform(results)
-        except FileNotFoundError as err:
-            raise FileNotFoundError(
-                f'Image file not found: {filename}') from err
-        except Exception as err:  # noqa: BLE001 - reworded with the name
-            raise DataFileError(_unreadable('image file', filename,
-                                            err)) from err
 
 
 @TRANSFORMS.register_module()
 class CheckedLoadAnnotations(LoadAnnotations):
     """mmseg's ``LoadAnnotations`` (same arguments and results) whose
     errors name the label file, and which refuses a label image that is not
-    a single-channel map of class ids (e.g. a colour-coded RGB label).
-
-    Label *values* are checked against the model's classes by
-    :class:`rgpnet_mmseg.engine.hooks.LabelCheckHook`, which knows
-    ``num_classes`` and ``ignore_index``; this transform does not.
+    a single-channel map of class ids (label *values*: ``LabelCheckHook``).
 
     Raises:
         FileNotFoundError: The label file does not exist.
@@ -81,18 +74,9 @@ class CheckedLoadAnnotations(LoadAnnotations):
     def _load_seg_map(self, results: dict) -> None:
         """Load ``results['seg_map_path']`` into ``results['gt_seg_map']``."""
         filename = results['seg_map_path']
-        try:
+        # mmseg's reduce_zero_label check: a config error, not the file's
+        with _naming_file('label map file', filename, (AssertionError, )):
             super()._load_seg_map(results)
-        except FileNotFoundError as err:
-            raise FileNotFoundError(
-                f'Label map file not found: {filename}') from err
-        except AssertionError:
-            # mmseg's own check that reduce_zero_label agrees with the
-            # dataset: a config error with its own message, not the file's
-            raise
-        except Exception as err:  # noqa: BLE001 - reworded with the name
-            raise DataFileError(_unreadable('label map file', filename,
-                                            err)) from err
         seg = results['gt_seg_map']
         if seg.ndim != 2:
             raise DataFileError(

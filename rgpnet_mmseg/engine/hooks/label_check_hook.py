@@ -1,14 +1,8 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Report label maps whose values are neither a class nor the ignore index.
-
-A label value ``>= num_classes`` that is not the ignore index makes the
-cross-entropy of a CUDA run stop with ``device-side assert triggered`` (no
-file, no value, and the CUDA context is lost), on the CPU with ``IndexError:
-Target 33 is out of bounds``; in evaluation mmseg's ``IoUMetric`` silently
-drops such pixels. Typical causes: Cityscapes ``*_labelIds.png`` instead of
-``*_labelTrainIds.png``, colour/palette label images, a wrong
-``num_classes``, or ``reduce_zero_label`` left off.
-"""
+"""Report label maps whose values are neither a class nor the ignore index
+(on CUDA a ``device-side assert`` naming nothing, in evaluation silently
+dropped pixels; e.g. ``*_labelIds.png`` instead of ``*_labelTrainIds.png``,
+a wrong ``num_classes`` or ``reduce_zero_label``)."""
 from typing import Any, List, Optional, Sequence, Tuple
 
 import torch
@@ -43,8 +37,7 @@ def _head_limits(model) -> Optional[Tuple[int, int, str]]:
     return min(found, key=lambda item: item[0]) if found else None
 
 
-def check_label_values(data_samples: Sequence[Any],
-                       num_classes: int,
+def check_label_values(data_samples: Sequence[Any], num_classes: int,
                        ignore_index: int = 255,
                        owner: str = 'the model') -> None:
     """Raise if a sample's ``gt_sem_seg`` holds a value that is neither in
@@ -58,8 +51,7 @@ def check_label_values(data_samples: Sequence[Any],
         owner (str): Who the limits come from, for the message.
 
     Raises:
-        LabelValueError: Names every bad label file of the batch and its
-            bad values.
+        LabelValueError: Naming the batch's bad label files and values.
     """
     problems: List[str] = []
     for sample in data_samples:
@@ -92,18 +84,11 @@ def check_label_values(data_samples: Sequence[Any],
 class LabelCheckHook(Hook):
     """Check every batch's label values before the model sees them.
 
-    Before each training (and validation/test) iteration, the batch's
-    ground truth as the dataloader gives it (after ``reduce_zero_label``/
-    ``label_map``, before the data preprocessor pads it) must hold only
-    ``0 .. num_classes - 1`` and ``ignore_index`` of the model's decode and
-    auxiliary heads (the smallest ``num_classes``); otherwise
-    :class:`LabelValueError` names the files and their bad values.
-
-    A hook, not the loading transform: the stock pipelines build
-    ``LoadAnnotations`` without the number of classes, which the heads know
-    (with their loss's ignore index), and batches carry ``seg_map_path``.
-    Checked on the host before the forward pass, so the message comes before
-    any device-side assert; cost: one comparison over the batch's labels.
+    Before each training (and validation/test) iteration the batch's ground
+    truth (as the dataloader gives it) must hold only ``0 .. num_classes -
+    1`` and ``ignore_index`` of the model's heads (the smallest
+    ``num_classes``), else :class:`LabelValueError` names the files and bad
+    values. A hook, as only the heads know the classes.
 
     Args:
         check_val (bool): Also check validation and test batches (bad
@@ -115,22 +100,17 @@ class LabelCheckHook(Hook):
     def __init__(self, check_val: bool = True) -> None:
         self.check_val = bool(check_val)
 
-    def before_train_iter(self,
-                          runner,
-                          batch_idx: int,
+    def before_train_iter(self, runner, batch_idx: int,
                           data_batch: Any = None) -> None:
         """Check a training batch."""
         samples = (data_batch.get('data_samples')
                    if isinstance(data_batch, dict) else None)
         limits = _head_limits(runner.model) if samples else None
         if limits is not None:
-            num_classes, ignore_index, head = limits
-            check_label_values(samples, num_classes, ignore_index,
-                               f'The model\'s {head}')
+            check_label_values(samples, *limits[:2],
+                               f"The model's {limits[2]}")
 
-    def before_val_iter(self,
-                        runner,
-                        batch_idx: int,
+    def before_val_iter(self, runner, batch_idx: int,
                         data_batch: Any = None) -> None:
         """Check a validation (or test) batch unless ``check_val=False``."""
         if self.check_val:

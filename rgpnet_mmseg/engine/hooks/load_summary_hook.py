@@ -1,13 +1,7 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""One line on what ``load_from`` gave a fine-tuning run.
-
-mmengine's Runner loads ``load_from`` non-strictly (fine-tuning across
-class counts re-initialises the classifier) and prints a line per tensor
-that did not fit. ``Runner.load_checkpoint`` calls ``after_load_checkpoint``
-with the checkpoint before loading it (mmengine's ``EMAHook`` edits it
-there); this hook logs one summary line and gives the tensors that would
-not load the model's own values, so mmengine has nothing to list and the
-weights are the same as without the hook.
+"""One line on what ``load_from`` gave a fine-tuning run, instead of
+mmengine's line per tensor that did not fit: ``after_load_checkpoint`` gives
+those tensors the model's own values (the weights are as without the hook).
 """
 import logging
 from typing import List

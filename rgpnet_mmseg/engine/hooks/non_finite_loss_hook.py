@@ -1,11 +1,7 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Stop training at the first NaN/inf loss, before it reaches a checkpoint.
-
-mmengine's ``OptimWrapper`` steps on whatever the loss is, and mmseg's
-``BaseSegmentor`` (through mmengine's ``BaseModel.parse_losses``) only sums
-the losses, so a diverged run goes on writing NaN weights into its
-checkpoints (and, with ``max_keep_ckpts``, deletes the good ones).
-"""
+"""Stop training at the first NaN/inf loss, before it reaches a checkpoint
+(mmengine steps on any loss, so a diverged run writes NaN checkpoints and
+``max_keep_ckpts`` deletes the good ones)."""
 import os.path as osp
 from typing import Any, Optional
 
@@ -21,28 +17,13 @@ __all__ = ['NonFiniteLossHook']
 class NonFiniteLossHook(Hook):
     """Raise ``FloatingPointError`` when a training loss is NaN or inf.
 
-    After every training iteration the hook reads its parsed losses (the
-    ``log_vars`` of ``parse_losses``: ``loss`` and every ``*loss*`` item
-    such as ``decode.loss_ce``) and stops the run with one message naming
-    the iteration (1-based, as ``Iter(train) [k/N]`` and ``iter_k.pth``),
-    the non-finite losses with their values and ranks, and the last
-    checkpoint written, which stays intact:
-
-    * Priority ``ABOVE_NORMAL``: it runs before ``EMAHook``, ``LoggerHook``,
-      ``ParamSchedulerHook`` and ``CheckpointHook`` of the same iteration,
-      so the weights this iteration's step spoilt are never saved, averaged
-      or logged as good, and ``max_keep_ckpts`` removes no good checkpoint.
-    * Distributed: every rank's losses are summed into one ``(world_size,
-      num_losses)`` table by a single ``all_reduce``, so all ranks stop at
-      the same iteration with the same message (otherwise the ranks with
-      finite losses, whose weights DDP already averaged with NaN gradients,
-      go on and rank 0 could save a NaN checkpoint).
-
-    Costs one host synchronisation per checked iteration and, distributed,
-    one tiny all-reduce. Under ``AmpOptimWrapper`` the loss scaler handles a
-    *gradient* overflow; this hook fires when the loss itself is not finite.
-    Enabled through ``custom_hooks`` in ``configs/_base_/default_runtime.py``
-    (a config setting its own ``custom_hooks`` must list it too).
+    After every training iteration it checks the ``*loss*`` items of the
+    outputs and names the iteration (1-based, as ``iter_k.pth``), the
+    non-finite losses with values and ranks, and the last checkpoint, kept
+    intact: priority ``ABOVE_NORMAL`` runs it before ``EMAHook``,
+    ``LoggerHook``, ``ParamSchedulerHook`` and ``CheckpointHook``. One
+    ``all_reduce`` of a ``(world_size, num_losses)`` table stops all ranks
+    at the same iteration. Enabled in ``configs/_base_/default_runtime.py``.
 
     Args:
         interval (int): Check every ``interval`` iterations. Default: 1.
@@ -67,10 +48,7 @@ class NonFiniteLossHook(Hook):
                 last = f.read().strip()
         return last or None
 
-    def after_train_iter(self,
-                         runner,
-                         batch_idx: int,
-                         data_batch: Any = None,
+    def after_train_iter(self, runner, batch_idx: int, data_batch: Any = None,
                          outputs: Optional[dict] = None) -> None:
         """Check this iteration's losses; raise if one is not finite."""
         if not self.every_n_train_iters(runner, self.interval) or \

@@ -22,66 +22,41 @@ __all__ = ['ProgressiveResizeHook']
 class ProgressiveResizeHook(Hook):
     """Train at a scale that grows with the schedule (progressive resizing).
 
-    ``stages`` is a list of ``(start, scale)`` pairs: from iteration (or
-    epoch, with ``by_epoch=True``) ``start`` on, training batches are
-    resized to ``scale`` times the training crop, until the next stage
-    starts.  With ``fraction=True`` the starts are fractions of the training
-    length in ``[0, 1)``, resolved when training starts (``before_train``)
-    from the train loop's ``max_iters`` (or ``max_epochs``), rounded half
-    up, so they follow ``train_cfg``.  The paper's Green-AI schedule (9
-    epochs at 1/4, 3 at 1/2, 3 at full size; table 4) is::
+    From iteration (epoch, with ``by_epoch``) ``start`` of each ``(start,
+    scale)`` stage on, training batches are resized to ``scale`` times the
+    crop. With ``fraction=True`` starts are fractions of ``max_iters``
+    (``max_epochs``), rounded half up in ``before_train``. The paper's
+    Green-AI schedule (table 4) is::
 
         custom_hooks = [dict(type='ProgressiveResizeHook', fraction=True,
                              stages=[(0, 0.25), (0.6, 0.5), (0.8, 1.0)])]
 
-    The resizing itself is done by the model's data preprocessor, which
-    must be a :class:`ProgressiveResizeDataPreProcessor` (or anything with
-    a ``train_scale`` attribute): set
-    ``model.data_preprocessor.type='ProgressiveResizeDataPreProcessor'``.
-    Before every training iteration (and epoch) the hook sets
-    ``data_preprocessor.train_scale`` (of the unwrapped model, under DDP
-    too) to the scale of the stage holding ``runner.iter`` (or
-    ``runner.epoch``), and records it as the ``train/scale`` scalar, which
-    the ``LoggerHook`` prints with the loss and the learning rate.
-    Validation and test batches are never resized.
+    Before every training iteration (and epoch) the hook sets the
+    ``train_scale`` of the (unwrapped) model's data preprocessor, a
+    :class:`ProgressiveResizeDataPreProcessor`, to the scale of the stage
+    holding ``runner.iter`` (``runner.epoch``) and logs it as
+    ``train/scale``; derived from the runner every time, so ``--resume``
+    and all ranks agree. After training the scale is back to 1.
 
-    The stage is derived from the runner's iteration/epoch every time, so
-    nothing needs saving: a run resumed with ``--resume`` (which restores
-    ``runner.iter``/``runner.epoch``) goes on at the scale of the stage it
-    stopped in.  Every rank derives the same scale.  After training the
-    scale is set back to 1.
-
-    Rules for ``stages`` (checked when the hook is built, ``ValueError``
-    otherwise): non-empty; each entry a ``(start, scale)`` pair; starts are
-    integers (fractions: numbers in ``[0, 1)``), strictly increasing, the
-    first one 0 (so every iteration has a defined scale); scales are in
-    ``(0, 1]`` (a fraction of the training crop; to train bigger change the
-    crop).  Scales need not increase.  A
-    schedule whose last scale is not 1 only gets a warning (training then
-    never sees the full size the model is evaluated at).  A stage that
-    starts at or after the end of training, or fractions that round to the
-    same start, are refused in ``before_train`` (``ValueError``).
-
-    Batch size and learning rate are left alone (the dataloader's batch
-    size is fixed when it is built, the learning rate belongs to the
-    ``param_scheduler``): see docs/progressive_resizing.md.
+    ``stages`` (``ValueError`` otherwise): non-empty ``(start, scale)``
+    pairs, starts integers (fractions in ``[0, 1)``), strictly increasing
+    from 0, scales in ``(0, 1]``; a last scale below 1 only warns. Starts at
+    or after the end of training, or fractions that round to one start, are
+    refused in ``before_train``. Batch size and learning rate are left
+    alone (docs/progressive_resizing.md).
 
     Args:
-        stages (Sequence[tuple[int, float]]): ``(start, scale)`` pairs, see
-            above.
+        stages (Sequence[tuple[int, float]]): ``(start, scale)`` pairs.
         by_epoch (bool): ``start`` counts epochs (needs an epoch-based
             train loop) instead of iterations. Default: False.
-        fraction (bool): ``start`` is a fraction of the training length
-            (in epochs with ``by_epoch``, else in iterations). Default:
-            False.
+        fraction (bool): ``start`` is a fraction of the training length.
+            Default: False.
     """
 
     priority = 'NORMAL'
 
-    def __init__(self,
-                 stages: Sequence[Tuple[int, float]],
-                 by_epoch: bool = False,
-                 fraction: bool = False) -> None:
+    def __init__(self, stages: Sequence[Tuple[int, float]],
+                 by_epoch: bool = False, fraction: bool = False) -> None:
         self.fraction = bool(fraction)
         self.stages = self._check_stages(stages, self.fraction)
         self.by_epoch = bool(by_epoch)
@@ -93,8 +68,7 @@ class ProgressiveResizeHook(Hook):
                 f'ProgressiveResizeHook: the last stage (from {unit} '
                 f'{self.stages[-1][0]}) trains at scale '
                 f'{self.stages[-1][1]}, never at the full training size',
-                logger='current',
-                level=logging.WARNING)
+                logger='current', level=logging.WARNING)
 
     @staticmethod
     def _check_stages(stages: Any,
@@ -134,8 +108,7 @@ class ProgressiveResizeHook(Hook):
         return checked
 
     def scale_at(self, step: int) -> float:
-        """The scale of the stage holding iteration/epoch ``step`` (stages
-        in fractions: once resolved by ``before_train``)."""
+        """The scale of the stage holding iteration/epoch ``step``."""
         if self._starts is None:
             raise RuntimeError('ProgressiveResizeHook: fraction stages are '
                                'resolved in before_train')
@@ -143,11 +116,9 @@ class ProgressiveResizeHook(Hook):
 
     @staticmethod
     def data_preprocessor(runner) -> Any:
-        """The (unwrapped) model's data preprocessor, checked to be one
-        that can resize."""
+        """The (unwrapped) model's data preprocessor, checked to resize."""
         model = runner.model
-        if is_model_wrapper(model):
-            model = model.module
+        model = model.module if is_model_wrapper(model) else model
         preprocessor = getattr(model, 'data_preprocessor', None)
         if not hasattr(preprocessor, 'train_scale'):
             raise TypeError(
@@ -158,25 +129,19 @@ class ProgressiveResizeHook(Hook):
                 ".type='ProgressiveResizeDataPreProcessor' in the config.")
         return preprocessor
 
-    def _step(self, runner) -> int:
-        return runner.epoch if self.by_epoch else runner.iter
-
     def _apply(self, runner) -> float:
-        step = self._step(runner)
+        step = runner.epoch if self.by_epoch else runner.iter
         scale = self.scale_at(step)
         if scale != self._scale:
             unit = 'epoch' if self.by_epoch else 'iter'
-            print_log(
-                f'ProgressiveResizeHook: {unit} {step}: training at scale '
-                f'{scale}',
-                logger='current')
+            print_log(f'ProgressiveResizeHook: {unit} {step}: training at '
+                      f'scale {scale}', logger='current')
             self._scale = scale
         self.data_preprocessor(runner).train_scale = scale
         return scale
 
     def before_train(self, runner) -> None:
-        """Check the model and the loop, set the scale of the current (maybe
-        resumed) stage."""
+        """Check the model and loop; set the (maybe resumed) stage's scale."""
         self.data_preprocessor(runner)
         self._scale = None
         unit, end = 'iteration', getattr(runner, 'max_iters', None)
@@ -194,9 +159,8 @@ class ProgressiveResizeHook(Hook):
         self._apply(runner)
 
     def resolve(self, end: Optional[int], unit: str = 'iteration') -> list:
-        """The stages' starts in iterations (epochs) of a run of ``end``:
-        fractions rounded half up; ``ValueError`` for a start at or after
-        ``end`` or fractions that round to one start."""
+        """The stages' starts in iterations (epochs) of a run of ``end``,
+        fractions rounded half up; ``ValueError`` if they do not fit."""
         starts = [s for s, _ in self.stages]
         if self.fraction:
             starts = [int(math.floor(f * end + 0.5)) for f in starts]
@@ -213,9 +177,7 @@ class ProgressiveResizeHook(Hook):
         if self.by_epoch:
             self._apply(runner)
 
-    def before_train_iter(self,
-                          runner,
-                          batch_idx: int,
+    def before_train_iter(self, runner, batch_idx: int,
                           data_batch: Any = None) -> None:
         """Set the scale of the iteration's stage and log it."""
         scale = self._apply(runner)

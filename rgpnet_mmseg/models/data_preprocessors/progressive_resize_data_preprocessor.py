@@ -17,18 +17,13 @@ __all__ = [
     'ProgressiveResizeDataPreProcessor', 'check_train_scale', 'scaled_size'
 ]
 
-# the per-pixel ground truths a SegDataSample can carry; all of them are
-# resized with nearest-neighbour sampling (they are integer / must not mix)
+# per-pixel ground truths of a SegDataSample, resized by nearest neighbour
 PIXEL_FIELDS = ('gt_sem_seg', 'gt_edge_map', 'gt_depth_map')
 
 
 def check_train_scale(scale: Any, what: str = 'train_scale') -> float:
-    """Return ``scale`` as a float, or raise if it is not in ``(0, 1]``.
-
-    Scales above 1 are refused: progressive resizing trains on *smaller*
-    inputs and ends at the pipeline's size; to train on larger inputs change
-    the pipeline's crop instead.
-    """
+    """``scale`` as a float; ``ValueError`` outside ``(0, 1]`` (to train
+    larger, change the pipeline's crop)."""
     if (isinstance(scale, bool) or not isinstance(scale, Real)
             or not math.isfinite(scale) or not 0 < scale <= 1):
         raise ValueError(
@@ -43,9 +38,8 @@ def scaled_size(size: int, scale: float) -> int:
 
 
 def _nearest_index(in_size: int, out_size: int, device) -> Tensor:
-    """Source index of every output pixel for nearest-neighbour resizing
-    with pixel centres aligned (``F.interpolate(mode='nearest-exact')``),
-    as an integer gather so labels keep their dtype and exact values."""
+    """Source index of each output pixel, as ``nearest-exact`` resizing
+    (a gather: labels keep dtype and values)."""
     scale = in_size / out_size
     idx = ((torch.arange(out_size, device=device, dtype=torch.float64) + 0.5) *
            scale).floor().long()
@@ -57,40 +51,19 @@ class ProgressiveResizeDataPreProcessor(SegDataPreProcessor):
     """:class:`SegDataPreProcessor` that resizes training batches by
     ``train_scale`` (progressive resizing, RGPNet paper sec. 3.2).
 
-    Everything :class:`SegDataPreProcessor` does happens first (move to the
-    device, BGR->RGB, normalise, pad/stack to ``size``, batch augments).
-    Then, only when ``training=True`` and ``train_scale != 1``, the stacked
-    batch ``(N, C, H, W)`` is resized to
-    ``(round(H * s), round(W * s))``:
+    After :class:`SegDataPreProcessor`, and only when ``training=True``
+    and ``train_scale != 1``, the stacked batch ``(N, C, H, W)`` goes to
+    ``(round(H * s), round(W * s))``: images bilinearly
+    (``align_corners=False``), the ground truth maps of ``PIXEL_FIELDS``
+    by nearest neighbour (``nearest-exact``, as a gather: labels keep dtype
+    and values), and each sample's ``img_shape``, ``pad_shape``,
+    ``padding_size`` (and ``scale_factor``) follow. Validation and test are
+    never resized.
 
-    * images bilinearly (``align_corners=False``, optionally antialiased),
-    * every ground truth map (``gt_sem_seg``, ``gt_edge_map``,
-      ``gt_depth_map``) by nearest neighbour with pixel centres aligned
-      (PyTorch's ``nearest-exact``), done as an integer gather, so labels
-      keep their dtype and only take values that were in the map (the
-      ignore index 255 of the padding included),
-    * each sample's ``img_shape``, ``pad_shape``, ``padding_size`` (and
-      ``scale_factor`` when present) metainfo follows the new size,
-
-    so the decode head's loss sees labels of the size of the images.
-    Validation and test (``training=False``) are never resized.
-
-    ``train_scale`` is a plain attribute (not a buffer: it is not in the
-    state dict, so checkpoints stay loadable by a plain
-    ``SegDataPreProcessor``); :class:`ProgressiveResizeHook` sets it before
-    every training iteration from the runner's iteration/epoch.
-
-    Why here and not in the data pipeline: the preprocessor runs in the
-    training process, on the device (the GPU), once per batch, right before
-    the model.  One ``F.interpolate`` on a batch costs next to nothing
-    there, whereas a pipeline transform would resize every sample on the
-    CPU.  More importantly, the pipeline runs inside dataloader workers,
-    which are separate processes (persistent between epochs, prefetching
-    batches ahead): the scale would have to be sent to every worker and the
-    prefetched batches would still carry the old one.  The preprocessor has
-    no such state to sync: the hook sets one attribute of the model, from
-    ``runner.iter``/``runner.epoch``, which are the same on every rank (so
-    all DDP ranks train at the same size) and are restored by ``--resume``.
+    ``train_scale`` is a plain attribute (not in the state dict), set by
+    :class:`ProgressiveResizeHook` before every training iteration. Resizing
+    here, on the device once per batch, is cheap and needs no scale sent to
+    the dataloader workers (docs/progressive_resizing.md).
 
     Args:
         train_scale (float): Initial scale of training batches, in (0, 1].
@@ -101,11 +74,8 @@ class ProgressiveResizeDataPreProcessor(SegDataPreProcessor):
         **kwargs: The arguments of :class:`SegDataPreProcessor`.
     """
 
-    def __init__(self,
-                 *args,
-                 train_scale: float = 1.0,
-                 antialias: bool = False,
-                 **kwargs) -> None:
+    def __init__(self, *args, train_scale: float = 1.0,
+                 antialias: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.train_scale = train_scale
         self.antialias = bool(antialias)
@@ -124,8 +94,7 @@ class ProgressiveResizeDataPreProcessor(SegDataPreProcessor):
         return f'train_scale={self._train_scale}, antialias={self.antialias}'
 
     def forward(self, data: dict, training: bool = False) -> Dict[str, Any]:
-        """Preprocess as :class:`SegDataPreProcessor`, then resize the
-        batch by ``train_scale`` when training."""
+        """As :class:`SegDataPreProcessor`, then resized when training."""
         data = super().forward(data, training)
         if training and self._train_scale != 1.0:
             data['inputs'], data['data_samples'] = self.resize_batch(
@@ -143,19 +112,14 @@ class ProgressiveResizeDataPreProcessor(SegDataPreProcessor):
             scale (float): Scale in (0, 1].
 
         Returns:
-            tuple[Tensor, list[SegDataSample]]: The resized batch and the
-            same samples, updated in place.
+            tuple: The resized batch, and the samples updated in place.
         """
         h, w = inputs.shape[-2:]
         out_h, out_w = scaled_size(h, scale), scaled_size(w, scale)
         if (out_h, out_w) == (h, w):
             return inputs, data_samples
-        inputs = F.interpolate(
-            inputs,
-            size=(out_h, out_w),
-            mode='bilinear',
-            align_corners=False,
-            antialias=self.antialias)
+        inputs = F.interpolate(inputs, size=(out_h, out_w), mode='bilinear',
+                               align_corners=False, antialias=self.antialias)
         rows = _nearest_index(h, out_h, inputs.device)
         cols = _nearest_index(w, out_w, inputs.device)
         ratio_h, ratio_w = out_h / h, out_w / w

@@ -21,14 +21,9 @@ NUM_LEVELS = 4
 
 
 def match_size(x: Tensor, ref: Tensor) -> Tensor:
-    """Crop or zero-pad ``x`` at its bottom/right so that its spatial size
-    equals that of ``ref``.
-
-    A stride-2 transposed convolution doubles its input (2h), while the
-    encoder level it is added to may be ``2h - 1`` tall when the backbone
-    halved an odd size with ``ceil``; backbones that halve with ``floor``
-    give ``2h + 1``. Cropping/padding keeps every pixel aligned with the
-    top-left corner, as the strided convolutions that made the levels are.
+    """Crop or zero-pad ``x`` at its bottom/right to the spatial size of
+    ``ref`` (an odd size halved by the backbone gives ``2h - 1`` with
+    ``ceil``, ``2h + 1`` with ``floor``); pixels stay top-left aligned.
 
     Args:
         x (Tensor): Feature map, shape (N, C, H, W).
@@ -62,52 +57,37 @@ class UpConvModule(nn.Sequential):
     def __init__(self, in_channels: int, out_channels: int,
                  norm_cfg: ConfigType, act_cfg: ConfigType) -> None:
         super().__init__()
-        self.add_module(
-            'deconv',
-            nn.ConvTranspose2d(
-                in_channels,
-                out_channels,
-                kernel_size=3,
-                stride=2,
-                padding=1,
-                output_padding=1,
-                bias=False))
+        self.add_module('deconv', nn.ConvTranspose2d(
+            in_channels, out_channels, kernel_size=3, stride=2, padding=1,
+            output_padding=1, bias=False))
         self.add_module('bn', build_norm_layer(norm_cfg, out_channels)[1])
         self.add_module('activate', build_activation_layer(act_cfg))
 
 
 class SharedResBlock(BaseModule):
     """The decoder function F: a basic residual block whose two 3x3
-    convolutions share one weight (paper eq. 3, fig. 3).
-
-    Each of the two convolutions keeps its own norm layer, since the
-    statistics of its input differ.
+    convolutions share one weight (paper eq. 3, fig. 3), each with its own
+    norm layer.
 
     Args:
         channels (int): Input and output channels.
         norm_cfg (dict): Config of the norm layers.
         act_cfg (dict): Config of the activation layers.
-        shared (bool): Whether the two convolutions share one weight
-            (``conv``). False gives each its own (``conv1``, ``conv2``, a
-            plain basic block: the ablation). Default: True.
+        shared (bool): The two convolutions share one weight (``conv``;
+            False: ``conv1``, ``conv2``, the ablation). Default: True.
         init_cfg (dict, optional): Initialisation config.
 
     Shape:
         (N, channels, H, W) -> (N, channels, H, W)
     """
 
-    def __init__(self,
-                 channels: int,
-                 norm_cfg: ConfigType,
-                 act_cfg: ConfigType,
-                 shared: bool = True,
+    def __init__(self, channels: int, norm_cfg: ConfigType,
+                 act_cfg: ConfigType, shared: bool = True,
                  init_cfg: OptConfigType = None) -> None:
         super().__init__(init_cfg)
         for name in ('conv', ) if shared else ('conv1', 'conv2'):
-            self.add_module(
-                name,
-                nn.Conv2d(
-                    channels, channels, kernel_size=3, padding=1, bias=False))
+            self.add_module(name, nn.Conv2d(channels, channels, kernel_size=3,
+                                            padding=1, bias=False))
         self.bn1 = build_norm_layer(norm_cfg, channels)[1]
         self.bn2 = build_norm_layer(norm_cfg, channels)[1]
         self.act1 = build_activation_layer(act_cfg)
@@ -115,9 +95,8 @@ class SharedResBlock(BaseModule):
 
     def _convs(self) -> Tuple[nn.Module, nn.Module]:
         """The first and the second convolution (the same when shared)."""
-        if hasattr(self, 'conv'):
-            return self.conv, self.conv
-        return self.conv1, self.conv2
+        return ((self.conv, self.conv) if hasattr(self, 'conv') else
+                (self.conv1, self.conv2))
 
     def forward(self, x: Tensor) -> Tensor:
         """Forward function."""
@@ -127,10 +106,9 @@ class SharedResBlock(BaseModule):
         return self.act2(out + x)
 
     def fuse(self) -> None:
-        """Fold the eval-mode BNs in (for deployment and fast inference):
-        the shared weight becomes two convolutions ``conv1``/``conv2``, one
-        per BN (the same FLOPs), and both BNs become ``nn.Identity``.
-        Called by :func:`rgpnet_mmseg.models.fuse_conv_bn`."""
+        """Fold the eval-mode BNs in (for ``models.fuse_conv_bn``): the
+        shared weight becomes ``conv1``/``conv2``, one per BN, and both BNs
+        ``nn.Identity``."""
         conv1, conv2 = self._convs()
         self.conv1 = fold_bn_into_conv(conv1, self.bn1)
         self.conv2 = fold_bn_into_conv(conv2, self.bn2)
@@ -141,9 +119,8 @@ class SharedResBlock(BaseModule):
 
 def _check_levels(name: str, value: Sequence, expected: int = NUM_LEVELS
                   ) -> Tuple:
-    """Return ``value`` as a tuple after checking that it is a sequence of
-    ``expected`` positive integers; raise a ``ValueError`` naming the
-    field otherwise."""
+    """``value`` as a tuple, checked to be ``expected`` positive ints
+    (``ValueError`` naming the field)."""
     if not isinstance(value, (list, tuple)) or len(value) != expected:
         raise ValueError(
             f'RGPHead: `{name}` must be a list of {expected} values, one per '
@@ -165,36 +142,27 @@ class RGPHead(BaseDecodeHead):
         x_s^a = D(T(x_{s-1}^e)) + T(x_s^e) + U(x_{s+1}^d)
         x_s^d = F_s(x_s^a)
 
-    where ``T`` is a 1x1 conv + BN + ReLU to the adaptor width of the level,
-    ``D`` a 3x3 stride-2 conv + BN + ReLU from level ``s-1`` into level
-    ``s``, ``U`` a 3x3 stride-2 transposed conv + BN + ReLU from decoder
-    level ``s+1`` into level ``s`` and ``F_s`` a basic residual block whose
-    two convolutions share one weight. Terms that do not exist at the ends
-    (no ``D`` at 1/4, no ``U`` at 1/32) are dropped. The classifier is a 1x1
-    conv on the 1/4 decoder output.
+    with ``T`` a 1x1 conv + BN + ReLU, ``D`` a 3x3 stride-2 conv + BN + ReLU,
+    ``U`` a 3x3 stride-2 transposed conv + BN + ReLU and ``F_s`` a residual
+    block with one shared weight; no ``D`` at 1/4, no ``U`` at 1/32. The
+    classifier is a 1x1 conv on the 1/4 decoder output.
 
     Args:
         in_channels (Sequence[int]): Channels of the four encoder levels,
-            e.g. ``(64, 128, 256, 512)`` for ResNet-18/34 and
-            ``(256, 512, 1024, 2048)`` for ResNet-50/101.
+            e.g. ``(64, 128, 256, 512)`` for ResNet-18/34.
         channels (int): Channels of the 1/4 decoder output that the
             classifier sees; must equal ``adaptor_channels[0]``.
         adaptor_channels (Sequence[int]): Adaptor/decoder widths per level.
-            Default: ``(64, 128, 256, 512)`` (``in/4`` for bottleneck
-            ResNets, as in the paper).
-        use_downsample (bool): Whether to use the downsampling connections
-            ``D`` (the paper's "DS"; off for the table 6 ablation).
-            Default: True.
-        share_decoder_weights (bool): Whether the two convolutions of each
-            decoder block ``F_s`` share one weight (eq. 3). False gives
-            them their own (the ablation). Default: True.
+            Default: ``(64, 128, 256, 512)``.
+        use_downsample (bool): Use the downsampling connections ``D`` (the
+            paper's "DS", off in the table 6 ablation). Default: True.
+        share_decoder_weights (bool): The two convolutions of each ``F_s``
+            share one weight (eq. 3; False: the ablation). Default: True.
         in_index (Sequence[int]): Which backbone outputs to use.
             Default: ``(0, 1, 2, 3)``.
-        dropout_ratio (float): Dropout before the classifier. The paper
-            uses none. Default: 0.0.
-        **kwargs: Other arguments of
-            :class:`mmseg.models.decode_heads.BaseDecodeHead`
-            (``num_classes``, ``norm_cfg``, ``loss_decode``, ``sampler``...).
+        dropout_ratio (float): Dropout before the classifier. Default: 0.0.
+        **kwargs: Other arguments of ``BaseDecodeHead`` (``num_classes``,
+            ``norm_cfg``, ``loss_decode``, ``sampler``...).
 
     Shape:
         inputs: four tensors (N, in_channels[s], H/2^(s+2), W/2^(s+2)).
@@ -224,22 +192,16 @@ class RGPHead(BaseDecodeHead):
             raise ValueError(
                 'RGPHead: `input_transform` must be \'multiple_select\' '
                 f'(the head fuses the levels itself), got {input_transform!r}')
-        super().__init__(
-            list(in_channels),
-            channels,
-            in_index=list(in_index),
-            input_transform=input_transform,
-            dropout_ratio=dropout_ratio,
-            **kwargs)
+        super().__init__(list(in_channels), channels, in_index=list(in_index),
+                         input_transform=input_transform,
+                         dropout_ratio=dropout_ratio, **kwargs)
         if self.norm_cfg is None:
             raise ValueError('RGPHead: `norm_cfg` must be set (the paper '
                              'uses BN after every convolution), got None')
         self.adaptor_channels = adaptor_channels
         self.use_downsample = use_downsample
-        conv_kwargs = dict(
-            conv_cfg=self.conv_cfg,
-            norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg)
+        conv_kwargs = dict(conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
+                           act_cfg=self.act_cfg)
         self.transfers = nn.ModuleList(
             ConvModule(c_in, c_out, 1, **conv_kwargs)
             for c_in, c_out in zip(in_channels, adaptor_channels))

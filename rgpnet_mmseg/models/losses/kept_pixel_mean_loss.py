@@ -21,14 +21,11 @@ class KeptPixelMeanLoss(nn.Module):
         super().__init__()
         self.loss = MODELS.build(loss)
 
-    def forward(self,
-                cls_score: Tensor,
-                label: Tensor,
+    def forward(self, cls_score: Tensor, label: Tensor,
                 weight: Optional[Tensor] = None,
                 avg_factor: Optional[Tensor] = None,
                 reduction_override: Optional[str] = None,
-                ignore_index: int = -100,
-                **kwargs) -> Tensor:
+                ignore_index: int = -100, **kwargs) -> Tensor:
         """Logits (N, C, H, W), label/weight (N, H, W); 'mean' changes."""
         reduction = reduction_override or self.loss.reduction
         if reduction == 'mean' and avg_factor is None:

@@ -1,31 +1,16 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """Label-relaxation loss of RGPNet (sec. 3.2, eq. 4).
 
-Border pixels are the pixels whose ``k x k`` window holds more than one
-(non-ignored) label.  At a border pixel the loss is
+At a border pixel (more than one non-ignored label in its ``k x k`` window)
+the loss is ``-log sum_{c in N} p_c = logsumexp(x) - logsumexp(x[N])``, ``N``
+the labels of the window; elsewhere plain cross-entropy ``-log p_y``. The
+reduction is mmseg's ``cross_entropy``'s, so without borders the values equal
+``CrossEntropyLoss``'s.
 
-    L = -log sum_{c in N} p_c = logsumexp(x) - logsumexp(x[N])
-
-with ``N`` the set of labels found in the window, while every other pixel
-gets the plain cross-entropy ``-log p_y``.  Reduction follows mmseg's
-:func:`mmseg.models.losses.cross_entropy` exactly, so on a label map without
-borders :class:`LabelRelaxationLoss` and mmseg's ``CrossEntropyLoss`` give
-identical values.
-
-Implementation notes (cost):
-
-* Borders without a one-hot: a window holds more than one label iff its max
-  and min label differ, so one separable ``k x k`` max filter over an
-  ``(N, 2, H, W)`` small-int map of ``label + 1`` and ``C - label``
-  (ignored pixels 0, window cut at the image edges) gives the paper's
-  one-hot + stride-1 max-pool set.
-* The label set ``N`` is built only for the border pixels (~2.4 % on
-  Cityscapes): a ``(P, C)`` bool mask from their gathered neighbours.
-* Forward is ``F.log_softmax`` + ``F.nll_loss`` as in ``F.cross_entropy``
-  (bit-identical without borders), the P border entries replaced by
-  ``-logsumexp(log_softmax(x)[N])``; a custom backward writes
-  ``g * (softmax - q)`` into one ``(N, C, H, W)`` tensor (``q`` the
-  one-hot label, or the softmax renormalised over ``N`` at borders).
+Cost: borders come from one separable max filter over a small-int
+``(N, 2, H, W)`` map of ``label + 1`` and ``C - label`` (max != min), ``N``
+is built for the border pixels only (``(P, C)`` bools), and a custom
+backward writes ``g * (softmax - q)`` into one ``(N, C, H, W)`` tensor.
 """
 from typing import List, Optional, Tuple, Union
 
@@ -38,10 +23,8 @@ from torch.autograd.function import once_differentiable
 from mmseg.models.losses.utils import get_class_weight, weight_reduce_loss
 from mmseg.registry import MODELS
 
-__all__ = [
-    'border_mask', 'border_label_mask', 'label_relaxation_loss',
-    'LabelRelaxationLoss'
-]
+__all__ = ['border_mask', 'border_label_mask', 'label_relaxation_loss',
+           'LabelRelaxationLoss']
 
 
 def _check_kernel_size(kernel_size: int) -> None:
@@ -53,13 +36,9 @@ def _check_kernel_size(kernel_size: int) -> None:
 
 def _valid_labels(label: Tensor, num_classes: Optional[int],
                   ignore_index: int) -> Tuple[Tensor, Tensor, int]:
-    """Validate ``label`` and return ``(valid, safe_label, num_classes)``.
-
-    ``valid`` (bool, (N, H, W)) marks the non-ignored pixels, ``safe_label``
-    (long) is ``label`` with ignored pixels set to 0.  Raises ``ValueError``
-    for non-ignored labels outside ``[0, num_classes)`` (if ``num_classes``
-    is None, it becomes ``max label + 1`` and only negative labels fail).
-    """
+    """``(valid, safe, num_classes)``: non-ignored mask (N, H, W), long
+    labels with ignored set to 0, ``C`` (None: max label + 1); ValueError
+    for non-ignored labels outside ``[0, C)``."""
     if label.dim() != 3:
         raise ValueError(
             f'label must have shape (N, H, W), got {tuple(label.shape)}')
@@ -68,10 +47,8 @@ def _valid_labels(label: Tensor, num_classes: Optional[int],
     label = label.long()
     valid = label != ignore_index
     safe = label.masked_fill(~valid, 0)
-    if safe.numel() > 0:
-        low, high = torch.stack(torch.aminmax(safe)).tolist()
-    else:
-        low, high = 0, -1
+    low, high = (torch.stack(torch.aminmax(safe)).tolist()
+                 if safe.numel() > 0 else (0, -1))
     if num_classes is None:
         num_classes = max(high + 1, 1)
     if low < 0 or high >= num_classes:
@@ -100,42 +77,30 @@ def _window_max(x: Tensor, radius: int) -> Tensor:
     return x
 
 
-def _encode(valid: Tensor, safe: Tensor, num_classes: int) -> Tensor:
-    """(N, 2, H, W) small-int tensor: channel 0 holds ``label + 1``,
-    channel 1 ``num_classes - label``; ignored pixels hold 0 in both, below
-    every valid value."""
-    if num_classes <= 254:
-        dtype = torch.uint8
-    elif num_classes <= 32766:
-        dtype = torch.int16
-    else:
-        dtype = torch.int32
+def _encoded_border(valid: Tensor, safe: Tensor, num_classes: int,
+                    kernel_size: int) -> Tuple[Tensor, Tensor]:
+    """``(enc, border)``: the (N, 2, H, W) small-int map of ``label + 1``
+    and ``num_classes - label`` (ignored pixels 0 in both, below every valid
+    value) and the (N, H, W) bool border mask."""
+    dtype = (torch.uint8 if num_classes <= 254 else
+             torch.int16 if num_classes <= 32766 else torch.int32)
     small = safe.to(dtype)
     enc = small.new_empty((safe.shape[0], 2, *safe.shape[1:]))
     torch.add(small, 1, out=enc[:, 0])
     torch.sub(num_classes, small, out=enc[:, 1])
-    return enc.mul_(valid.unsqueeze(1))
-
-
-def _border_from_encoded(enc: Tensor, valid: Tensor, num_classes: int,
-                         kernel_size: int) -> Tensor:
+    enc.mul_(valid.unsqueeze(1))
     if kernel_size == 1:
-        return torch.zeros_like(valid)
+        return enc, torch.zeros_like(valid)
     pooled = _window_max(enc, kernel_size // 2)
     # at a valid pixel: pooled[:, 0] = max + 1, pooled[:, 1] = C - min, so
     # the window holds one label iff pooled[:, 0] == C + 1 - pooled[:, 1]
-    return valid & (pooled[:, 0] != (num_classes + 1) - pooled[:, 1])
+    return enc, valid & (pooled[:, 0] != (num_classes + 1) - pooled[:, 1])
 
 
-def border_mask(label: Tensor,
-                kernel_size: int = 3,
-                ignore_index: int = 255,
+def border_mask(label: Tensor, kernel_size: int = 3, ignore_index: int = 255,
                 num_classes: Optional[int] = None) -> Tensor:
-    """Find the border pixels of a label map.
-
-    A pixel is a border pixel if it is not ignored and the ``k x k`` window
-    centred on it holds more than one label.  Ignored pixels never count as
-    a label of a window, and at the image edges only in-image pixels count.
+    """Border pixels of a label map: not ignored, with more than one label
+    in their ``k x k`` window (ignored and out-of-image pixels not counted).
 
     Args:
         label (Tensor): Integer label map of shape (N, H, W).
@@ -149,8 +114,7 @@ def border_mask(label: Tensor,
     """
     _check_kernel_size(kernel_size)
     valid, safe, num_classes = _valid_labels(label, num_classes, ignore_index)
-    enc = _encode(valid, safe, num_classes)
-    return _border_from_encoded(enc, valid, num_classes, kernel_size)
+    return _encoded_border(valid, safe, num_classes, kernel_size)[1]
 
 
 def _border_neighbour_labels(valid: Tensor, safe: Tensor, num_classes: int,
@@ -158,8 +122,7 @@ def _border_neighbour_labels(valid: Tensor, safe: Tensor, num_classes: int,
     """Flat indices ``b * H * W + i * W + j`` (P,) of the border pixels, in
     row-major order, and their (P, C) bool label masks, from validated
     labels."""
-    enc = _encode(valid, safe, num_classes)
-    border = _border_from_encoded(enc, valid, num_classes, kernel_size)
+    enc, border = _encoded_border(valid, safe, num_classes, kernel_size)
     pix = border.reshape(-1).nonzero().squeeze(1)
     num_border = pix.numel()
     if num_border == 0:
@@ -169,9 +132,8 @@ def _border_neighbour_labels(valid: Tensor, safe: Tensor, num_classes: int,
     offsets = torch.arange(-r, r + 1, device=valid.device)
     i_idx = pix.div(w, rounding_mode='floor').remainder_(h)
     j_idx = pix.remainder(w)
-    # Clamping a window coordinate into the image always lands on an
-    # in-image pixel of the same window (the window holds the centre pixel),
-    # so duplicates are harmless and no padded copy of the map is needed.
+    # a window coordinate clamped into the image lands on a pixel of the
+    # same window (it holds the centre): harmless duplicates, no padding
     ii = (i_idx[:, None] + offsets[None, :]).clamp_(0, h - 1)  # (P, k)
     jj = (j_idx[:, None] + offsets[None, :]).clamp_(0, w - 1)  # (P, k)
     row0 = (pix - i_idx * w - j_idx)[:, None, None]  # b * H * W
@@ -185,14 +147,10 @@ def _border_neighbour_labels(valid: Tensor, safe: Tensor, num_classes: int,
 
 
 def border_label_mask(
-        label: Tensor,
-        num_classes: int,
-        kernel_size: int = 3,
+        label: Tensor, num_classes: int, kernel_size: int = 3,
         ignore_index: int = 255) -> Tuple[Tuple[Tensor, Tensor, Tensor],
                                           Tensor]:
     """Border pixels and the set of labels in each one's window.
-
-    The set is built for the border pixels only (P x C bools).
 
     Args:
         label (Tensor): Integer label map of shape (N, H, W).
@@ -201,15 +159,14 @@ def border_label_mask(
         ignore_index (int): Label value to ignore. Default: 255.
 
     Returns:
-        tuple: ``(indices, labels)`` where ``indices`` is a tuple of three
-        long tensors ``(batch, row, col)`` of shape (P,) addressing the P
-        border pixels in row-major order (as ``border_mask(...).nonzero()``),
-        and ``labels`` is a bool tensor of shape (P, C), True for the labels
-        present (and not ignored) in the pixel's window.
+        tuple: ``(indices, labels)``: ``(batch, row, col)`` long tensors (P,)
+        of the border pixels in row-major order (as ``nonzero()`` of
+        :func:`border_mask`) and (P, C) bools, True for the non-ignored
+        labels in each window.
 
     Raises:
-        ValueError: If a label outside ``[0, num_classes)`` is not
-            ``ignore_index``, or ``kernel_size`` is not a positive odd int.
+        ValueError: For a label outside ``[0, C)`` that is not
+            ``ignore_index``, or a bad ``kernel_size``.
     """
     _check_kernel_size(kernel_size)
     valid, safe, num_classes = _valid_labels(label, num_classes, ignore_index)
@@ -223,9 +180,8 @@ def border_label_mask(
 
 
 def _class_index(pix: Tensor, shape: torch.Size) -> Tensor:
-    """Flat (row-major) indices, shape (P, C), of the elements ``(b, c, i,
-    j)`` of an (N, C, H, W) tensor for the pixels ``pix = b*H*W + i*W + j``
-    (shape (P,)) and all classes c."""
+    """Flat indices (P, C) of the elements ``(b, c, i, j)`` of an (N, C, H,
+    W) tensor for the pixels ``pix = b*H*W + i*W + j`` (P,), all classes."""
     _, c, h, w = shape
     hw = h * w
     batch_offset = pix.div(hw, rounding_mode='floor') * ((c - 1) * hw)
@@ -234,15 +190,10 @@ def _class_index(pix: Tensor, shape: torch.Size) -> Tensor:
 
 
 class _RelaxedNLL(torch.autograd.Function):
-    """Per-pixel loss from logits: ``-log p_y`` (0 at ignored pixels), and
-    ``-log sum_{c in N} p_c`` at the given border pixels.
-
-    Forward is ``F.log_softmax`` + ``F.nll_loss`` (bit-identical to
-    ``F.cross_entropy``) plus the border rows; backward writes the whole
-    gradient in one tensor, ``g * (softmax - q)`` with ``q`` the one-hot
-    label, or at border pixels the softmax renormalised over ``N``, so no
-    second full-size gradient is built and summed.
-    """
+    """Per-pixel ``-log p_y`` (0 at ignored pixels; bit-identical to
+    ``F.cross_entropy``), ``-log sum_{c in N} p_c`` at the border pixels;
+    backward writes ``g * (softmax - q)`` into one tensor (``q``: one-hot
+    label, or at borders the softmax renormalised over ``N``)."""
 
     @staticmethod
     def forward(ctx, logits: Tensor, label: Tensor, valid: Tensor,
@@ -284,8 +235,7 @@ class _RelaxedNLL(torch.autograd.Function):
         return grad, None, None, None, None, None, None
 
 
-def label_relaxation_loss(pred: Tensor,
-                          label: Tensor,
+def label_relaxation_loss(pred: Tensor, label: Tensor,
                           weight: Optional[Tensor] = None,
                           class_weight: Optional[Tensor] = None,
                           reduction: str = 'mean',
@@ -296,46 +246,28 @@ def label_relaxation_loss(pred: Tensor,
                           kernel_size: int = 3) -> Tensor:
     """Label-relaxation loss (RGPNet eq. 4) with mmseg CE reduction.
 
-    Per-pixel loss: at border pixels ``-log sum_{c in N} p_c`` with ``N``
-    the labels of the ``k x k`` window (ignored pixels excluded, window cut
-    at the image edges), computed as ``-logsumexp(log_softmax(x)[N])``
-    (= ``logsumexp(x) - logsumexp(x[N])``); elsewhere the plain
-    cross-entropy ``-log p_y``; 0 at ignored pixels.  The class weight of
-    the pixel's own ground-truth label multiplies its loss (as in
-    ``F.cross_entropy``), then the per-pixel ``weight`` (e.g. from
-    ``OHEMPixelSampler``), then the reduction of
-    :func:`mmseg.models.losses.cross_entropy`:
-
-    * ``mean`` without ``avg_factor``: sum divided by the number of pixels
-      (``avg_non_ignore=False``) or of non-ignored pixels
-      (``avg_non_ignore=True``); with ``class_weight`` by the sum of the
-      pixels' class weights instead (ignored pixels count with weight 0
-      under ``avg_non_ignore=True``; under ``avg_non_ignore=False`` they
-      count with ``class_weight[ignore_index]`` when that is a class index,
-      like mmseg, and with 1 otherwise, where mmseg itself raises an
-      IndexError).
-    * ``mean`` with ``avg_factor``: ``sum / (avg_factor + eps)``.
-    * ``sum`` / ``none`` as usual (``none`` keeps shape (N, H, W)).
-
-    The computation runs in float32 (float64 inputs stay float64) with
-    autocast disabled, so fp16/bf16 inputs or autocast regions give finite
-    values.  The result is float32 (or float64).
+    Per pixel: ``-logsumexp(log_softmax(x)[N])`` at border pixels (``N``:
+    labels of the ``k x k`` window, ignored excluded, cut at the edges),
+    ``-log p_y`` elsewhere, 0 at ignored pixels; times the class weight of
+    the pixel's own label and the per-pixel ``weight``. ``mean`` without
+    ``avg_factor`` divides by the pixel count (non-ignored only with
+    ``avg_non_ignore``) or, with ``class_weight``, by the pixels' summed
+    class weights (ignored pixels: 0 with ``avg_non_ignore``, else
+    ``class_weight[ignore_index]`` if that is a class, else 1 where mmseg
+    raises); with ``avg_factor`` by ``avg_factor + eps``. Computed in
+    float32 (float64 stays) without autocast, so fp16/bf16 stay finite.
 
     Args:
         pred (Tensor): Logits of shape (N, C, H, W).
         label (Tensor): Integer labels of shape (N, H, W).
-        weight (Tensor, optional): Per-pixel weight of shape (N, H, W).
-            Default: None.
-        class_weight (Tensor, optional): Weight of each class, shape (C,).
-            Default: None.
+        weight (Tensor, optional): Per-pixel weight (N, H, W). Default: None.
+        class_weight (Tensor, optional): Class weights (C,). Default: None.
         reduction (str): 'none', 'mean' or 'sum'. Default: 'mean'.
         avg_factor (int | float | Tensor, optional): Divisor of the 'mean'
             reduction. Default: None.
         ignore_index (int): Label value to ignore. Default: -100.
-        avg_non_ignore (bool): Average only over non-ignored pixels.
-            Default: False.
-        kernel_size (int): Odd window size of the border search.
-            Default: 3.
+        avg_non_ignore (bool): Mean over non-ignored pixels. Default: False.
+        kernel_size (int): Odd border window size. Default: 3.
 
     Returns:
         Tensor: The loss, a scalar, or of shape (N, H, W) for 'none'.
@@ -359,9 +291,8 @@ def label_relaxation_loss(pred: Tensor,
                                                    kernel_size)
     label = label.long()
 
-    compute_dtype = (
-        pred.dtype if pred.dtype in (torch.float32, torch.float64) else
-        torch.float32)
+    compute_dtype = (pred.dtype if pred.dtype in (torch.float32, torch.float64)
+                     else torch.float32)
     with torch.autocast(device_type=pred.device.type, enabled=False):
         loss = _RelaxedNLL.apply(
             pred.to(compute_dtype), label, valid, safe, pix, nbr_labels,
@@ -371,26 +302,17 @@ def label_relaxation_loss(pred: Tensor,
                 class_weight, dtype=compute_dtype, device=pred.device)
             # weight of each pixel's own label (0 loss at ignored pixels)
             loss = loss * class_weight[safe]
-
         # reduction, as mmseg.models.losses.cross_entropy
-        if (avg_factor is None) and reduction == 'mean':
+        if avg_factor is None and reduction == 'mean':
             if class_weight is None:
-                if avg_non_ignore:
-                    avg_factor = int(valid.sum().item())
-                else:
-                    avg_factor = label.numel()
-            else:
-                label_weights = class_weight[safe]
-                if avg_non_ignore:
-                    label_weights = label_weights.masked_fill(~valid, 0)
-                elif not 0 <= ignore_index < num_classes:
-                    # mmseg raises an IndexError here; count them as 1
-                    label_weights = label_weights.masked_fill(~valid, 1)
-                else:
-                    label_weights = label_weights.masked_fill(
-                        ~valid, float(class_weight[ignore_index]))
-                avg_factor = label_weights.sum()
-
+                avg_factor = (int(valid.sum().item()) if avg_non_ignore else
+                              label.numel())
+            else:  # ignored pixels: 1 where mmseg raises an IndexError
+                fill = (0 if avg_non_ignore else
+                        float(class_weight[ignore_index])
+                        if 0 <= ignore_index < num_classes else 1)
+                avg_factor = class_weight[safe].masked_fill(~valid,
+                                                            fill).sum()
         if weight is not None:
             weight = weight.float()
         loss = weight_reduce_loss(
@@ -402,48 +324,27 @@ def label_relaxation_loss(pred: Tensor,
 class LabelRelaxationLoss(nn.Module):
     """Label-relaxation loss of RGPNet (sec. 3.2, eq. 4).
 
-    Border pixels (more than one non-ignored label in their ``k x k``
-    window) get ``-log sum_{c in N} p_c`` over the labels ``N`` of the
-    window; every other pixel gets plain cross-entropy.  Drop-in for mmseg's
-    ``CrossEntropyLoss`` (same call interface and reduction semantics,
-    including the ``avg_non_ignore=False`` default that divides the mean by
-    all pixels), e.g. in a decode head::
-
-        loss_decode=[
-            dict(type='CrossEntropyLoss', loss_weight=1.0),
-            dict(type='LabelRelaxationLoss', loss_weight=1.0,
-                 loss_name='loss_lr')]
-
-    Alone (``loss_decode=dict(type='LabelRelaxationLoss')``) it already is
-    the paper's loss, cross-entropy off the borders; in a list with
-    ``CrossEntropyLoss`` the non-border pixels are counted twice.
-
-    ``class_weight`` applies the weight of the pixel's own ground-truth
-    label to its loss (border pixels included), as ``CrossEntropyLoss``
-    does; see :func:`label_relaxation_loss` for the mean's divisor.
-    Per-pixel ``weight`` (e.g. from ``OHEMPixelSampler``) multiplies the
-    per-pixel loss; ``reduction_override='none'`` (as ``OHEMPixelSampler``
-    without ``thresh`` uses) gives the (N, H, W) per-pixel losses.
+    Drop-in for mmseg's ``CrossEntropyLoss`` (same call interface and
+    reduction, see :func:`label_relaxation_loss`); alone it is the paper's
+    loss (cross-entropy off the borders), in a list with
+    ``CrossEntropyLoss`` the non-border pixels count twice.
+    ``reduction_override='none'`` (``OHEMPixelSampler``) gives (N, H, W).
 
     Args:
         reduction (str): 'none', 'mean' or 'sum'. Default: 'mean'.
         class_weight (list[float] | str, optional): Weight of each class, or
             a file to read them from. Default: None.
         loss_weight (float): Weight of the loss. Default: 1.0.
-        loss_name (str): Name of the loss item; must start with ``loss_`` to
-            be back-propagated. Default: 'loss_lr'.
-        avg_non_ignore (bool): Average only over non-ignored pixels.
-            Default: False.
+        loss_name (str): Name of the loss item (``loss_``: back-propagated).
+            Default: 'loss_lr'.
+        avg_non_ignore (bool): Mean over non-ignored pixels. Default: False.
         kernel_size (int): Odd size ``k`` of the border window. Default: 3.
     """
 
-    def __init__(self,
-                 reduction: str = 'mean',
+    def __init__(self, reduction: str = 'mean',
                  class_weight: Optional[Union[List[float], str]] = None,
-                 loss_weight: float = 1.0,
-                 loss_name: str = 'loss_lr',
-                 avg_non_ignore: bool = False,
-                 kernel_size: int = 3) -> None:
+                 loss_weight: float = 1.0, loss_name: str = 'loss_lr',
+                 avg_non_ignore: bool = False, kernel_size: int = 3) -> None:
         super().__init__()
         if reduction not in ('none', 'mean', 'sum'):
             raise ValueError(f'invalid reduction {reduction!r}')
@@ -460,34 +361,21 @@ class LabelRelaxationLoss(nn.Module):
         return (f'kernel_size={self.kernel_size}, '
                 f'avg_non_ignore={self.avg_non_ignore}')
 
-    def forward(self,
-                cls_score: Tensor,
-                label: Tensor,
+    def forward(self, cls_score: Tensor, label: Tensor,
                 weight: Optional[Tensor] = None,
                 avg_factor: Optional[Union[int, float, Tensor]] = None,
                 reduction_override: Optional[str] = None,
-                ignore_index: int = -100,
-                **kwargs) -> Tensor:
-        """Forward function; the arguments of mmseg's ``CrossEntropyLoss``
-        (see :func:`label_relaxation_loss`).
-
-        Returns:
-            Tensor: The weighted loss (shape (N, H, W) for 'none').
-        """
+                ignore_index: int = -100, **kwargs) -> Tensor:
+        """The arguments of mmseg's ``CrossEntropyLoss``
+        (:func:`label_relaxation_loss`); (N, H, W) for 'none'."""
         assert reduction_override in (None, 'none', 'mean', 'sum')
-        reduction = (
-            reduction_override if reduction_override else self.reduction)
+        reduction = reduction_override or self.reduction
         class_weight = None if self.class_weight is None else \
             cls_score.new_tensor(self.class_weight, dtype=torch.float32)
         return self.loss_weight * label_relaxation_loss(
-            cls_score,
-            label,
-            weight,
-            class_weight=class_weight,
-            reduction=reduction,
-            avg_factor=avg_factor,
-            ignore_index=ignore_index,
-            avg_non_ignore=self.avg_non_ignore,
+            cls_score, label, weight, class_weight=class_weight,
+            reduction=reduction, avg_factor=avg_factor,
+            ignore_index=ignore_index, avg_non_ignore=self.avg_non_ignore,
             kernel_size=self.kernel_size)
 
     @property
