@@ -1,13 +1,8 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Drawing synthetic street scenes for the demo data set.
-
-:class:`Scene` is a label map and an RGB image drawn on together, with a
-random perspective street layout and the things of a street (buildings,
-trees, walls and fences, vehicles, people, bikes, poles with signs and
-lights), labelled with the 19 Cityscapes train ids. ``make_demo_data.py``
-composes and finishes the scenes. numpy and OpenCV only.
-"""
-from typing import Callable, Sequence, Tuple
+"""Drawing the demo data set's street scenes (numpy and OpenCV only):
+:class:`Scene` and the things of a street, which ``make_demo_data.py``
+composes and finishes."""
+from typing import Callable, Iterator, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -29,7 +24,11 @@ VEHICLE_HEIGHT = {CAR: 0.33, TRUCK: 0.55, BUS: 0.6, TRAIN: 0.7}
 VEHICLE_ASPECT = {CAR: (2.4, 1.6), TRUCK: (2.6, 1.0), BUS: (2.8, 1.1),
                   TRAIN: (6.0, 6.0)}  # (side view, rear view)
 POLES = (POLE, SIGN, LIGHT)
+SIGN_CORNERS = (((-1, -0.8), (1, -0.8), (1, 0.8), (-1, 0.8)),  # half sizes
+                ((-1, -1), (1, -1), (0, 1)),
+                ((0, -1), (1, 0), (0, 1), (-1, 0)))
 TYRE, GLASS, DARK_GLASS = (25, 25, 28), (40, 50, 62), (45, 55, 70)
+LAMPS = np.array([(255, 40, 30), (255, 200, 40), (60, 255, 120)], np.float64)
 
 
 def _ipt(point: Sequence[float]) -> Tuple[int, ...]:
@@ -42,9 +41,17 @@ def _as_points(points) -> np.ndarray:
     return pts.astype(np.int32).reshape(-1, 1, 2)
 
 
+def _steps(start: float, step: float, stop: float,
+           size: float = 0.0) -> Iterator[float]:
+    """``start``, ``start + step``, ... while ``x + size < stop``."""
+    while start + size < stop:
+        yield start
+        start += step
+
+
 class _Box:
-    """An object's box ``(x0, y0, x1, y1)`` (``y1`` on the ground) and
-    offsets in fractions of its width ``w`` and height ``h``."""
+    """A box ``(x0, y0, x1, y1)`` and offsets in fractions of its ``w``/``h``
+    from its left, right, top and bottom."""
 
     def __init__(self, box: Sequence[float]) -> None:
         self.x0, self.y0, self.x1, self.y1 = box
@@ -64,11 +71,10 @@ class _Box:
 
 
 class Scene:
-    """A street scene being drawn: a label map and a float RGB image drawn
+    """A label map (the 19 Cityscapes train ids) and a float RGB image drawn
     on together (``cls=None``: the image only), a random perspective layout
-    (a road from a vanishing point on the horizon to the bottom, a
-    sidewalk on each side, terrain beyond, sometimes the ego vehicle's
-    bonnet) and ``rng``, the random generator of the drawing phase."""
+    (road, sidewalks, terrain, maybe the ego vehicle's bonnet) and ``rng``,
+    the generator of the drawing phase."""
 
     def __init__(self, rng: np.random.Generator, height: int,
                  width: int) -> None:
@@ -76,14 +82,17 @@ class Scene:
         self.label = np.full((height, width), SKY, dtype=np.uint8)
         self.img = np.zeros((height, width, 3), dtype=np.float32)
         self.horizon = height * rng.uniform(0.34, 0.5)
-        self.vx = width * rng.uniform(0.38, 0.62)
-        self.road_top = width * rng.uniform(0.01, 0.03)
+        vx = width * rng.uniform(0.38, 0.62)  # the vanishing point
+        road = width * rng.uniform(0.01, 0.03)
         centre = width * rng.uniform(0.4, 0.6)
         half = width * rng.uniform(0.28, 0.42)
+        walk = width * rng.uniform(0.01, 0.03)
+        walk_l, walk_r = (width * rng.uniform(0.12, 0.3) for _ in 'lr')
+        # x of the left, right edges at the horizon (top) and the bottom
+        self.road_top = (vx - road, vx + road)
+        self.walk_top = (vx - road - walk, vx + road + walk)
         self.road_bottom = (centre - half, centre + half)
-        self.walk_top = width * rng.uniform(0.01, 0.03)
-        self.walk_bottom = (width * rng.uniform(0.12, 0.3),
-                            width * rng.uniform(0.12, 0.3))
+        self.walk_bottom = (centre - half - walk_l, centre + half + walk_r)
         self.has_ego = bool(rng.random() < 0.5)
         self.ego_top = height * (1.0 - rng.uniform(0.06, 0.12)) \
             if self.has_ego else height
@@ -100,11 +109,10 @@ class Scene:
         return self.jitter(PALETTE[cls], **kwargs)
 
     def _draw(self, fn: Callable, cls, colour, *args, **kwargs) -> None:
+        kwargs['lineType'] = cv2.LINE_8
         if cls is not None:
-            fn(self.label, *args, color=int(cls), lineType=cv2.LINE_8,
-               **kwargs)
-        fn(self.img, *args, color=tuple(float(c) for c in colour),
-           lineType=cv2.LINE_8, **kwargs)
+            fn(self.label, *args, color=int(cls), **kwargs)
+        fn(self.img, *args, color=tuple(float(c) for c in colour), **kwargs)
 
     def poly(self, points, cls, colour) -> None:
         self._draw(cv2.fillPoly, cls, colour, [_as_points(points)])
@@ -136,21 +144,16 @@ class Scene:
         t = (y - self.horizon) / (self.height - self.horizon)
         return float(min(max(t, 0.0), 1.0))
 
-    def road_edges(self, y: float) -> Tuple[float, float]:
-        t = self.depth(y)
-        left, right = self.vx - self.road_top, self.vx + self.road_top
-        return (left + t * (self.road_bottom[0] - left),
-                right + t * (self.road_bottom[1] - right))
+    def road_edges(self, y: float) -> Tuple[float, ...]:
+        return self._edges(y, self.road_top, self.road_bottom)
 
-    def walk_edges(self, y: float) -> Tuple[float, float]:
+    def walk_edges(self, y: float) -> Tuple[float, ...]:
         """Outer x of the left and right sidewalks at row ``y``."""
+        return self._edges(y, self.walk_top, self.walk_bottom)
+
+    def _edges(self, y: float, top, bottom) -> Tuple[float, ...]:
         t = self.depth(y)
-        left = self.vx - self.road_top - self.walk_top
-        right = self.vx + self.road_top + self.walk_top
-        bottom_left = self.road_bottom[0] - self.walk_bottom[0]
-        bottom_right = self.road_bottom[1] + self.walk_bottom[1]
-        return (left + t * (bottom_left - left),
-                right + t * (bottom_right - right))
+        return tuple(a + t * (b - a) for a, b in zip(top, bottom))
 
     def ground_row(self, lo: float, hi: float) -> float:
         """A random row between the horizon and the ego vehicle."""
@@ -159,11 +162,9 @@ class Scene:
 
     def walk_point(self, y: float, side: int) -> float:
         """A random x on the left (0) or right (1) sidewalk at row y."""
-        (road_l, road_r), (walk_l, walk_r) = self.road_edges(y), \
-            self.walk_edges(y)
-        u = self.rng.uniform(0.15, 0.85)
-        return walk_l + u * (road_l - walk_l) if side == 0 else \
-            road_r + u * (walk_r - road_r)
+        a, b = self.walk_edges(y)[side], self.road_edges(y)[side]
+        a, b = (b, a) if side else (a, b)  # from the left
+        return a + self.rng.uniform(0.15, 0.85) * (b - a)
 
     def building(self, x0, x1, base) -> None:
         """A facade with a grid of windows and, sometimes, a gable roof."""
@@ -181,14 +182,11 @@ class Scene:
             return
         window = self.jitter((60, 75, 95), std=12) if rng.random() < 0.5 \
             else colour * rng.uniform(0.35, 0.6)
-        y = top + cell_h * 0.4
-        while y + cell_h * 0.5 < base - cell_h * 0.3:
-            x = x0 + cell * 0.3
-            while x + cell * 0.5 < x1:
+        for y in _steps(top + cell_h * 0.4, cell_h, base - cell_h * 0.3,
+                        cell_h * 0.5):
+            for x in _steps(x0 + cell * 0.3, cell, x1, cell * 0.5):
                 self.rect(x, y, x + cell * 0.5, y + cell_h * 0.5, None,
                           window)
-                x += cell
-            y += cell_h
 
     def tree(self, cx, base, crown) -> None:
         """A trunk and a crown of overlapping circles (all vegetation)."""
@@ -219,16 +217,12 @@ class Scene:
         if cls == WALL:
             joint = colour * self.rng.uniform(0.7, 0.85)
             step = max(2.0, self.height * 0.025)
-            y = top + step
-            while y < base:
+            for y in _steps(top + step, step, base):
                 self.line((x0, y), (x1, y), None, joint)
-                y += step
             return
         dark = colour * self.rng.uniform(0.55, 0.75)
-        step, x = max(3.0, self.width * 0.02), x0
-        while x < x1:
+        for x in _steps(x0, max(3.0, self.width * 0.02), x1):
             self.line((x, top), (min(x + (base - top), x1), base), None, dark)
-            x += step
         self.line((x0, top), (x1, top), None, dark)
 
     def side_barrier(self, side: int) -> None:
@@ -245,7 +239,7 @@ class Scene:
         dark = colour * self.rng.uniform(0.55, 0.8)
         if cls == VEGETATION:
             return
-        for u in [(k / 8.0)**1.5 for k in range(1, 8)]:  # posts
+        for u in ((k / 8.0)**1.5 for k in range(1, 8)):  # posts
             x = x0 + u * (x1 - x0)
             self.line((x, y0 + u * (y1 - y0)), (x, top0 + u * (top1 - top0)),
                       None, dark)
@@ -262,26 +256,24 @@ class Scene:
         self.rect(b.rx(inner), top, b.rx(outer), b.y1, cls, tyre)
 
     def car(self, box, side_view: bool) -> None:
+        """Body, roof and windows, then wheels (side) or tyres and lamps."""
         b, (x0, y0, x1, y1) = _Box(box), box
         colour = self.colour(CAR, std=22, gain=(0.6, 1.4))
         glass = self.jitter(DARK_GLASS, std=10)
-        top, glass_bottom = b.ty(0.45), b.ty(0.45) - 0.05 * b.h
+        top, glass_bottom, r = b.ty(0.45), b.ty(0.45) - 0.05 * b.h, 0.2 * b.h
+        self.rect(x0, top, x1, y1 - 0.6 * r if side_view else b.by(0.1), CAR,
+                  colour)
+        # roof and windows: x in from the sides at the bottom, top, bottom
+        (a, c, d), (e, f, g) = ((0.18, 0.3, 0.12), (0.24, 0.33, 0.18)) \
+            if side_view else ((0.1, 0.2, 0.1), (0.17, 0.24, 0.17))
+        self.poly([(b.lx(a), top), (b.lx(c), y0), (b.rx(c), y0),
+                   (b.rx(d), top)], CAR, colour)
+        self.poly([(b.lx(e), glass_bottom), (b.lx(f), b.ty(0.1)),
+                   (b.rx(f), b.ty(0.1)), (b.rx(g), glass_bottom)], None,
+                  glass)
         if side_view:
-            r = 0.2 * b.h
-            self.rect(x0, top, x1, y1 - 0.6 * r, CAR, colour)
-            self.poly([(b.lx(0.18), top), (b.lx(0.3), y0), (b.rx(0.3), y0),
-                       (b.rx(0.12), top)], CAR, colour)
-            self.poly([(b.lx(0.24), glass_bottom), (b.lx(0.33), b.ty(0.1)),
-                       (b.rx(0.33), b.ty(0.1)), (b.rx(0.18), glass_bottom)],
-                      None, glass)
             self.wheels(CAR, (b.lx(0.2), b.rx(0.2)), y1 - r, r)
             return
-        self.rect(x0, top, x1, b.by(0.1), CAR, colour)
-        self.poly([(b.lx(0.1), top), (b.lx(0.2), y0), (b.rx(0.2), y0),
-                   (b.rx(0.1), top)], CAR, colour)
-        self.poly([(b.lx(0.17), glass_bottom), (b.lx(0.24), b.ty(0.1)),
-                   (b.rx(0.24), b.ty(0.1)), (b.rx(0.17), glass_bottom)], None,
-                  glass)
         self.rear_tyres(b, CAR, b.by(0.12), 0.05, 0.2)
         lamp = self.jitter((200, 30, 30), std=15)
         lamp_y = (top + 0.08 * b.h, top + 0.18 * b.h)
@@ -324,10 +316,8 @@ class Scene:
             self.rear_tyres(b, BUS, y1 - r, 0.05, 0.2)
             return
         pane = max(2.0, 0.12 * b.w)
-        x = b.lx(0.03) + pane
-        while x < b.rx(0.03):
+        for x in _steps(b.lx(0.03) + pane, pane, b.rx(0.03)):
             self.line((x, b.ty(0.12)), (x, b.ty(0.45)), None, colour)
-            x += pane
         self.wheels(BUS, (b.lx(0.15), b.rx(0.15)), y1 - r, r)
 
     def train(self, box) -> None:
@@ -339,10 +329,8 @@ class Scene:
                   self.jitter((200, 200, 190), std=15))
         glass = self.jitter(GLASS, std=10)
         pane = max(3.0, b.h * 0.5)
-        x = x0 + pane * 0.3
-        while x + pane * 0.6 < x1:
+        for x in _steps(x0 + pane * 0.3, pane, x1, pane * 0.6):
             self.rect(x, b.ty(0.15), x + pane * 0.6, b.ty(0.5), None, glass)
-            x += pane
         self.line((x0, y0), (x1, y0), TRAIN, colour * 0.6)
 
     def person(self, box, cls: int = PERSON, legs: bool = True) -> None:
@@ -366,10 +354,10 @@ class Scene:
         if legs:
             stride = self.rng.uniform(0.0, 0.35) * w
             leg = max(1, int(round(0.22 * w)))
-            self.line((cx - 0.12 * w, bottom), (cx - 0.12 * w - stride, y1),
-                      cls, trousers, leg)
-            self.line((cx + 0.12 * w, bottom), (cx + 0.12 * w + stride, y1),
-                      cls, trousers, leg)
+            for s in (-1, 1):
+                self.line((cx + s * 0.12 * w, bottom),
+                          (cx + s * 0.12 * w + s * stride, y1), cls, trousers,
+                          leg)
 
     def bicycle(self, box) -> None:
         """Two wheel rings and a frame, from the side."""
@@ -427,26 +415,18 @@ class Scene:
             if shape == 0:  # round, with a ring
                 self.circle(cx, sy, size, SIGN, colour)
                 self.circle(cx, sy, size * 0.6, None, colour * 0.75)
-            elif shape == 1:
-                self.rect(cx - size, sy - size * 0.8, cx + size,
-                          sy + size * 0.8, SIGN, colour)
-            elif shape == 2:
-                self.poly([(cx - size, sy - size), (cx + size, sy - size),
-                           (cx, sy + size)], SIGN, colour)
-            else:
-                self.poly([(cx, sy - size), (cx + size, sy), (cx, sy + size),
-                           (cx - size, sy)], SIGN, colour)
+            else:  # a rectangle, a triangle or a diamond
+                self.poly([(cx + u * size, sy + v * size)
+                           for u, v in SIGN_CORNERS[shape - 1]], SIGN, colour)
         elif attachment == LIGHT:
             lw = 0.3 * w
             lh = 2.6 * lw
             colour = self.colour(LIGHT, std=18, gain=(0.6, 1.05))
             self.rect(cx - lw, y0, cx + lw, y0 + lh, LIGHT, colour)
             lit = int(self.rng.integers(0, 3))
-            for k, lamp in enumerate(
-                    ((255, 40, 30), (255, 200, 40), (60, 255, 120))):
+            for k, lamp in enumerate(LAMPS):
                 self.circle(cx, y0 + (k + 0.5) * lh / 3, lw * 0.5, None,
-                            np.asarray(lamp, np.float64) *
-                            (1.0 if k == lit else 0.3))
+                            lamp * (1.0 if k == lit else 0.3))
 
     def vehicle(self, cls: int, box, side_view: bool) -> None:
         """A car, truck or bus and its shadow."""
@@ -460,9 +440,8 @@ class Scene:
 
     # placing the objects
     def object_box(self, cls: int, x, y, side_view: bool = True):
-        """Box of an object of class ``cls`` standing at ``(x, y)``:
-        riders, bicycles and motorcycles share a rider's box; the height of
-        a pole is random."""
+        """Box of a ``cls`` object standing at ``(x, y)`` (a rider's box for
+        bicycles and motorcycles too; a pole's height is random)."""
         s = self.depth(y)
         if cls in POLES:
             height = s * self.height * self.rng.uniform(0.9, 1.5)

@@ -2,22 +2,5 @@
 # Distributed testing with torchrun:
 #   bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args...]
 # Several nodes: set NNODES, NODE_RANK, MASTER_ADDR and PORT on each node.
-set -euo pipefail
-CONFIG=$1
-CHECKPOINT=$2
-GPUS=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-
-PYTHONPATH="$(dirname "$0")/..${PYTHONPATH:+:$PYTHONPATH}" \
-${PYTHON:-python} -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" \
-    --master_port="$PORT" \
-    "$(dirname "$0")/test.py" \
-    "$CONFIG" "$CHECKPOINT" \
-    --launcher pytorch "${@:4}"
+source "$(dirname "$0")/launch_common.sh"
+dist_launch "$(dirname "$0")/test.py" "CONFIG CHECKPOINT" "$@"

@@ -1,24 +1,15 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """Generate the deterministic synthetic Cityscapes-format demo data set.
 
-Usage::
-
     python tools/make_demo_data.py [--out data/demo] [--num-train N]
         [--num-val N] [--height H] [--width W] [--seed S] [--force]
 
-Writes the layout mmseg's ``CityscapesDataset`` reads, with
-``NAME = democity_{index:06d}_000019``::
-
-    OUT/leftImg8bit/{train,val}/democity/NAME_leftImg8bit.png
-    OUT/gtFine/{train,val}/democity/NAME_gtFine_labelTrainIds.png
-
-Street scenes (:func:`render_sample`, drawn with ``demo_renderer.py``)
-labelled with the 19 Cityscapes train ids, 255 (ignored) on the ego
-vehicle. Every class appears in each split (samples that miss one are
-redrawn with it forced in); the same arguments give byte-identical files.
-``demo_manifest.json`` records the arguments: while it matches and every
-file is there, nothing is written (``--force`` rewrites). Needs numpy and
-OpenCV only.
+Street scenes (:func:`render_sample`) as ``OUT/leftImg8bit/{train,val}/
+democity/democity_{index:06d}_000019_leftImg8bit.png`` and their train ids
+(255 on the ego vehicle) as ``OUT/gtFine/.../*_gtFine_labelTrainIds.png``,
+every class in each split, byte-identical for the same arguments; nothing
+is written while ``demo_manifest.json`` holds them and every file is there
+(``--force`` rewrites). numpy and OpenCV only.
 """
 import argparse
 import json
@@ -26,7 +17,8 @@ import os
 import os.path as osp
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from functools import partial
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -51,19 +43,16 @@ TEXTURE = {ROAD: 0.07, SIDEWALK: 0.06, BUILDING: 0.08, WALL: 0.08,
 
 
 class StreetScene(Scene):
-    """A :class:`Scene` composed as a street: sky, ground, a row of
-    buildings on the horizon, objects from far to near, the ego vehicle,
-    the forced classes, then texture, light and noise."""
+    """A :class:`Scene` composed as a street and finished (:meth:`finish`)."""
 
     def sky(self) -> None:
         rng, yh = self.rng, self.horizon
         top = self.jitter(PALETTE[SKY], std=10, gain=(0.7, 0.95))
         bottom = np.clip(top * rng.uniform(1.1, 1.35) + rng.uniform(15, 45),
                          0, 255)
-        t = np.linspace(0.0, 1.0, self.height, dtype=np.float64)[:, None]
+        t = np.linspace(0.0, 1.0, self.height)[:, None]
         t = np.clip(t * self.height / max(yh, 1.0), 0.0, 1.0)
-        self.img[:] = (top * (1 - t) + bottom * t)[:, None, :].astype(
-            np.float32)
+        self.img[:] = (top * (1 - t) + bottom * t)[:, None, :]
         for _ in range(int(rng.integers(0, 4))):  # clouds
             ax = self.width * rng.uniform(0.05, 0.15)
             ay = yh * rng.uniform(0.05, 0.12)
@@ -77,11 +66,8 @@ class StreetScene(Scene):
         """Terrain, sidewalks with tiles, the road, curbs and markings."""
         h, w, yh, rng = self.height, self.width, self.horizon, self.rng
         self.rect(-1, yh, w, h, TERRAIN, self.colour(TERRAIN, std=16))
-        road_l, road_r = self.road_bottom
-        top_l, top_r = self.road_edges(yh)
-        out_l, out_r = self.walk_edges(yh)
-        walk_l = road_l - self.walk_bottom[0]
-        walk_r = road_r + self.walk_bottom[1]
+        (road_l, road_r), (walk_l, walk_r) = self.road_bottom, self.walk_bottom
+        (top_l, top_r), (out_l, out_r) = self.road_top, self.walk_top
         walk = self.colour(SIDEWALK, std=16)
         self.poly([(out_l, yh), (top_l, yh), (road_l, h), (walk_l, h)],
                   SIDEWALK, walk)
@@ -119,8 +105,7 @@ class StreetScene(Scene):
                           ROAD, paint)
 
     def background(self, forced) -> None:
-        """Segments of building/vegetation/wall/fence (or gaps, -1) along
-        the horizon, one for each forced background class."""
+        """Building/vegetation/wall/fence segments, ``forced`` among them."""
         rng, segments, x = self.rng, [], -1.0
         base = self.horizon + self.height * rng.uniform(0.0, 0.03)
         while x < self.width:
@@ -134,13 +119,12 @@ class StreetScene(Scene):
         slots = rng.permutation(len(segments))
         for k, cls in enumerate(missing):
             segments[slots[k % len(segments)]][2] = cls
+        draw = {BUILDING: self.building, VEGETATION: self.vegetation,
+                WALL: partial(self.wall_or_fence, WALL),
+                FENCE: partial(self.wall_or_fence, FENCE)}
         for x0, x1, cls in segments:
-            if cls == BUILDING:
-                self.building(x0, x1, base)
-            elif cls == VEGETATION:
-                self.vegetation(x0, x1, base)
-            elif cls >= 0:
-                self.wall_or_fence(cls, x0, x1, base)
+            if cls >= 0:
+                draw[cls](x0, x1, base)
 
     def ego_vehicle(self) -> None:
         """The ego vehicle's bonnet at the bottom, labelled ignore (255)."""
@@ -157,39 +141,32 @@ class StreetScene(Scene):
                   [(x, y + 2.0) for x, y in zip(xs[::-1], ys[::-1])], None,
                   colour + 45)
 
-    def plan_objects(self) -> List[Tuple[float, Callable]]:
-        """Random foreground objects as ``(ground_y, draw)``; they are
-        drawn from far (small y) to near."""
-        rng, items = self.rng, []
+    def objects(self) -> None:
+        """Random foreground objects, drawn from far (small y) to near."""
+        rng, items = self.rng, []  # (ground y, draw, *args)
         for _ in range(int(rng.integers(1, 5))):  # poles with signs/lights
             side = int(rng.integers(0, 2))
             y = self.ground_row(0.15, 0.9)
             x = self.walk_point(y, side)
             roll = rng.random()
             att = SIGN if roll < 0.5 else LIGHT if roll < 0.8 else None
-            box = self.object_box(POLE, x, y)
-            items.append((y, lambda b=box, a=att: self.pole(b, a)))
+            items.append((y, self.pole, self.object_box(POLE, x, y), att))
         for _ in range(int(rng.integers(0, 6))):  # vehicles on the road
             cls = int(rng.choice((CAR, TRUCK, BUS), p=(0.7, 0.15, 0.15)))
             y = self.ground_row(0.12, 1.0)
             x = rng.uniform(*self.road_edges(y))
             side = bool(rng.random() < 0.4)
             box = self.object_box(cls, x, y, side)
-            items.append(
-                (y, lambda c=cls, b=box, s=side: self.vehicle(c, b, s)))
+            items.append((y, self.vehicle, cls, box, side))
         if rng.random() < 0.12:  # an occasional train/tram
             y = self.ground_row(0.1, 0.35)
-            box = self.object_box(TRAIN, rng.uniform(0.2, 0.8) * self.width,
-                                  y)
-            items.append((y, lambda b=box: self.train(b)))
+            x = rng.uniform(0.2, 0.8) * self.width
+            items.append((y, self.train, self.object_box(TRAIN, x, y)))
         for _ in range(int(rng.integers(0, 6))):  # pedestrians
             y = self.ground_row(0.1, 1.0)
-            if rng.random() < 0.15:
-                x = rng.uniform(*self.road_edges(y))
-            else:
-                x = self.walk_point(y, int(rng.integers(0, 2)))
-            box = self.object_box(PERSON, x, y)
-            items.append((y, lambda b=box: self.person(b)))
+            x = rng.uniform(*self.road_edges(y)) if rng.random() < 0.15 \
+                else self.walk_point(y, int(rng.integers(0, 2)))
+            items.append((y, self.person, self.object_box(PERSON, x, y)))
         for _ in range(int(rng.choice((0, 1, 2), p=(0.4, 0.4, 0.2)))):
             y = self.ground_row(0.15, 1.0)  # riders on the road
             road_l, road_r = self.road_edges(y)
@@ -197,61 +174,56 @@ class StreetScene(Scene):
             if rng.random() < 0.5:
                 x = road_r - (x - road_l)
             vehicle = BICYCLE if rng.random() < 0.55 else MOTORCYCLE
-            box = self.object_box(RIDER, x, y)
-            items.append((y, lambda b=box, v=vehicle: self.rider(b, v)))
+            items.append((y, self.rider, self.object_box(RIDER, x, y),
+                          vehicle))
         if rng.random() < 0.3:  # a parked bicycle or motorcycle
             y = self.ground_row(0.2, 1.0)
             x = self.walk_point(y, int(rng.integers(0, 2)))
             x0, y0, x1, _ = self.object_box(RIDER, x, y)
-            box = (x0, y0 + 0.5 * (y - y0), x1, y)
             draw = self.bicycle if rng.random() < 0.6 else self.motorcycle
-            items.append((y, lambda b=box, d=draw: d(b)))
-        return items
+            items.append((y, draw, (x0, y0 + 0.5 * (y - y0), x1, y)))
+        for _, draw, *args in sorted(items, key=lambda item: item[0]):
+            draw(*args)
 
     def forced(self, forced: Sequence[int]) -> None:
-        """One object per forced class, each in its own vertical slot; a
-        class still not visible afterwards gets a patch in its slot."""
+        """An object per class in its own slot, a patch if still unseen."""
         forced = sorted(set(forced))
         slot_w = self.width / max(len(forced), 1)
-        slots = {c: (k * slot_w, (k + 1) * slot_w)
-                 for k, c in enumerate(forced)}
-        for cls in forced:
+        slots = [(k * slot_w, (k + 1) * slot_w) for k in range(len(forced))]
+        for cls, slot in zip(forced, slots):
             y = self.horizon + self.rng.uniform(0.6, 0.95) * (
                 self.ego_top - 1 - self.horizon)
-            self.forced_object(cls, slots[cls], y)
+            self.forced_object(cls, slot, y)
         present = np.bincount(self.label.ravel(), minlength=256)
-        for cls in (c for c in forced if not present[c]):
-            x0, x1 = slots[cls]
-            x1 = max(x0, x1 - 1)
+        for cls, (x0, x1) in zip(forced, slots):
+            if present[cls]:
+                continue
             if cls == SKY:
                 y0, y1 = 0, max(0.0, self.horizon * 0.3)
             else:
                 y1 = self.ego_top - 1
                 y0 = y1 - max(0.0, (y1 - self.horizon) * 0.2)
-            self.rect(x0, y0, x1, y1, cls, self.colour(cls))
+            self.rect(x0, y0, max(x0, x1 - 1), y1, cls, self.colour(cls))
 
     def forced_object(self, cls: int, slot, y: float) -> None:
-        """An object of class ``cls`` narrowed to ``slot`` (background
-        classes are forced through the background row)."""
+        """A ``cls`` object narrowed to ``slot`` (none for background)."""
         if cls not in (*POLES, PERSON, RIDER, BICYCLE, MOTORCYCLE,
                        *VEHICLE_HEIGHT):
             return
         cx = (slot[0] + slot[1]) / 2
-        box = self.object_box(cls, cx, y, cls == TRAIN)
-        half = min((box[2] - box[0]) / 2, (slot[1] - slot[0]) / 2)
-        box = (cx - half, box[1], cx + half, box[3])
+        x0, y0, x1, y1 = self.object_box(cls, cx, y, cls == TRAIN)
+        half = min((x1 - x0) / 2, (slot[1] - slot[0]) / 2)
+        box = (cx - half, y0, cx + half, y1)
         if cls in POLES:
-            self.pole(box, None if cls == POLE else cls)
-        elif cls == PERSON:
-            self.person(box)
+            self.pole(box, cls)  # a bare pole for POLE
+        elif cls in (PERSON, TRAIN):
+            (self.person if cls == PERSON else self.train)(box)
         elif cls == RIDER:
             self.rider(box, BICYCLE if self.rng.random() < 0.5 else
                        MOTORCYCLE)
         elif cls in (BICYCLE, MOTORCYCLE):
             draw = self.bicycle if cls == BICYCLE else self.motorcycle
-            draw((box[0], (box[1] + box[3]) / 2, box[2], box[3]))
-        elif cls == TRAIN:
-            self.train(box)
+            draw((box[0], (y0 + y1) / 2, box[2], y1))
         else:
             self.vehicle(cls, box, side_view=False)
 
@@ -259,12 +231,10 @@ class StreetScene(Scene):
         """Texture, illumination, blur and noise: the uint8 RGB image."""
         h, w, rng = self.height, self.width, self.rng
         amp = np.full(256, 0.05, np.float32)
-        for cls, value in TEXTURE.items():
-            amp[cls] = value
+        amp[list(TEXTURE)] = list(TEXTURE.values())
         fine = rng.normal(0.0, 1.0, (h, w)).astype(np.float32)
         coarse = rng.normal(0.0, 1.0, (max(1, h // 6), max(1, w // 6)))
-        coarse = cv2.resize(
-            coarse.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+        coarse = cv2.resize(coarse.astype(np.float32), (w, h))  # bilinear
         texture = 0.6 * fine + 0.8 * coarse
         img = self.img * (1.0 + amp[self.label] * texture)[..., None]
         # illumination: global gain, colour cast and a smooth gradient
@@ -281,10 +251,9 @@ class StreetScene(Scene):
 
 def render_sample(seed: int, split: str, index: int, height: int, width: int,
                   forced: Sequence[int] = ()) -> Tuple[np.ndarray, np.ndarray]:
-    """One street scene: the ``(H, W, 3)`` uint8 RGB image and the
-    ``(H, W)`` uint8 label map of train ids, the same for the same data set
-    ``seed``, ``split`` (train/val), sample ``index`` and size, with the
-    train ids ``forced`` in."""
+    """One street scene, the ``(H, W, 3)`` uint8 RGB image and ``(H, W)``
+    uint8 train ids, a function of the data set ``seed``, ``split``
+    (train/val), sample ``index``, size and the ids ``forced`` in."""
     key = [int(seed), ('train', 'val').index(split), int(index)]
     scene_rng, forced_rng, finish_rng = (
         np.random.default_rng(key + [k]) for k in range(3))
@@ -303,8 +272,7 @@ def render_sample(seed: int, split: str, index: int, height: int, width: int,
             y = scene.ground_row(0.3, 0.9)
             scene.tree(scene.walk_edges(y)[side], y,
                        scene.depth(y) * height * scene_rng.uniform(0.15, 0.3))
-    for _, draw in sorted(scene.plan_objects(), key=lambda item: item[0]):
-        draw()
+    scene.objects()
     scene.ego_vehicle()
     scene.rng = forced_rng
     scene.forced(forced)
@@ -315,17 +283,18 @@ def render_sample(seed: int, split: str, index: int, height: int, width: int,
 def sample_files(data_root: str, split: str, index: int) -> List[str]:
     """The image and label paths of a sample."""
     name = f'{CITY}_{index:06d}_000019'
-    return [
-        osp.join(data_root, folder, split, CITY, name + suffix)
-        for folder, suffix in FOLDERS
-    ]
+    return [osp.join(data_root, folder, split, CITY, name + suffix)
+            for folder, suffix in FOLDERS]
 
 
-def _all_files(data_root: str, args: Dict) -> List[str]:
-    return [
-        path for split in SPLITS for index in range(args[f'num_{split}'])
-        for path in sample_files(data_root, split, index)
-    ]
+def _all_files(data_root: str, args) -> List[str]:
+    """All sample files for ``args`` (none for an old manifest's bad ones)."""
+    try:
+        return [path for split in SPLITS
+                for index in range(args[f'num_{split}'])
+                for path in sample_files(data_root, split, index)]
+    except (KeyError, TypeError):
+        return []
 
 
 def _write_png(path: str, array: np.ndarray) -> None:
@@ -335,64 +304,51 @@ def _write_png(path: str, array: np.ndarray) -> None:
     ok, buf = cv2.imencode('.png', array, [cv2.IMWRITE_PNG_COMPRESSION, 6])
     if not ok:
         raise RuntimeError(f'Failed to encode {path}')
-    with open(path, 'wb') as f:
-        f.write(buf.tobytes())
+    buf.tofile(path)
 
 
-def _read_manifest(path: str) -> Optional[Dict]:
+def _read_manifest(path: str) -> Dict:
     try:
         with open(path, encoding='utf-8') as f:
             manifest = json.load(f)
     except (OSError, ValueError):
-        return None
-    return manifest if isinstance(manifest, dict) else None
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
 
 
 def _generate_split(data_root: str, split: str, args: Dict) -> Dict:
-    """Render and write a split; redraw samples with the classes that no
-    sample holds forced in, until every class is there."""
+    """Write a split; redraw samples with the missing classes forced in."""
     num = args[f'num_{split}']
     for path in sample_files(data_root, split, 0):
         os.makedirs(osp.dirname(path), exist_ok=True)
-    counts, forced = {}, {}
-
-    def render(index: int) -> None:
-        img, label = render_sample(args['seed'], split, index,
-                                   args['height'], args['width'],
-                                   sorted(forced.get(index, ())))
-        for path, array in zip(sample_files(data_root, split, index),
-                               (img, label)):
-            _write_png(path, array)
-        counts[index] = np.bincount(label.ravel(), minlength=256)
-
-    for index in range(num):
-        render(index)
-    for _ in range(len(CLASSES) + 1):
+    counts, forced, todo = {}, {}, range(num)
+    for _ in range(len(CLASSES) + 2):
+        for index in todo:
+            img, label = render_sample(args['seed'], split, index,
+                                       args['height'], args['width'],
+                                       sorted(forced.get(index, ())))
+            for path, array in zip(sample_files(data_root, split, index),
+                                   (img, label)):
+                _write_png(path, array)
+            counts[index] = np.bincount(label.ravel(), minlength=256)
         total = sum(counts.values())
         missing = [c for c in range(len(CLASSES)) if total[c] == 0]
         if not missing:
             break
         for cls in missing:
             forced.setdefault((cls * 7) % num, set()).add(cls)
-        for index in sorted({(cls * 7) % num for cls in missing}):
-            render(index)
-    total = sum(counts.values())
-    if not total[:len(CLASSES)].all():
+        todo = sorted({(cls * 7) % num for cls in missing})
+    else:
         raise RuntimeError(f'Could not place every class in split {split}')
-    return dict(
-        num_samples=num,
-        class_pixel_counts=[int(v) for v in total[:len(CLASSES)]],
-        ignore_pixel_count=int(total[IGNORE_INDEX]),
-        forced={str(k): sorted(v)
-                for k, v in sorted(forced.items())})
+    return dict(num_samples=num,
+                class_pixel_counts=[int(v) for v in total[:len(CLASSES)]],
+                ignore_pixel_count=int(total[IGNORE_INDEX]),
+                forced={str(k): sorted(v) for k, v in sorted(forced.items())})
 
 
-def generate_demo_cityscapes(data_root: str,
-                             num_train: int = 48,
-                             num_val: int = 12,
-                             height: int = 128,
-                             width: int = 256,
-                             seed: int = 0,
+def generate_demo_cityscapes(data_root: str, num_train: int = 48,
+                             num_val: int = 12, height: int = 128,
+                             width: int = 256, seed: int = 0,
                              force: bool = False) -> Dict:
     """Write the demo data set into ``data_root`` unless an up-to-date one
     is there (``force``: rewrite). Sizes >= 32, sample counts >= 1, seed
@@ -419,29 +375,20 @@ def generate_demo_cityscapes(data_root: str,
         args[name] = int(value)
     data_root = os.fspath(data_root)
     manifest_path = osp.join(data_root, MANIFEST_NAME)
-    old = _read_manifest(manifest_path)
-    if not force and old and old.get('format_version') == FORMAT_VERSION \
-            and old.get('args') == args \
-            and all(map(osp.isfile, _all_files(data_root, args))):
+    old, files = _read_manifest(manifest_path), _all_files(data_root, args)
+    if not force and old.get('format_version') == FORMAT_VERSION \
+            and old.get('args') == args and all(map(osp.isfile, files)):
         return dict(old, data_root=data_root, generated=False)
     os.makedirs(data_root, exist_ok=True)
     if osp.exists(manifest_path):
         os.remove(manifest_path)
-    if old and isinstance(old.get('args'), dict):  # files of other args
-        try:
-            stale = set(_all_files(data_root, old['args']))
-        except (KeyError, TypeError):
-            stale = set()
-        for path in stale - set(_all_files(data_root, args)):
-            if osp.isfile(path):
-                os.remove(path)
+    for path in set(_all_files(data_root, old.get('args'))) - set(files):
+        if osp.isfile(path):  # a file of the old arguments
+            os.remove(path)
     manifest = dict(
-        format_version=FORMAT_VERSION,
-        generator='tools/make_demo_data.py',
-        args=args,
-        classes=list(CLASSES),
-        splits={s: _generate_split(data_root, s, args)
-                for s in SPLITS})
+        format_version=FORMAT_VERSION, generator='tools/make_demo_data.py',
+        args=args, classes=list(CLASSES),
+        splits={s: _generate_split(data_root, s, args) for s in SPLITS})
     with open(manifest_path + '.tmp', 'w', encoding='utf-8') as f:
         json.dump(manifest, f, indent=2, sort_keys=True)
         f.write('\n')
@@ -449,7 +396,7 @@ def generate_demo_cityscapes(data_root: str,
     return dict(manifest, data_root=data_root, generated=True)
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         description='Generate the synthetic Cityscapes-format demo data set')
     parser.add_argument('--out', default='data/demo', help='data_root')
@@ -458,11 +405,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.add_argument(f'--{name}', type=int, default=default)
     parser.add_argument('--force', action='store_true',
                         help='regenerate even an up-to-date data set')
-    return parser.parse_args(argv)
-
-
-def main(argv=None) -> int:
-    args = parse_args(argv)
+    args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
         summary = generate_demo_cityscapes(

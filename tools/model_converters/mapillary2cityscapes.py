@@ -1,11 +1,9 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """Turn a Mapillary-trained RGPNet checkpoint into a Cityscapes start point.
 
-The paper's "PM" (sec. 4.5, table 7): the classifier of a model trained on
-Mapillary Vistas' 65 classes is cut down to Cityscapes' 19 classes by
-taking, for each Cityscapes class, the row (1x1 conv weight and bias) of
-the Mapillary class that means the same (see
-:mod:`rgpnet_mmseg.datasets.class_mappings`). Every other weight is kept.
+The paper's "PM" (sec. 4.5, table 7): per Cityscapes class, the classifier
+row (1x1 conv weight and bias) of the Mapillary class that means the same
+(:mod:`rgpnet_mmseg.datasets.class_mappings`); every other weight is kept.
 
     python tools/model_converters/mapillary2cityscapes.py \
         work_dirs/rgpnet_r101-d32_2xb6-80k_mapillary-1024x1024/iter_80000.pth \
@@ -14,12 +12,10 @@ the Mapillary class that means the same (see
 then train with ``configs/rgpnet/rgpnet_r101-d32-mapillary-pre_2xb6-80k_
 cityscapes-1024x1024.py`` (its ``load_from`` names that file).
 
-The Mapillary class of each classifier row is read from the checkpoint's
-``meta['dataset_meta']['classes']`` (written by mmengine's Runner); without
-it, 65 rows are taken as our configs' 65 classes and 66 rows as all of
-Mapillary v1.2. The output holds only the weights and a plain ``meta``
-(``{'meta': ..., 'state_dict': ...}``, tensors, strings, lists and dicts), so
-``torch.load(weights_only=True)`` and ``load_from`` read it as it is.
+The rows' classes: the checkpoint's ``meta['dataset_meta']['classes']``
+(mmengine's Runner writes it), else our configs' 65 classes for 65 rows and
+all of Mapillary v1.2 for 66. The output, ``{'meta': ..., 'state_dict':
+...}`` of plain types, loads with ``torch.load(weights_only=True)``.
 """
 import argparse
 import os
@@ -43,8 +39,7 @@ HEAD_SUFFIX = 'conv_seg'
 def _state_dict(checkpoint: dict) -> dict:
     if 'state_dict' in checkpoint:
         return checkpoint['state_dict']
-    if checkpoint and all(
-            isinstance(v, torch.Tensor) for v in checkpoint.values()):
+    if checkpoint and all(map(torch.is_tensor, checkpoint.values())):
         return checkpoint  # a bare state dict
     raise ValueError('the file holds neither a `state_dict` nor a bare '
                      'state dict of tensors')
@@ -52,18 +47,18 @@ def _state_dict(checkpoint: dict) -> dict:
 
 def _mapillary_classes(checkpoint: dict, num_rows: int) -> Sequence[str]:
     """The class of each classifier row (see the module docstring)."""
-    meta = checkpoint.get('meta')
-    meta = meta.get('dataset_meta') if isinstance(meta, dict) else None
-    classes = meta.get('classes') if isinstance(meta, dict) else None
+    classes = checkpoint.get('meta')
+    for key in ('dataset_meta', 'classes'):
+        classes = classes.get(key) if isinstance(classes, dict) else None
     if classes is not None:
         if len(classes) != num_rows:
             raise ValueError(
                 f'the checkpoint\'s dataset_meta lists {len(classes)} classes '
                 f'but its classifier has {num_rows} rows')
         return list(classes)
-    for known in (MAPILLARY_65_CLASSES, MAPILLARY_V12_CLASSES):
-        if num_rows == len(known):
-            return known
+    known = {len(c): c for c in (MAPILLARY_65_CLASSES, MAPILLARY_V12_CLASSES)}
+    if num_rows in known:
+        return known[num_rows]
     raise ValueError(
         f'the classifier has {num_rows} rows and the checkpoint names no '
         'classes (meta.dataset_meta.classes); a Mapillary v1.2 model has '
@@ -108,9 +103,7 @@ def convert(src: str,
                for c in CityscapesDataset.METAINFO['palette']]
     meta = dict(
         converted_by='tools/model_converters/mapillary2cityscapes.py',
-        source=osp.basename(src),
-        merge=merge,
-        classifiers=heads,
+        source=osp.basename(src), merge=merge, classifiers=heads,
         mapillary_classes=[str(c) for c in classes],
         source_rows=[[int(i) for i in idx] for idx in rows],
         dataset_meta=dict(classes=list(CITYSCAPES_CLASSES), palette=palette))
@@ -120,7 +113,7 @@ def convert(src: str,
             for c, idx in zip(CITYSCAPES_CLASSES, rows)]
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(
         description='Reorder the classifier of a Mapillary checkpoint into '
         'Cityscapes order (the paper\'s "PM" initialisation)')
@@ -130,11 +123,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--merge', choices=['primary', 'mean'], default='primary',
         help='primary: the row of the Mapillary class of the same meaning; '
         'mean: the mean of the rows of all Mapillary classes mapped to it')
-    return parser.parse_args(argv)
-
-
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    args = parse_args(argv)
+    args = parser.parse_args(argv)
     try:
         table = convert(args.src, args.dst, args.merge)
     except (FileNotFoundError, ValueError, RuntimeError) as err:
