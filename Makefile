@@ -9,14 +9,38 @@ DEMO_CFG ?= configs/rgpnet_r18_demo.py
 DEMO_WORK_DIR ?= work_dirs/$(basename $(notdir $(DEMO_CFG)))
 PYTEST_ARGS ?=
 
-.PHONY: install demo-data demo test clean
+.PHONY: install reinstall demo-data demo test clean
+
+# The install variant (tools/install.sh's variables). Given once, e.g.
+# `make install TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128
+# MMCV_FORCE_CUDA=1`, it is saved in the venv and kept by every later make;
+# a changed variant re-runs the setup, which then switches torch and mmcv.
+VARIANT_FILE := $(VENV)/.rgpnet-mmseg-variant.mk
+-include $(VARIANT_FILE)
+TORCH_VERSION ?= 2.13.0
+TORCH_INDEX_URL ?=
+MMCV_FORCE_CUDA ?= 0
+VARIANT := $(TORCH_VERSION)|$(TORCH_INDEX_URL)|$(MMCV_FORCE_CUDA)
+ifneq ($(VARIANT),$(SAVED_VARIANT))
+.PHONY: $(STAMP)
+endif
 
 install: $(STAMP)
 
-# Re-run the (idempotent) setup only when what it installs from changes.
+# Re-run the (idempotent) setup only when what it installs from, or the
+# variant, changes. `make reinstall` runs it again regardless.
 $(STAMP): setup.cfg pyproject.toml tools/install.sh
-	VENV=$(VENV) bash tools/install.sh
+	VENV=$(VENV) TORCH_VERSION=$(TORCH_VERSION) \
+	    TORCH_INDEX_URL='$(TORCH_INDEX_URL)' MMCV_FORCE_CUDA=$(MMCV_FORCE_CUDA) \
+	    bash tools/install.sh
+	printf '%s ?= %s\n' TORCH_VERSION '$(TORCH_VERSION)' \
+	    TORCH_INDEX_URL '$(TORCH_INDEX_URL)' MMCV_FORCE_CUDA '$(MMCV_FORCE_CUDA)' \
+	    SAVED_VARIANT '$(VARIANT)' > $(VARIANT_FILE)
 	touch $@
+
+reinstall:
+	rm -f $(STAMP)
+	$(MAKE) install
 
 demo-data: install
 	$(PY) tools/make_demo_data.py --out $(DEMO_DATA)
