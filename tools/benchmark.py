@@ -1,6 +1,6 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Benchmark RGPNet: ``python tools/benchmark.py {zoo,deploy,training,loss,
-heads} ...`` (``--help``); the modes are :mod:`rgpnet_mmseg.benchmark`."""
+"""Benchmark RGPNet: ``python tools/benchmark.py MODE ...`` (``--help``);
+the modes are :mod:`rgpnet_mmseg.benchmark`."""
 import sys
 
 from rgpnet_mmseg.benchmark import main

@@ -21,15 +21,15 @@ from typing import Optional, Sequence
 import torch
 
 from rgpnet_mmseg.utils.timing import environment, measuring
-from . import deploy, frame, heads, training, zoo
+from . import deploy, heads, training, zoo
 
 MODES = {  # mode: (its options, its run, --repeats and --warmup defaults)
     'zoo': (zoo.add_arguments, zoo.run, 5, 1),
     'deploy': (deploy.add_arguments, deploy.run, 50, 10),
     'training': (training.add_arguments, training.run_training, 5, 1),
-    'loss': (lambda parser: None, training.run_loss, 7, 1),
+    'loss': (lambda add: None, training.run_loss, 7, 1),
     'heads': (heads.add_arguments, heads.run, 20, 5),
-    'frame': (frame.add_arguments, frame.run, 10, 2),
+    'frame': (deploy.add_frame_arguments, deploy.run_frame, 10, 2),
 }
 
 
@@ -48,7 +48,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         add('--threads', type=int, help='torch and ONNX Runtime threads')
         add('--device', help='cpu or cuda (cuda if available)')
         add('--seed', type=int, default=0, help='random seed')
-        add_arguments(modes.choices[mode])
+        add_arguments(add)
     args = parser.parse_args(argv)
     if min(args.repeats, 1 if args.threads is None else args.threads) < 1 \
             or args.warmup < 0:
@@ -59,7 +59,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run a mode under :func:`~rgpnet_mmseg.utils.timing.measuring`."""
     args = parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
+    args.command = ' '.join(['python tools/benchmark.py', *(
+        sys.argv[1:] if argv is None else argv)])
     args.device = args.device or ('cuda'
                                   if torch.cuda.is_available() else 'cpu')
     env = environment(args.device)

@@ -1,8 +1,6 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""The ``deploy`` mode (a config's network on PyTorch and deployed backends,
-docs/deployment.md) and how every mode deploys: ``run_deploy`` with a
-config of configs/deploy/ at a static shape, run by mmdeploy's backend
-model (:func:`rgpnet_mmseg.apis.build_segmenter`)."""
+"""The ``deploy`` and ``frame`` modes (docs/deployment.md, cpu_deploy.md),
+and how every mode deploys (a config of configs/deploy/, static shape)."""
 import os.path as osp
 import statistics
 import sys
@@ -15,22 +13,14 @@ from rgpnet_mmseg.utils.timing import environment, time_round_robin
 from .report import fmt, table, write
 from .training import REPO, forward
 
-BACKENDS = {  # row: deploy config (512x1024, reshaped to --shape)
-    'onnxruntime': 'segmentation_onnxruntime_static-512x1024.py',
-    'onnxruntime-int8': 'segmentation_onnxruntime-int8_static-512x1024.py',
-    'tensorrt': 'segmentation_tensorrt_static-512x1024.py',
-    'tensorrt-fp16': 'segmentation_tensorrt-fp16_static-512x1024.py',
-    'tensorrt-int8': 'segmentation_tensorrt-int8_static-512x1024.py',
-    'openvino': 'segmentation_openvino_static-512x1024.py',
-    'openvino-bf16': 'segmentation_openvino-bf16_static-512x1024.py',
-    'openvino-int8': 'segmentation_openvino-int8_static-512x1024.py',
-}
+BACKENDS = {b: f'segmentation_{b}_static-512x1024.py' for b in (
+    'onnxruntime', 'onnxruntime-int8', 'tensorrt', 'tensorrt-fp16',
+    'tensorrt-int8', 'openvino', 'openvino-bf16', 'openvino-int8')}
 ON_DEVICE = ('tensorrt', )  # rows on --device; the others on the CPU
 
 
-def add_arguments(parser) -> None:
-    """The options of the ``deploy`` mode."""
-    add = parser.add_argument
+def add_arguments(add) -> None:
+    """The options of the ``deploy`` mode, to ``add`` (``add_argument``)."""
     add('config', help='model config')
     add('--checkpoint', help='checkpoint (default: random weights)')
     add('--shape', type=int, nargs=2, default=[512, 1024],
@@ -51,9 +41,20 @@ def add_arguments(parser) -> None:
     add('--exporter', choices=['auto', 'legacy', 'dynamo'])
 
 
+def add_frame_arguments(add) -> None:
+    """The options of the ``frame`` mode, to ``add`` (``add_argument``)."""
+    add('model', help='a deployed dir, or a config (PyTorch)')
+    add('--checkpoint', help='the PyTorch checkpoint (the labels reference '
+        'of a deployed dir; the model of a config)')
+    add('--config', help="the model config of --checkpoint (default: the "
+        "dir's model_cfg.py)")
+    add('--frame', type=int, nargs=2, default=[1080, 1920],
+        metavar=('H', 'W'), help='frame size (1080 1920)')
+
+
 def deploy_config(backend: str, shape, **options) -> Config:
-    """The deploy config of ``backend`` (:data:`BACKENDS`) at the static
-    ``shape`` (H, W), in ``onnx_config`` and every N x C x H x W of
+    """The deploy config of ``backend`` at the static ``shape`` (H, W), in
+    ``onnx_config`` and every N x C x H x W of
     ``backend_config.model_inputs``; ``options`` into ``backend_config``."""
     (h, w), cfg = shape, Config.fromfile(
         osp.join(REPO, 'configs/deploy', BACKENDS[backend]))
@@ -172,4 +173,56 @@ def run(args) -> int:
         [[b, rows[b][1], fmt(med[b]),
           fmt(t[min(len(t) - 1, int(0.9 * len(t)))]), fmt(1e3 / med[b]),
           f'{base / med[b]:.2f}x', rows[b][2]] for b, t in ms.items()])))
+    return 0
+
+
+def test_frame(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """A BGR frame of smooth random structure (blurred noise, stretched)."""
+    import cv2
+    rng = np.random.default_rng(seed)
+    img = cv2.GaussianBlur(rng.random((h, w, 3)).astype(np.float32), (0, 0),
+                           max(h, w) / 80)
+    img = (img - img.min()) / max(float(np.ptp(img)), 1e-6)
+    return (img * 255).astype(np.uint8)
+
+
+def run_frame(args) -> int:
+    """The ``frame`` mode: frame -> labels (a deployed dir, or a config +
+    checkpoint) and the network alone on the same preprocessed input, and
+    the labels against mmseg's ``inference_model``."""
+    from mmseg.apis import inference_model, init_model
+
+    from rgpnet_mmseg.apis import build_segmenter
+    seg = build_segmenter(args.model, None if osp.isdir(args.model) else
+                          args.checkpoint, num_threads=args.threads)
+    frame = test_frame(*args.frame, args.seed)
+    rows = {'frame -> labels': lambda: seg(frame)}
+    if hasattr(seg, 'task'):  # deployed: the network on the same input
+        data, _ = seg.task.create_input([frame], seg.input_shape)
+        x = seg.model.data_preprocessor(data, False)['inputs']
+        feed = {seg.model.input_name: x}
+        rows['network alone'] = lambda: seg.model.wrapper(feed)
+    else:
+        from mmseg.apis.utils import _preprare_data  # mmseg's pipeline
+        x = seg.model.data_preprocessor(_preprare_data(
+            frame, seg.model)[0], False)['inputs']
+        rows['network alone'] = torch.no_grad()(
+            lambda: seg.model(x, mode='tensor'))
+    ms = {k: statistics.median(t) for k, t in time_round_robin(
+        rows, args.repeats, args.warmup).items()}
+    agree = '-'
+    if args.checkpoint and hasattr(seg, 'task'):
+        ref = init_model(args.config or osp.join(args.model, 'model_cfg.py'),
+                         args.checkpoint, device='cpu')
+        ref = inference_model(ref, frame).pred_sem_seg.data[0].numpy()
+        agree = f'{100 * float((seg(frame) == ref).mean()):.4f} %'
+    write('\n'.join([
+        f'\nframe {args.frame[0]}x{args.frame[1]} -> network input '
+        f'{"x".join(map(str, x.shape))}; {args.warmup} warm-up + '
+        f'{args.repeats} timed, round-robin; {seg.backend}; '
+        f'{environment("cpu", args.threads)["line"]}'] + table(
+            'path | median ms | x network | labels = mmseg inference_model',
+            [[k, fmt(v * 1e3, 1), fmt(v / ms['network alone']),
+              agree if k.startswith('frame') else '-']
+             for k, v in ms.items()])))
     return 0

@@ -1,10 +1,6 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""The ``heads`` mode: RGPHead against mmseg's decode heads on one
-ResNet-18 encoder (configs/heads/), trained and timed the same way: params
-and GFLOPs of head and model, eager and ONNX Runtime latency, demo val mIoU
-over seeds (tools/train.py runs, resumable); ``--mixing``: mmseg's
-BiSeNetV2 as shipped and with LR + PR (docs/heads_benchmark.md)."""
-import functools
+"""The ``heads`` mode: RGPHead against mmseg's decode heads on one encoder
+(configs/heads/), timed and trained alike (docs/heads_benchmark.md)."""
 import glob
 import hashlib
 import json
@@ -21,7 +17,7 @@ import torch
 from mmengine.config import Config
 
 from rgpnet_mmseg.utils.timing import environment, time_round_robin
-from .report import fmt, save_plot, table, write
+from .report import fmt, log, save_plot, table, write
 from .training import REPO
 from .zoo import complexity, model_rows
 
@@ -31,9 +27,8 @@ MIXING = [osp.join(REPO, 'configs', 'mixing', f'bisenetv2_fcn_{v}demo.py')
 QUICK_ITERS, QUICK_SHAPE = 4, [64, 128]
 
 
-def add_arguments(parser) -> None:
-    """The options of the ``heads`` mode."""
-    add = parser.add_argument
+def add_arguments(add) -> None:
+    """The options of the ``heads`` mode, to ``add`` (``add_argument``)."""
     add('--configs', nargs='+', help='head configs (configs/heads/*.py)')
     add('--seeds', type=int, nargs='+', default=[0, 1, 2],
         help='training seeds, randomness.seed (0 1 2)')
@@ -82,8 +77,8 @@ def load_result(folder: str, digest: str) -> Optional[Dict[str, Any]]:
     return result if result.get('config_hash') == digest else None
 
 
-def train(path: str, seed: int, folder: str, digest: str, quick: bool,
-          log) -> None:
+def train(path: str, seed: int, folder: str, digest: str, quick: bool
+          ) -> None:
     """One ``tools/train.py`` run (one thread, no checkpoints); its demo
     val mIoU (IoUMetric at the end) and mean logged s/iter from mmengine's
     ``scalars.json`` into ``folder/result.json``."""
@@ -124,7 +119,7 @@ def plan(paths: List[str], args, root: str) -> List[tuple]:
             for s in (mixing_seeds if p in MIXING else args.seeds)]
 
 
-def train_all(paths: List[str], args, root: str, log) -> Dict[str, list]:
+def train_all(paths: List[str], args, root: str) -> Dict[str, list]:
     """Config -> its runs' results in seed order (None: failed); trains
     the runs without a result, ``--jobs`` at a time."""
     digests, runs = {p: config_hash(p) for p in paths}, plan(paths, args, root)
@@ -132,8 +127,7 @@ def train_all(paths: List[str], args, root: str, log) -> Dict[str, list]:
     log(f'trainings: {len(runs) - len(todo)} of {len(runs)} done before, '
         f'{len(todo)} to run, {args.jobs} at a time')
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
-        list(pool.map(lambda r: train(*r, digests[r[0]], args.quick, log),
-                      todo))
+        list(pool.map(lambda r: train(*r, digests[r[0]], args.quick), todo))
     return {p: [load_result(d, digests[p]) for q, _, d in runs if q == p]
             for p in paths}
 
@@ -150,7 +144,7 @@ def seed_stats(results: List[Optional[dict]]) -> Dict[str, Any]:
                 s_per_iter=statistics.mean(s_it) if s_it else None)
 
 
-def measure(paths: List[str], args, root: str, log) -> List[dict]:
+def measure(paths: List[str], args, root: str) -> List[dict]:
     """Per config: params and MACs of the head alone (on the encoder's
     features) and of the model (no auxiliary heads) at ``--shape``; eager
     and ONNX Runtime latency (:func:`.zoo.model_rows`), one timing loop."""
@@ -159,7 +153,7 @@ def measure(paths: List[str], args, root: str, log) -> List[dict]:
         cfg, name, skipped = Config.fromfile(path), osp.splitext(
             osp.basename(path))[0], []
         eager, *ort = model_rows(name, name, cfg, x, ['onnxruntime'], args,
-                                 root, fns, skipped, log)
+                                 root, fns, skipped)
         model = eager.pop('model')
         with torch.no_grad():
             head = complexity(model.decode_head, model.extract_feat(x))
@@ -170,19 +164,17 @@ def measure(paths: List[str], args, root: str, log) -> List[dict]:
                          config=osp.relpath(path, REPO), head_only=head,
                          model=dict(params=eager['params'],
                                     macs=eager['macs']), note=''.join(note)))
-    times = time_round_robin(fns, args.repeats, args.warmup, args.device,
-                             log=log)
+    ms = {k: statistics.median(t) * 1e3 for k, t in time_round_robin(
+        fns, args.repeats, args.warmup, args.device, log=log).items()}
     for r in rows:
-        for kind, key in (('eager', r['name']),
-                          ('ort', r['name'] + ':onnxruntime')):
-            r[f'{kind}_ms'] = statistics.median(times[key]) * 1e3 \
-                if key in times else None
+        r.update(eager_ms=ms.get(r['name']),
+                 ort_ms=ms.get(r['name'] + ':onnxruntime'))
     return rows
 
 
 def run(args) -> int:
     """The ``heads`` mode; 1 for a missing config or a failed training."""
-    start, log = time.time(), functools.partial(print, file=sys.stderr)
+    start = time.time()
     try:
         paths = head_configs(args.configs)
     except FileNotFoundError as err:
@@ -194,20 +186,18 @@ def run(args) -> int:
         args.mixing_seeds = (args.mixing_seeds or args.seeds)[:1]
         args.repeats, args.warmup = min(args.repeats, 2), min(args.warmup, 1)
     env, rows = environment(args.device, args.threads), measure(
-        paths, args, root, log)
-    trained = train_all(paths + (MIXING if args.mixing else []), args, root,
-                        log)
+        paths, args, root)
+    trained = train_all(paths + (MIXING if args.mixing else []), args, root)
     for r, p in zip(rows, paths):
         r.update(seed_stats(trained[p]))
-    result = dict(command=' '.join(['python tools/benchmark.py'] + args.argv),
-                  env=env, shape=args.shape, seeds=args.seeds, rows=rows,
-                  repeats=args.repeats, warmup=args.warmup, quick=args.quick,
-                  mixing=[dict(config=osp.relpath(p, REPO),
-                               **seed_stats(trained[p]))
-                          for p in MIXING if p in trained],
+    result = dict(command=args.command, env=env, shape=args.shape,
+                  seeds=args.seeds, rows=rows, repeats=args.repeats,
+                  warmup=args.warmup, quick=args.quick, mixing=[dict(
+                      config=osp.relpath(p, REPO), **seed_stats(trained[p]))
+                      for p in MIXING if p in trained],
                   wall_s=time.time() - start)
     write(build_tables(result), result, args.out_md, args.out_json,
-          args.out_plot, functools.partial(plot, result))
+          args.out_plot, plot)
     return int(any(None in v for v in trained.values()))
 
 

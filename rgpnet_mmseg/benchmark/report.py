@@ -1,14 +1,20 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""The one writer of the benchmarks: markdown tables, the printed text,
-``--out-md`` (between the markers of a file that has them), JSON, plots."""
+"""The one writer of the benchmarks: the printed text, markdown, JSON,
+plots; the progress log (stderr)."""
 import json
 import math
 import os
 import os.path as osp
+import sys
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 BEGIN, END = '<!-- heads-benchmark:begin -->', '<!-- heads-benchmark:end -->'
 Style = Tuple[str, str, bool]  # marker, colour, filled
+
+
+def log(line: str) -> None:
+    """A progress line, to stderr (as it is now: pytest swaps it)."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def fmt(value: Optional[float], digits: int = 2) -> str:
@@ -26,10 +32,10 @@ def table(header: str, rows: List[list]) -> List[str]:
 
 def write(text: str, result: Any = None, md: Optional[str] = None,
           js: Optional[str] = None, png: Optional[str] = None,
-          plot: Optional[Callable[[str], None]] = None) -> None:
+          plot: Optional[Callable[[Any, str], None]] = None) -> None:
     """Print ``text``, write it to ``md`` (between :data:`BEGIN` and
-    :data:`END` where the file has both), ``result`` to ``js``, ``plot(png)``.
-    """
+    :data:`END` where the file has both), ``result`` to ``js``,
+    ``plot(result, png)``."""
     print(text)
     for path in filter(None, (md, js, png)):
         os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
@@ -44,7 +50,7 @@ def write(text: str, result: Any = None, md: Optional[str] = None,
         with open(js, 'w') as f:
             json.dump(result, f, indent=1, default=str)
     if png:
-        plot(png)
+        plot(result, png)
 
 
 def save_plot(path: str, points: Sequence[Tuple[float, float]],
@@ -52,10 +58,10 @@ def save_plot(path: str, points: Sequence[Tuple[float, float]],
               legend: Sequence[Tuple[Style, str]], title: str, yerr=None,
               line: Optional[tuple] = None, log: bool = False,
               **axes) -> None:
-    """A PNG of ``points``, each in its style, with its label ('' none)
-    placed clear of the others, ``legend`` entries (style, text), error
-    bars ``yerr``, a dashed ``line`` (xs, ys, text), log-log axes (``log``)
-    and ``axes`` (xlabel, ylabel)."""
+    """A PNG of ``points`` in their ``styles``, ``labels`` ('' none) placed
+    clear of the others, ``legend`` (style, text), error bars ``yerr``, a
+    dashed ``line`` (xs, ys, text), log-log (``log``), ``axes`` (xlabel...).
+    """
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt

@@ -1,7 +1,6 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""The ``training`` mode (progressive resizing x CE/LR, the schedule ratio)
-and ``loss`` (the two losses alone), docs/training_benchmark.md; the models
-and batches of every mode."""
+"""The ``training`` and ``loss`` modes (docs/training_benchmark.md); the
+models and batches of every mode."""
 import copy
 import math
 import os.path as osp
@@ -34,9 +33,8 @@ RATIOS = (  # title, loss, loss of the full-scale reference, paper
     ('PR+LR / full LR', 'LR', 'LR', '-'))
 
 
-def add_arguments(parser) -> None:
-    """The options of the ``training`` mode."""
-    add = parser.add_argument
+def add_arguments(add) -> None:
+    """The options of the ``training`` mode, to ``add`` (``add_argument``)."""
     add('--config', default=osp.join(REPO, 'configs/rgpnet_r18_cityscapes.py'),
         help='model and optimizer (configs/rgpnet_r18_cityscapes.py)')
     add('--crop', type=int, nargs=2, default=[512, 1024], metavar=('H', 'W'),

@@ -1,7 +1,6 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""The ``zoo`` mode: RGPNet beside mmseg's real-time models from their
-configs; GFLOPs, latency, fast paths checked against eager, the GEMM
-ceiling, training it/s, a profile (docs/benchmark_zoo.md)."""
+"""The ``zoo`` mode: RGPNet beside mmseg's real-time models, their fast
+paths, the GEMM ceiling (docs/benchmark_zoo.md)."""
 import functools
 import math
 import os
@@ -23,7 +22,7 @@ from rgpnet_mmseg.models import fuse_conv_bn
 from rgpnet_mmseg.utils.timing import (environment, load_average,
                                        time_round_robin)
 from .deploy import deploy, network
-from .report import fmt, save_plot, table, write
+from .report import fmt, log, save_plot, table, write
 from .training import REPO, batches, build_segmentor, forward, model_config
 
 ZOO = {  # key: (label, config: 'mmseg::' under mmseg/.mim/configs, else ours)
@@ -53,16 +52,16 @@ PATHS = {**FAST_LABELS, 'onnxruntime-int8': 'onnxruntime INT8 (CPU EP)'}
 MARKERS = dict(zip(PATHS, 'v^DPX'))  # of the fast paths in the plot
 TORCH_PATHS = ('eager', 'fused', 'channels-last', 'compile')  # --fp16's
 CALIB_CFG = 'configs/rgpnet_r18_demo.py'  # INT8: calibrated on its val set
-GEMM_N, GEMM_N_CUDA, GEMM_REPS = 2048, 8192, 3  # 3 products per sample
+GEMM_N, GEMM_N_CUDA, GEMM_REPS = 2048, 8192, 3  # products per sample
 MAX_LOGITS_REL_DIFF = 1e-3  # parity: of the logits' scale
 LAYER_KINDS = dict(Conv2d='conv', ConvTranspose2d='conv-transpose',
                    BatchNorm2d='batch norm', ReLU='activation',
                    MaxPool2d='pooling')  # of --profile's breakdown
 
 
-def add_arguments(parser) -> None:
-    """The options of the ``zoo`` mode."""
-    add, keys = parser.add_argument, dict(choices=list(ZOO), metavar='KEY')
+def add_arguments(add) -> None:
+    """The options of the ``zoo`` mode, to ``add`` (``add_argument``)."""
+    keys = dict(choices=list(ZOO), metavar='KEY')
     add('--models', nargs='+', default=list(ZOO), help=' '.join(ZOO), **keys)
     add('--shape', type=int, nargs=2, help='512 1024 (CPU), 1024 2048 (GPU)')
     add('--fast-paths', nargs='*', default=list(PATHS), choices=list(PATHS),
@@ -102,21 +101,20 @@ def complexity(model, x) -> Dict[str, float]:
         return dict(params=parameter_count(model)[''], macs=analyzer.total())
 
 
-def gemm_fns(device) -> Dict[str, Tuple[Callable, float]]:
-    """Name -> (``GEMM_REPS`` n^3 fp32 products, FLOPs): MKL's ``torch.mm``
-    and oneDNN's mkldnn ``Linear`` (CPU), ``torch.mm`` (CUDA)."""
+def gemm_fns(device) -> Tuple[Dict[str, Callable], float]:
+    """(name -> ``GEMM_REPS`` n^3 fp32 products, FLOPs): ``torch.mm`` (MKL
+    on the CPU) and oneDNN's mkldnn ``Linear`` (CPU)."""
     cuda = str(device).startswith('cuda')
     n = GEMM_N_CUDA if cuda else GEMM_N
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    flops, reps, out = 2.0 * n**3 * GEMM_REPS, range(GEMM_REPS), a.clone()
-    fns = {f'torch.mm{"" if cuda else " (MKL)"}': (
-        lambda: [torch.mm(a, b, out=out) for _ in reps], flops)}
+    reps, out = range(GEMM_REPS), a.clone()
+    fns = {f'torch.mm{"" if cuda else " (MKL)"}':
+           lambda: [torch.mm(a, b, out=out) for _ in reps]}
     if not cuda and torch.backends.mkldnn.is_available():
         from torch.utils.mkldnn import to_mkldnn
         lin, am = to_mkldnn(torch.nn.Linear(n, n, bias=False)), a.to_mkldnn()
-        fns['oneDNN (mkldnn Linear)'] = (lambda: [lin(am) for _ in reps],
-                                         flops)
-    return fns
+        fns['oneDNN (mkldnn Linear)'] = lambda: [lin(am) for _ in reps]
+    return fns, 2.0 * n**3 * GEMM_REPS
 
 
 def parity(ref, out, gate: bool = True) -> Dict[str, Any]:
@@ -132,32 +130,30 @@ def parity(ref, out, gate: bool = True) -> Dict[str, Any]:
 
 def fast_path(path: str, model, cfg: Config, x, threads, work_dir: str
               ) -> Tuple[Callable[[], Any], str]:
-    """(callable on ``x``, note) of a path: eager, BN folded (our
-    ``fuse_conv_bn``), + channels-last weights and input (converted in the
-    call), ``torch.compile`` of that (inductor, freezing; compiled here,
-    under the caller's autocast), or ``model`` (``cfg``, its weights)
-    deployed to ONNX Runtime's CPU EP, FP32 or INT8 (``CALIB_CFG``)."""
-    fused, cl = fuse_conv_bn(model), torch.channels_last
-    if path in ('eager', 'fused'):
-        net = model if path == 'eager' else fused
-        return lambda: forward(net, x), ''
+    """(callable on ``x``, note) of a path: eager, BN folded, + channels-last
+    (input converted in the call), ``torch.compile`` of that (inductor,
+    freezing; compiled here, under the caller's autocast), or ``model``
+    (``cfg``) on ONNX Runtime's CPU EP, FP32 or INT8 (``CALIB_CFG``)."""
+    if path == 'eager':
+        return lambda: forward(model, x), ''
     if path.startswith('onnxruntime'):
         name = osp.join(work_dir, path)  # + '.pth': the model's weights
         os.makedirs(work_dir, exist_ok=True)
         torch.save(dict(state_dict=model.state_dict()), name + '.pth')
         calib = dict(dataset_cfg=osp.join(REPO, CALIB_CFG)) if path.endswith(
             'int8') else None
-        for exporter in ('legacy', 'dynamo'):  # dynamo where legacy cannot
-            try:  # (mmseg's PSP/UPerHead: bins that do not divide 1/32)
-                seg, info = deploy(path, model_config(cfg), name + '.pth',
-                                   list(x.shape[2:]), name, threads=threads,
-                                   exporter=exporter, calib=calib)
-                break
-            except Exception:  # noqa: BLE001 - e.g. adaptive_avg_pool2d
-                if exporter == 'dynamo':
-                    raise
+        to_ort = functools.partial(deploy, path, model_config(cfg), name +
+                                   '.pth', list(x.shape[2:]), name,
+                                   threads=threads, calib=calib)
+        try:  # dynamo where legacy cannot (mmseg's PSP/UPerHead: bins
+            seg, info = to_ort(exporter='legacy')  # that do not divide 1/32)
+        except Exception:  # noqa: BLE001 - e.g. adaptive_avg_pool2d
+            seg, info = to_ort(exporter='dynamo')
         return network(seg, x.cpu()), f'{info["exporter"]} exporter' + (
             f', calibrated on the val images of {CALIB_CFG}' * bool(calib))
+    cl, fused = torch.channels_last, fuse_conv_bn(model)
+    if path == 'fused':
+        return lambda: forward(fused, x), ''
     fused = fused.to(memory_format=cl)
     if path == 'channels-last':
         return lambda: forward(fused, x.contiguous(memory_format=cl)), ''
@@ -172,9 +168,9 @@ def fast_path(path: str, model, cfg: Config, x, threads, work_dir: str
 
 
 def layer_breakdown(model, x) -> Dict[str, Any]:
-    """``--profile``: self CPU time by aten op (torch.profiler) of
-    ``forward(model, x)``, and time, calls and MACs by layer kind and
-    output level (hooks on the leaf modules), each of one call."""
+    """``--profile``: of one ``forward(model, x)`` each, self CPU time by
+    aten op (torch.profiler), time, calls and MACs by layer kind and output
+    level (hooks on the leaf modules)."""
     from torch.profiler import ProfilerActivity, profile
     forward(model, x)  # warm
     with profile(activities=[ProfilerActivity.CPU]) as prof:
@@ -222,23 +218,23 @@ def layer_breakdown(model, x) -> Dict[str, Any]:
 
 
 def model_rows(key: str, label: str, cfg: Config, x, paths: List[str], args,
-               work_dir: str, fns: dict, skipped: list, log) -> list:
-    """The rows of one model (the zoo's, the heads'): eager, its ``paths``
-    with their parity (one that fails is left out, said why in
-    ``skipped``), with ``args.fp16`` eager and the torch paths under FP16
-    autocast (their parity and INT8's: no gate); callables into ``fns``."""
+               work_dir: str, fns: dict, skipped: list) -> list:
+    """The rows of one model (the zoo's, the heads'): eager (with its
+    ``model``), its ``paths`` with their parity (a failing one left out,
+    why in ``skipped``), with ``args.fp16`` eager and the torch paths under
+    FP16 autocast (no parity gate, as INT8); callables into ``fns``."""
     model = build_segmentor(cfg).to(x.device)
     cplx = complexity(model, x)
     with torch.inference_mode():
         ref = forward(model, x)
     log(f'{label}: {cplx["params"] / 1e6:.2f} M params, '
         f'{cplx["macs"] / 1e9:.2f} GMACs, output {tuple(ref.shape)}')
+    fp16 = getattr(args, 'fp16', False)
     rows = [dict(key=key, label=label, kind='eager', base=key, parity=None,
                  note='', model=model, fp16=False, **cplx)]
     fns[key] = lambda: forward(model, x)
-    fp16 = [p for p in TORCH_PATHS[:1] + tuple(paths) if p in TORCH_PATHS
-            ] if getattr(args, 'fp16', False) else []
-    for path, half in [(p, False) for p in paths] + [(p, True) for p in fp16]:
+    for path, half in [(p, False) for p in paths] + [
+            (p, True) for p in ('eager', *paths) if fp16 and p in TORCH_PATHS]:
         row = dict(key=f'{key}:{path}' + ':fp16' * half, kind=path, base=key,
                    label=' '.join([label, *[PATHS.get(path)] * (
                        path != 'eager'), *['FP16 (autocast)'] * half]),
@@ -267,7 +263,6 @@ def model_rows(key: str, label: str, cfg: Config, x, paths: List[str], args,
 
 def run(args) -> int:
     """The ``zoo`` mode; 1 when a fast path differs from eager."""
-    log = functools.partial(print, file=sys.stderr, flush=True)
     device = torch.device(args.device)
     shape = args.shape or ([1024, 2048] if device.type == 'cuda' else
                            [512, 1024])
@@ -277,14 +272,14 @@ def run(args) -> int:
     for key in args.models:
         rows += model_rows(key, ZOO[key][0], load_config(key), x,
                            args.fast_paths if key in args.fast_models else [],
-                           args, work_dir, fns, skipped, log)
+                           args, work_dir, fns, skipped)
     models = {r['key']: r.pop('model') for r in rows if 'model' in r}
-    gemms = gemm_fns(device)
-    fns.update({k: f for k, (f, _) in gemms.items()})
+    gemms, flops = gemm_fns(device)
+    fns.update(gemms)
     result = dict(shape=shape, repeats=args.repeats, warmup=args.warmup,
                   env=environment(device, args.threads), train=None,
                   skipped=skipped, load_before=load_average(), profile={},
-                  command=' '.join(['python tools/benchmark.py'] + args.argv))
+                  command=args.command)
     with torch.inference_mode():
         times = time_round_robin(fns, args.repeats, args.warmup, device,
                                  log=log)
@@ -305,7 +300,7 @@ def run(args) -> int:
             args.train_batch, args.train_shape, args.seed)[0])
         result['train'] = dict(batch=args.train_batch, times=train,
                                shape=args.train_shape, iters=args.train_iters)
-    rates = {k: [f / t / 1e9 for t in times[k]] for k, (_, f) in gemms.items()}
+    rates = {k: [flops / t / 1e9 for t in times[k]] for k in gemms}
     gemm = {k: statistics.median(v) for k, v in rates.items()}
     best = max(gemm, key=gemm.get)
     result.update(load_after=load_average(), rows=rows, ceiling=dict(
@@ -320,7 +315,7 @@ def run(args) -> int:
         if r['kind'] == 'eager' and r['key'] in train:
             r['train_its'] = 1 / statistics.median(train[r['key']])
     write(build_tables(result), result, args.out_md, args.out_json,
-          args.out_plot, functools.partial(plot, result))
+          args.out_plot, plot)
     if not args.work_dir:  # the temporary one
         shutil.rmtree(work_dir, ignore_errors=True)
     bad = [r['label'] for r in rows

@@ -9,9 +9,8 @@ from typing import Any, Callable, Dict, List, Optional
 
 import torch
 
-# /proc/cpuinfo flag -> the name in the report
 ISA_FLAGS = dict(avx2='avx2', avx512f='avx512', avx512_vnni='avx512_vnni',
-                 amx_tile='amx')
+                 amx_tile='amx')  # /proc/cpuinfo flag -> the report's name
 
 
 def time_round_robin(fns: Dict[Any, Callable],
@@ -22,8 +21,8 @@ def time_round_robin(fns: Dict[Any, Callable],
                      log: Optional[Callable[[str], None]] = None
                      ) -> Dict[Any, List[float]]:
     """Call every function once per round, ``warmup`` untimed rounds then
-    ``repeats`` timed ones, the order rotated by one every round (a change
-    of load hits all alike), each call synchronised (CUDA).
+    ``repeats`` timed ones, the order rotated by one every round, each
+    call synchronised (CUDA).
 
     Args:
         fns (dict): Name -> function, called as ``fn()``, or as
@@ -96,16 +95,13 @@ def environment(device: Any = 'cpu',
                threads=threads or torch.get_num_threads(), device=str(device),
                torch=torch.__version__, python=platform.python_version(),
                load=load_average())
-    gpu = ort = ''
     if env['device'].startswith('cuda'):
         env['gpu'] = torch.cuda.get_device_name(device)
-        gpu = f' ({env["gpu"]})'
-    try:
+    with contextlib.suppress(ImportError):
         import onnxruntime
         env['onnxruntime'] = onnxruntime.__version__
-        ort = f', onnxruntime {env["onnxruntime"]}'
-    except ImportError:
-        pass
+    gpu = f' ({env["gpu"]})' if 'gpu' in env else ''
+    ort = f', onnxruntime {env["onnxruntime"]}' if 'onnxruntime' in env else ''
     env['line'] = (
         f'{device}{gpu}, {env["threads"]} thread(s), {env["cpu"]} '
         f'({env["cpu_count"]} logical CPUs; '
