@@ -1,27 +1,19 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""What mmdeploy 1.3.1 needs on torch >= 2.9 (checked with torch 2.13).
-
-:func:`apply` (run by ``import rgpnet_mmseg.deploy``) fixes mmdeploy's
-rewriter machinery for torch.fx's new registry and the moved TorchScript
-symbolics (site-packages are not edited); each names the upstream
-problem, the versions, and the test in ``tests/test_deploy.py`` that fails
-without it. The ``torch.onnx.export`` rewriter (the ``dynamo=`` default)
-is the deploy layer's (:mod:`rgpnet_mmseg.deploy.exporter`); mmdeploy's
-``protobuf<=3.20.2`` pin is handled at install (``--no-deps``)."""
+"""mmdeploy 1.3.1 on torch >= 2.9 (checked with 2.13): :func:`apply` (run by
+``import rgpnet_mmseg.deploy``) fixes its rewriter machinery; each fix
+names its test. The ``dynamo=`` default: ``rgpnet_mmseg.deploy.exporter``."""
 import contextlib
 import copy
 import functools
 import importlib
+from unittest import mock
 
 
 def _fx_wrap_registry_is_a_dict() -> None:
-    """mmdeploy 1.3.1's ``FunctionRewriter`` treats
-    ``torch.fx._symbolic_trace._wrapped_fns_to_patch`` as a list and
-    ``pop(-1)``'s on leaving a ``RewriterContext``; in torch 2.x (2.13
-    checked; the fix applies only then) it is a dict keyed by
-    ``(id(globals), name)``: an export that adds an ``fx.wrap`` (torch.export
-    does) ends in ``KeyError: -1``, and copies of fx-wrapped rewriters are
-    not wrapped. Test: ``test_compat_fx_wrap_registry``."""
+    """mmdeploy 1.3.1's ``FunctionRewriter`` ``pop(-1)``'s torch.fx's
+    ``_wrapped_fns_to_patch`` as a list, a dict by ``(id(globals), name)``
+    in torch 2.x (fixed only then): an ``fx.wrap`` in torch.export ends in
+    ``KeyError: -1``. Test: ``test_compat_fx_wrap_registry``."""
     from torch.fx import _symbolic_trace
     registry = getattr(_symbolic_trace, '_wrapped_fns_to_patch', None)
     if not isinstance(registry, dict):
@@ -52,12 +44,10 @@ def _fx_wrap_registry_is_a_dict() -> None:
 
 
 def _torchscript_symbolics_moved() -> None:
-    """torch >= 2.9 moved the TorchScript exporter to
-    ``torch.onnx._internal.torchscript_exporter``; the public
-    ``torch.onnx.symbolic_opset11`` re-exports public names only, so
-    mmdeploy 1.3.1's TensorRT rewriter of ``_prepare_onnx_paddings``
-    (dynamic ``F.pad``) is skipped ("Can not find ..."): re-exposed there.
-    Test: ``test_compat_torchscript_symbolics``."""
+    """torch >= 2.9's ``torch.onnx.symbolic_opset11`` lacks the private
+    ``_prepare_onnx_paddings`` (moved to ``torchscript_exporter``), so
+    mmdeploy's TensorRT rewriter of it (dynamic ``F.pad``) is skipped:
+    re-exposed. Test: ``test_compat_torchscript_symbolics``."""
     try:
         internal = importlib.import_module(
             'torch.onnx._internal.torchscript_exporter.symbolic_opset11')
@@ -69,31 +59,21 @@ def _torchscript_symbolics_moved() -> None:
 
 
 def export_sdk_info(deploy_cfg, model_cfg, work_dir: str, **kwargs) -> None:
-    """mmdeploy 1.3.1's ``export2SDK`` (mmseg's ``get_postprocess``) writes
-    ``with_argmax`` into the decode head config it is given: a model built
-    from it afterwards fails ("unexpected keyword argument 'with_argmax'").
-    It gets copies. Test: ``test_deploy_tool_onnxruntime`` (the parity
-    check builds the model after it)."""
+    """mmdeploy 1.3.1's ``export2SDK`` on copies: it writes ``with_argmax``
+    into the decode head config. Test: ``test_deploy_tool_onnxruntime``."""
     from mmdeploy.backend.sdk.export_info import export2SDK
     export2SDK(copy.deepcopy(deploy_cfg), copy.deepcopy(model_cfg), work_dir,
                **kwargs)
 
 
-@contextlib.contextmanager
 def tensorrt_task_on_cpu(enabled: bool = True):
-    """mmdeploy 1.3.1's ``build_task_processor`` refuses the CPU for a
-    TensorRT deploy config (``check_backend_device``), though the ONNX
-    export and the INT8 calibration file need no GPU; inside, it allows
-    it, so that ``tools/deploy.py`` makes both on a machine without one.
-    Test: ``test_tensorrt_int8_calibration_on_cpu``."""
+    """Inside, mmdeploy 1.3.1's task processor takes the CPU for TensorRT
+    (export, calibration). Test: ``test_tensorrt_int8_calibration_on_cpu``."""
     from mmdeploy.apis.utils import utils
-    check = utils.check_backend_device
-    if enabled:
-        utils.check_backend_device = lambda deploy_cfg, device: None
-    try:
-        yield
-    finally:
-        utils.check_backend_device = check
+    if not enabled:
+        return contextlib.nullcontext()
+    return mock.patch.object(utils, 'check_backend_device',
+                             lambda deploy_cfg, device: None)
 
 
 @functools.cache  # idempotent: the fixes are applied once
@@ -104,8 +84,6 @@ def apply() -> None:
 
 
 def backend_segmentors():
-    """mmdeploy 1.3.1's mmseg backend-model registry (``model_type``), a
-    module-private ``__BACKEND_MODEL`` in
-    ``mmdeploy/codebase/mmseg/deploy/segmentation_model.py``."""
+    """mmdeploy 1.3.1's (module-private) mmseg backend-model registry."""
     from mmdeploy.codebase.mmseg.deploy import segmentation_model
     return vars(segmentation_model)['__BACKEND_MODEL']

@@ -1,14 +1,8 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Deployment with mmdeploy 1.3.1, as an mmdeploy plugin that only adds.
-
-Not imported by :mod:`rgpnet_mmseg` (mmdeploy is heavy); mmdeploy imports
-it when a deploy config names it in ``codebase_config.module``. Importing
-it applies :mod:`rgpnet_mmseg.compat.mmdeploy` (torch >= 2.9 fixes of
-mmdeploy's rewriter machinery), registers our ``torch.onnx.export``
-rewriter (:mod:`.exporter`) and our backend model ``mmseg_end2end``
-(:mod:`.segmentor`), and replaces an mmdeploy backend manager only where
-mmdeploy's own cannot run with the installed library (:mod:`.backends`).
-"""
+"""mmdeploy 1.3.1 plugin (``codebase_config.module``; not imported by
+:mod:`rgpnet_mmseg`): applies :mod:`rgpnet_mmseg.compat.mmdeploy`, registers
+the export rewriter (:mod:`.exporter`), the backend model ``mmseg_end2end``
+(:mod:`.segmentor`) and our backend managers where mmdeploy's cannot run."""
 from rgpnet_mmseg.compat import mmdeploy as _compat_mmdeploy
 from .backends import openvino as _openvino
 from .backends import tensorrt as _tensorrt
@@ -22,8 +16,6 @@ register_rewriters()
 _tensorrt.register()
 _openvino.register()
 
-__all__ = [
-    'MODEL_TYPE', 'OUTPUT_STRIDE', 'DeployConfigError', 'ExporterError',
-    'MMSegEnd2EndModel', 'check_deploy_config', 'choose_exporter',
-    'export_onnx', 'use_mmseg_labels'
-]
+__all__ = ['MODEL_TYPE', 'OUTPUT_STRIDE', 'DeployConfigError', 'ExporterError',
+           'MMSegEnd2EndModel', 'check_deploy_config', 'choose_exporter',
+           'export_onnx', 'use_mmseg_labels']

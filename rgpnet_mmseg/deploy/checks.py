@@ -1,15 +1,12 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""What a deploy config asks for, checked against what RGPNet can take before
-any export (a wrong shape fails at once with a message that names it): the
-shapes, the precision, the data a split gives at the deploy shape."""
+"""A deploy config's shapes, precision and split data, checked against what
+RGPNet can take before any export (one message naming the key)."""
 import copy
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import torch.nn as nn
 
-# RGPNet's decoder fuses the encoder's 1/4 ... 1/32 levels, which tile the
-# image only at multiples of 32 (`match_size` crops other sizes): a static
-# deploy shape must be one; dynamic graphs take any size.
+# a static deploy shape must be a multiple of it (:func:`check_hw`)
 OUTPUT_STRIDE = 32
 
 
@@ -23,8 +20,8 @@ def is_rgpnet(model: nn.Module) -> bool:
 
 
 def check_hw(h: int, w: int, where: str) -> None:
-    """Raise :class:`DeployConfigError` unless ``h`` and ``w`` are positive
-    multiples of :data:`OUTPUT_STRIDE`; ``where`` names the source."""
+    """Raise :class:`DeployConfigError` (naming ``where``) unless ``h`` and
+    ``w`` are positive multiples of :data:`OUTPUT_STRIDE`."""
     hints = []
     for name, v in (('height', int(h)), ('width', int(w))):
         if v <= 0 or v % OUTPUT_STRIDE:
@@ -50,8 +47,7 @@ def model_inputs(deploy_cfg: Any) -> List[dict]:
 
 def check_deploy_config(deploy_cfg: Any, name: str = 'deploy config') -> None:
     """Raise :class:`DeployConfigError`, naming the key, unless every (H, W)
-    a deploy config fixes (``onnx_config.input_shape`` ``[W, H]`` unless H,
-    W are dynamic; TensorRT ``min/opt/max_shape`` ``[N, C, H, W]``) is a
+    a deploy config fixes (static ``input_shape``, TensorRT profiles) is a
     multiple of 32 equal to a static ONNX shape, and min <= opt <= max."""
     shapes, profiles, static = [], [], None
     onnx_cfg = deploy_cfg.get('onnx_config') or {}
@@ -90,9 +86,7 @@ def check_deploy_config(deploy_cfg: Any, name: str = 'deploy config') -> None:
 
 def check_export_input(args: Any, dynamic_axes: Optional[Any],
                        input_names: Optional[Iterable[str]]) -> None:
-    """Check the example input of an RGPNet export: a static height/width
-    must be a multiple of :data:`OUTPUT_STRIDE` (raises
-    :class:`DeployConfigError` before the exporter runs)."""
+    """:func:`check_hw` of the static H, W of an export's example input."""
     tensor = args[0] if isinstance(args, (tuple, list)) else args
     shape = getattr(tensor, 'shape', None)
     name = next(iter(input_names or ['input']), 'input')
@@ -102,18 +96,15 @@ def check_export_input(args: Any, dynamic_axes: Optional[Any],
 
 
 def precision_mode(common_config: Dict[str, Any]) -> str:
-    """``'int8'`` (``int8_mode``, with FP16 fallback where ``fp16_mode``, as
-    mmdeploy's INT8 configs), ``'fp16'`` (``fp16_mode``), ``'tf32'``
-    (``tf32_mode``: FP32 layers, TF32 tensor-core math) or ``'fp32'`` (TF32
-    cleared)."""
+    """``'int8'``, ``'fp16'``, ``'tf32'`` (the first ``<mode>_mode`` set;
+    INT8 falls back to FP16 where ``fp16_mode``) or ``'fp32'`` (no TF32)."""
     return next((m for m in ('int8', 'fp16', 'tf32')
                  if common_config.get(f'{m}_mode')), 'fp32')
 
 
 def deploy_precision(deploy_cfg: Any) -> str:
-    """``'int8'`` for ``backend_config.quantization`` (ONNX Runtime,
-    OpenVINO), ``'bf16'`` for OpenVINO's ``inference_precision_hint``, else
-    TensorRT's :func:`precision_mode`: int8, fp16, tf32 or fp32."""
+    """``'int8'`` (``backend_config.quantization``), ``'bf16'`` (OpenVINO's
+    ``inference_precision_hint``), else :func:`precision_mode`."""
     backend_cfg = deploy_cfg.get('backend_config') or {}
     if backend_cfg.get('quantization'):
         return 'int8'
@@ -127,9 +118,7 @@ def split_dataloader_cfg(model_cfg: Any, split: str,
                          max_images: Optional[int] = None,
                          data_root: Optional[str] = None):
     """A copy of ``model_cfg``'s ``{split}_dataloader``: batch 1, in order,
-    the first ``max_images``, ``data_root`` replaced; with a static
-    ``input_shape`` (W, H) its ``Resize`` steps resize to it, as mmdeploy's
-    ``create_input`` does."""
+    ``max_images``, ``data_root``, ``Resize`` to a static ``input_shape``."""
     key = f'{split}_dataloader'
     if key not in model_cfg:
         raise KeyError(f'The model config has no {key}')
@@ -140,7 +129,7 @@ def split_dataloader_cfg(model_cfg: Any, split: str,
         cfg.dataset.data_root = data_root
     if max_images:
         cfg.dataset.indices = int(max_images)
-    if input_shape is not None:  # a static graph: (W, H), as mmdeploy
+    if input_shape is not None:
         resizes = [s for s in cfg.dataset.pipeline if s['type'] == 'Resize']
         if not resizes:
             raise ValueError(

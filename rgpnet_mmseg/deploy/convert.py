@@ -1,18 +1,27 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-""":func:`run_deploy`, what ``tools/deploy.py`` runs: mmdeploy's conversion
-(SDK files, ``torch2onnx``, the backend step) in one process, then the
-checks of :mod:`.verify`."""
+""":func:`run_deploy` (``tools/deploy.py``): mmdeploy's conversion in one
+process, then the checks of :mod:`.verify`."""
 import copy
 import os
 import os.path as osp
 from typing import Any, Dict, Optional
 
+import onnx
+from mmdeploy.apis import torch2onnx
+from mmdeploy.backend.base import get_backend_manager
+from mmdeploy.utils import (get_backend, get_calib_filename, get_ir_config,
+                            load_config)
+
+from rgpnet_mmseg.compat.mmdeploy import export_sdk_info, tensorrt_task_on_cpu
+from .backends.tensorrt import builder_precision, tensorrt_unavailable_reason
 from .checks import check_deploy_config, deploy_precision
 from .exporter import choose_exporter
+from .quantize import (calibration_config, quantize_onnx,
+                       write_calibration_data)
 from .segmentor import use_mmseg_labels
+from .verify import check_parity, evaluate_backend_miou, miou_ok
 
-#: The backends run_deploy converts to (mmdeploy's names).
-BACKENDS = ('onnxruntime', 'tensorrt', 'openvino')
+BACKENDS = ('onnxruntime', 'tensorrt', 'openvino')  # run_deploy's targets
 
 
 class DeployError(RuntimeError):
@@ -23,13 +32,9 @@ def load_configs(deploy_cfg: Any, model_cfg: Any,
                  with_argmax: Optional[bool] = None,
                  cfg_options: Optional[Dict] = None,
                  exporter: Optional[str] = None):
-    """Load the deploy and model configs (paths or Configs) as mmdeploy
-    does, the deploy config a copy: ``rgpnet_mmseg.deploy`` added to
-    ``codebase_config.module``, our backend model with the model's
-    postprocessing (:func:`.segmentor.use_mmseg_labels`),
-    ``codebase_config.with_argmax`` and ``onnx_config.exporter`` when
-    given, ``cfg_options`` merged into the model config."""
-    from mmdeploy.utils import load_config
+    """The deploy (a copy) and model configs as mmdeploy loads them, with
+    this plugin, :func:`.segmentor.use_mmseg_labels`, ``with_argmax``,
+    ``exporter`` and ``cfg_options`` where given."""
     deploy_cfg, model_cfg = load_config(deploy_cfg, model_cfg)
     deploy_cfg = copy.deepcopy(deploy_cfg)
     model_cfg.merge_from_dict(cfg_options or {})
@@ -44,11 +49,7 @@ def load_configs(deploy_cfg: Any, model_cfg: Any,
 
 
 def _check_backend(deploy_cfg: Any, name: str) -> str:
-    """The backend of a deploy config, checked before any work (INT8 needs
-    ``calib_config.create_calib``)."""
-    from mmdeploy.utils import get_backend, get_calib_filename
-
-    from .backends.tensorrt import builder_precision
+    """The backend of a deploy config, checked before any work."""
     backend = get_backend(deploy_cfg).value
     if backend not in BACKENDS:
         raise DeployError(f'{name}: backend {backend!r} is not supported by '
@@ -71,34 +72,14 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
                parity: bool = True, miou: Optional[bool] = None,
                miou_split: str = 'val', miou_max_images: Optional[int] = None,
                data_root: Optional[str] = None,
-               cfg_options: Optional[Dict] = None,
-               dump_info: bool = True,
+               cfg_options: Optional[Dict] = None, dump_info: bool = True,
                calib: Optional[Dict] = None) -> Dict[str, Any]:
-    """Convert a model as mmdeploy's ``tools/deploy.py`` does, then check it:
-    configs checked (else :class:`DeployConfigError`, :class:`DeployError`,
-    :class:`ExporterError`) and written to ``work_dir`` with the SDK files;
-    ``torch2onnx`` (``exporter``, else ``onnx_config.exporter``),
-    ``calib_config``'s file
-    (:func:`.quantize.write_calibration_data`, ``calib``: its keywords),
-    ONNX Runtime INT8 (``backend_config.quantization``: ``end2end.onnx``,
-    FP32 kept as ``end2end-fp32.onnx``), the manager's ``to_backend``
-    (TensorRT, OpenVINO),
-    :func:`.verify.check_parity` on ``test_img`` (default ``img``),
-    :func:`.verify.evaluate_backend_miou` if ``miou`` (default: TensorRT
-    TF32, FP16, INT8). Returns ``onnx_file``, ``exporter``, ``opset``,
-    ``ops``, ``backend``, ``backend_files``, ``calib_file``, ``parity``,
-    ``miou``."""
-    import onnx
-    from mmdeploy.apis import torch2onnx
-    from mmdeploy.backend.base import get_backend_manager
-    from mmdeploy.utils import get_calib_filename, get_ir_config
-
-    from rgpnet_mmseg.compat.mmdeploy import (export_sdk_info,
-                                              tensorrt_task_on_cpu)
-    from .backends.tensorrt import tensorrt_unavailable_reason
-    from .quantize import (calibration_config, quantize_onnx,
-                           write_calibration_data)
-    from .verify import check_parity, evaluate_backend_miou, miou_ok
+    """Convert as mmdeploy's ``tools/deploy.py`` into ``work_dir`` (``calib``:
+    :func:`.quantize.write_calibration_data`'s keywords), then
+    :func:`.verify.check_parity` on ``test_img`` (default ``img``) and
+    :func:`.verify.evaluate_backend_miou` (``miou``; default: reduced
+    precision). Returns ``onnx_file``, ``exporter``, ``opset``, ``ops``,
+    ``backend``, ``backend_files``, ``calib_file``, ``parity``, ``miou``."""
     for path, what in ((deploy_cfg, 'Deploy config'),
                        (model_cfg, 'Model config'), (checkpoint, 'Checkpoint'),
                        (img, 'Image')):
@@ -121,9 +102,7 @@ def run_deploy(deploy_cfg: Any, model_cfg: Any, checkpoint: Optional[str],
     if calib_file:  # images checked before any work
         calib = dict(dataset_cfg=calibration_config(
             deploy_cfg, model_cfg, **(calib or {})))
-    # without TensorRT: export and calibration data on the CPU, which
-    # mmdeploy refuses for any TensorRT task processor (check_backend_device)
-    # OpenVINO runs on the CPU (mmdeploy refuses it any other device)
+    # no TensorRT: export and calibrate on the CPU; OpenVINO: CPU only
     device = 'cpu' if no_trt or backend == 'openvino' else device
     with tensorrt_task_on_cpu(bool(no_trt)):
         if dump_info:

@@ -1,17 +1,9 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""The export to ONNX: mmdeploy's ``torch2onnx`` with our rewriter of
-``torch.onnx.export`` (:func:`register_rewriters`), the one export path.
-
-torch >= 2.9 has two exporters: the TorchScript one (``dynamo=False``,
-"legacy"; mmdeploy 1.3.1's rewriters are written for it; it writes the
-requested opset, 11 in our configs, which TensorRT 8.6 parses) and, the
-default, ``torch.export`` (``dynamo=True``, needs ``onnxscript``, opset >=
-18). The deploy config's ``onnx_config.exporter`` (``tools/deploy.py
---exporter``) picks one, :func:`choose_exporter` resolves ``'auto'``
-(legacy while torch has it); :func:`export_onnx` maps mmdeploy's
-arguments onto it. For a model with an RGPNet head the rewriter also checks
-the input shape and exports a BN-fused copy; other models are exported as
-mmdeploy exports them."""
+"""mmdeploy's ``torch2onnx`` with our ``torch.onnx.export`` rewriter (an RGPNet
+shape-checked and BN-fused); ``onnx_config.exporter``: TorchScript's
+(``'legacy'``, mmdeploy 1.3.1's; the opset asked) or ``torch.export``'s
+(``'dynamo'``, torch 2.9's default; opset >= 18): :func:`choose_exporter`."""
+import contextlib
 import copy
 import functools
 import importlib
@@ -48,11 +40,9 @@ def legacy_exporter_available() -> bool:
     """Whether torch still has the TorchScript-based ONNX exporter."""
     for name in ('torch.onnx._internal.torchscript_exporter.utils',
                  'torch.onnx.utils'):
-        try:
+        with contextlib.suppress(ImportError):
             if hasattr(importlib.import_module(name), '_model_to_graph'):
                 return True
-        except ImportError:
-            pass
     return not _DYNAMO_ARG  # torch < 2.5: the only exporter
 
 
@@ -64,10 +54,8 @@ def dynamo_exporter_available() -> bool:
 def choose_exporter(requested: Optional[str] = None, *,
                     legacy_available: Optional[bool] = None,
                     dynamo_available: Optional[bool] = None) -> str:
-    """``'legacy'`` or ``'dynamo'``: ``requested`` (default ``'auto'``:
-    legacy while torch has it). The probes can be overridden (tests).
-    Raises :class:`ExporterError` for an unknown name or an exporter that
-    is not there."""
+    """``'legacy'`` or ``'dynamo'``: ``requested`` (``'auto'``: legacy while
+    torch has it), else :class:`ExporterError`; the probes overridable."""
     requested = (requested or 'auto').strip().lower()
     if requested not in EXPORTER_CHOICES:
         raise ExporterError(
@@ -93,24 +81,30 @@ def choose_exporter(requested: Optional[str] = None, *,
 
 
 def _finish_dynamo_graph(path: str, target_opset: int) -> Tuple[int, int]:
-    """Bring a dynamo graph down to ``target_opset`` (or 17, the most
-    TensorRT 8.6 parses) where onnx's converter can, and to the lowest IR
-    version of its opset; returns (opset, IR version)."""
+    """(opset, IR version) of a dynamo graph brought to ``target_opset`` (or
+    17, TensorRT 8.6's most) where onnx can, at its lowest IR version; below
+    opset 18 (ReduceSum 13) minus noop_with_empty_axes, which ORT rejects."""
     import onnx
     from onnx import helper, version_converter
     model = onnx.load(path)
     opset = next(o.version for o in model.opset_import
                  if o.domain in ('', 'ai.onnx'))
-    for version in sorted({target_opset, 17}):
-        if version < opset:
-            try:
-                model = _drop_noop_attribute(
-                    version_converter.convert_version(model, version),
-                    version)
-                opset = version
-                break
-            except Exception:  # noqa: BLE001 - no adapter for an op
-                continue
+    for version in sorted(v for v in {target_opset, 17} if v < opset):
+        try:
+            converted = version_converter.convert_version(model, version)
+            for node in converted.graph.node:
+                reduce = node.op_type.startswith('Reduce') and version < (
+                    13 if node.op_type == 'ReduceSum' else 18)
+                for attr in [a for a in node.attribute if reduce and
+                             a.name == 'noop_with_empty_axes']:
+                    if attr.i:
+                        raise ValueError(f'{node.name}: noop_with_empty_axes'
+                                         f'=1 has no opset {version} form')
+                    node.attribute.remove(attr)
+            model, opset = converted, version
+            break
+        except Exception:  # noqa: BLE001 - no adapter for an op
+            continue
     if not model.functions:  # IR 10 whatever the opset: older parsers fail
         main = [o for o in model.opset_import if o.domain in ('', 'ai.onnx')]
         model.ir_version = min(model.ir_version,
@@ -119,37 +113,12 @@ def _finish_dynamo_graph(path: str, target_opset: int) -> Tuple[int, int]:
     return opset, model.ir_version
 
 
-def _drop_noop_attribute(model, opset: int):
-    """onnx's converter keeps ``noop_with_empty_axes`` on Reduce* nodes
-    brought below the opset that added it (18; ReduceSum 13), which ONNX
-    Runtime then rejects (e.g. ``adaptive_avg_pool2d`` to 1x1 of mmseg's
-    PSPHead/UPerHead). Its default 0 is what older opsets do; 1 has no
-    older form: ValueError."""
-    for node in model.graph.node:
-        if node.op_type.startswith('Reduce') and opset < (
-                13 if node.op_type == 'ReduceSum' else 18):
-            for attr in [a for a in node.attribute
-                         if a.name == 'noop_with_empty_axes']:
-                if attr.i:
-                    raise ValueError(f'{node.name}: noop_with_empty_axes=1 '
-                                     f'has no opset {opset} form')
-                node.attribute.remove(attr)
-    return model
-
-
 def export_onnx(model: nn.Module, args: Any, f: str, *,
                 exporter: Optional[str] = None, export_fn=None,
                 **kwargs) -> Dict[str, Any]:
-    """Export ``model`` (eval mode, BN fused) with example ``args`` to the
-    file ``f`` with the chosen exporter (see :func:`choose_exporter`).
-
-    ``kwargs`` (:func:`torch.onnx.export`'s, as mmdeploy passes them) are
-    mapped onto it: ``dynamo=False`` for legacy; for dynamo ``dynamo=True``,
-    opset >= 18, weights inside the file, no TorchScript-only arguments, the
-    graph finished by :func:`_finish_dynamo_graph`. ``export_fn``: the
-    ``torch.onnx.export`` to call (mmdeploy's rewriter passes the original).
-    Returns ``exporter``, ``opset``, ``ir_version`` (dynamo) and ``file``.
-    """
+    """Export ``model`` on ``args`` to ``f`` by ``export_fn`` (default
+    ``torch.onnx.export``) with ``exporter``, ``kwargs`` mapped onto it.
+    Returns ``exporter``, ``opset``, ``ir_version`` (dynamo), ``file``."""
     mode = choose_exporter(exporter)
     opset = kwargs.get('opset_version') or DYNAMO_MIN_OPSET
     if mode == 'legacy' and _DYNAMO_ARG:
@@ -173,13 +142,6 @@ def export_onnx(model: nn.Module, args: Any, f: str, *,
     return info
 
 
-def exporter_of(deploy_cfg: Any) -> str:
-    """:func:`choose_exporter` of a deploy config's
-    ``onnx_config.exporter``."""
-    return choose_exporter(((deploy_cfg or {}).get('onnx_config')
-                            or {}).get('exporter'))
-
-
 class _SingleInput(nn.Module):
     """mmdeploy exports ``partial(forward, ...)`` taking ``*args``;
     torch.export matches ``dynamic_axes`` to named parameters only."""
@@ -193,9 +155,7 @@ class _SingleInput(nn.Module):
 
 
 def _fused_copy(model: nn.Module) -> nn.Module:
-    """A BN-fused copy of ``model`` (eval mode). mmdeploy's ``export``
-    binds the predict arguments as an instance ``forward`` (a partial of the
-    model's own): the copy gets its own, bound to the copy."""
+    """A BN-fused copy of ``model``, an instance ``forward`` rebound to it."""
     fused = fuse_conv_bn(model)
     bound = model.__dict__.get('forward')
     if isinstance(bound, functools.partial):  # *args: torch.onnx would
@@ -206,28 +166,15 @@ def _fused_copy(model: nn.Module) -> nn.Module:
     return fused
 
 
-# the exporter of the export running now (set and reset by the rewriter of
-# torch.onnx.export): the per-call rewriters below cannot afford mmdeploy's
-# get_context(), which walks inspect.stack()
+# the running export's exporter: get_context() walks inspect.stack(), too slow
 _EXPORTING: Dict[str, Optional[str]] = {'exporter': None}
 
 
 @functools.cache  # idempotent
 def register_rewriters() -> None:
-    """mmdeploy 1.3.1 calls ``torch.onnx.export`` without ``dynamo=``;
-    torch >= 2.9 defaults to the dynamo exporter (opset 18, a ``.data``
-    file). Our rewriter of it (in mmdeploy's ``RewriterContext`` only) runs
-    :func:`export_onnx` with the deploy config's exporter, for a model with
-    an RGPNet head on a BN-fused copy (mmdeploy's optimiser needs a
-    TorchScript extension its wheel lacks; the model passed in is not
-    changed). Under dynamo two mmdeploy rewriters are replaced:
-    ``copy.deepcopy`` walks ``inspect.stack()`` per call (350 s instead of
-    15 s: torch.export deep-copies node metadata) and ``mark`` nodes read
-    shapes as ints (torch.export specialises dynamic axes); under legacy
-    they are mmdeploy's. Tests: ``test_deploy_tool_onnxruntime``,
-    ``test_compat_deepcopy_rewriter``,
-    ``test_dynamo_exporter_through_mmdeploy``.
-    """
+    """``torch.onnx.export`` by :func:`export_onnx`; under dynamo mmdeploy's
+    ``copy.deepcopy`` (350 s, not 15) and ``mark`` (shapes as ints) bypassed
+    (``test_compat_deepcopy_rewriter``, ``test_dynamo_exporter_*``)."""
     from mmdeploy.core import FUNCTION_REWRITER
     from mmdeploy.utils import IR
     origin_deepcopy = copy.deepcopy  # a cell: mmdeploy patches dicts only
@@ -235,7 +182,8 @@ def register_rewriters() -> None:
     @FUNCTION_REWRITER.register_rewriter(func_name='torch.onnx.export')
     def torch_onnx_export__rgpnet(model, args=(), f=None, **kwargs):
         ctx = FUNCTION_REWRITER.get_context()
-        mode = exporter_of(ctx.cfg)
+        mode = choose_exporter(((ctx.cfg or {}).get('onnx_config')
+                                or {}).get('exporter'))
         if is_rgpnet(model):
             check_export_input(args, kwargs.get('dynamic_axes'),
                                kwargs.get('input_names'))
@@ -262,7 +210,6 @@ def register_rewriters() -> None:
     @FUNCTION_REWRITER.register_rewriter(
         func_name='mmdeploy.core.optimizers.function_marker.mark_tensors')
     def mark_tensors__rgpnet(xs, *args, **kwargs):
-        ctx = FUNCTION_REWRITER.get_context()
         if _EXPORTING['exporter'] == 'dynamo':
             return xs
-        return ctx.origin_func(xs, *args, **kwargs)
+        return FUNCTION_REWRITER.get_context().origin_func(xs, *args, **kwargs)

@@ -1,12 +1,7 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """A deployed model's batch output to mmseg's labels at each image's size
-(``BaseSegmentor.postprocess_result``: crop the padding, flip back, resize
-the logits bilinearly, argmax), without resizing all logits: an output
-pixel whose 2 x 2 source pixels share an argmax class has that class (a
-convex combination keeps the maximum); only the others are interpolated,
-with ``F.interpolate``'s own coordinates, weights and order (float32). The
-labels equal mmseg's but for float ties (``tests/test_postprocess.py``).
-"""
+(``postprocess_result``), interpolating only the logits of pixels whose 2 x 2
+source pixels disagree: ``F.interpolate``'s labels but for float ties."""
 from types import SimpleNamespace
 from typing import Sequence, Tuple
 
@@ -16,11 +11,8 @@ from torch import Tensor
 
 def source_index(n_in: int, n_out: int, align_corners: bool,
                  device=None) -> Tuple[Tensor, Tensor]:
-    """Where ``F.interpolate(mode='bilinear')`` reads along one axis of
-    size ``n_in`` for ``n_out`` pixels (scale ``n_in / n_out``, half-pixel
-    centres clamped at 0; ``align_corners``: ``(n_in - 1) / (n_out - 1)``):
-    ``(i0, lambda1)``, the first source pixel (int64) and the weight of the
-    second (``min(i0 + 1, n_in - 1)``)."""
+    """``(i0, lambda1)``, where bilinear ``F.interpolate`` reads for ``n_out``
+    pixels of ``n_in``: the first source pixel, the second's weight."""
     dst = torch.arange(n_out, dtype=torch.float32, device=device)
     scale = torch.tensor((n_in - 1) / max(n_out - 1, 1) if align_corners
                          else n_in / n_out, dtype=torch.float32, device=device)
@@ -31,8 +23,7 @@ def source_index(n_in: int, n_out: int, align_corners: bool,
 
 
 def crop(outputs: Tensor, metainfo: dict) -> Tensor:
-    """``outputs[..., h, w]`` without the padding and flipped back, as
-    mmseg's ``postprocess_result`` reads ``metainfo``."""
+    """``outputs[..., h, w]`` unpadded and flipped back by ``metainfo``."""
     H, W = outputs.shape[-2:]
     left, right, top, bottom = metainfo.get(
         'img_padding_size', metainfo.get('padding_size', [0] * 4))
@@ -45,8 +36,7 @@ def crop(outputs: Tensor, metainfo: dict) -> Tensor:
 
 
 def argmax0(x: Tensor) -> Tensor:
-    """``x.argmax(0)`` (the first maximum; NaN: the last index), by
-    ``amax`` (vectorised over the inner dims, unlike ``argmax(0)``)."""
+    """``x.argmax(0)`` (NaN: the last index), vectorised by ``amax``."""
     dtype = torch.int8 if len(x) < 128 else torch.int32
     rank = torch.arange(len(x), 0, -1, dtype=dtype, device=x.device)
     rank = ((x == x.amax(0)) * rank.view(-1, *[1] * (x.dim() - 1))).amax(0)
@@ -54,9 +44,8 @@ def argmax0(x: Tensor) -> Tensor:
 
 
 def _segments(i0: Tensor, n_in: int, size: int) -> Tuple[Tensor, ...]:
-    """The runs of output pixels reading each source pixel (``i0``
-    non-decreasing), in pieces of at most ``size``: ``(source, start,
-    length)`` per piece."""
+    """``(source, start, length)`` of the runs of output pixels reading
+    each source pixel (``i0`` sorted), in pieces of at most ``size``."""
     n = torch.bincount(i0, minlength=n_in)
     at = torch.arange(len(i0), device=i0.device) - (n.cumsum(0) - n)[i0]
     length = torch.unique_consecutive(i0 * len(i0) + at // size,
@@ -67,10 +56,9 @@ def _segments(i0: Tensor, n_in: int, size: int) -> Tuple[Tensor, ...]:
 
 def resized_labels(logits: Tensor, size: Sequence[int],
                    align_corners: bool, chunk: int = 1 << 19) -> Tensor:
-    """``F.interpolate(logits[None], size, mode='bilinear').argmax(1)``:
-    the output pixels reading source cell ``(Y, X)`` (pixels ``Y, Y + 1``
-    by ``X, X + 1``) form a block; it takes the cell's class where its 4
-    pixels agree, else is interpolated from the cell's 4 logit vectors.
+    """``F.interpolate(logits[None], size, mode='bilinear').argmax(1)``: a
+    block of output pixels reading source cell ``(Y, X)`` takes its class
+    where its 4 pixels agree, else is interpolated from their logits.
 
     Args:
         logits (Tensor): ``C x h x w`` float logits.
@@ -113,9 +101,8 @@ def resized_labels(logits: Tensor, size: Sequence[int],
     flat = logits.reshape(C, h * w)
     corners = torch.stack([flat[:, i] for i in (Y * w + X, Y * w + X1,
                                                 Y1 + X, Y1 + X1)])
-    # the classes that can win in a cell: the maximum anywhere in it is >=
-    # the largest of the classes' smallest corners; a class whose largest
-    # corner is below that (less a margin for float rounding) never wins
+    # a class whose largest corner is below the largest smallest corner (less
+    # a margin for float rounding) never wins in the cell
     floor = corners.amin(0).amax(0) - 1e-5 * corners.abs().amax((0, 1))
     high = corners.amax(0)
     m = int((~(high < floor)).sum(0).max())  # NaN: all
@@ -147,7 +134,9 @@ def postprocess(outputs: Tensor, data_samples: list, align_corners: bool,
             ``seg_logits``); False: :func:`resized_labels` (same labels).
     """
     from mmengine.structures import PixelData
-    if outputs.is_floating_point():
+    from mmseg.models.utils import resize
+    floats = outputs.is_floating_point()
+    if floats:
         outputs = outputs.float()
         if with_logits or outputs.shape[1] == 1 or data_samples is None:
             from mmseg.models.segmentors import BaseSegmentor
@@ -156,16 +145,11 @@ def postprocess(outputs: Tensor, data_samples: list, align_corners: bool,
                 decode_head=SimpleNamespace(threshold=threshold))
             return BaseSegmentor.postprocess_result(head, outputs,
                                                     data_samples)
-        for logits, sample in zip(outputs, data_samples):
-            labels = resized_labels(crop(logits, sample.metainfo),
-                                    sample.metainfo['ori_shape'],
-                                    align_corners)
-            sample.pred_sem_seg = PixelData(data=labels[None])
-        return data_samples
-    from mmseg.models.utils import resize
-    outputs = outputs.reshape(len(data_samples), 1, *outputs.shape[-2:])
-    for labels, sample in zip(outputs, data_samples):
-        labels = resize(crop(labels, sample.metainfo)[None].float(),
-                        size=sample.metainfo['ori_shape'], mode='nearest')
-        sample.pred_sem_seg = PixelData(data=labels[0].long())
+    else:
+        outputs = outputs.reshape(len(data_samples), 1, *outputs.shape[-2:])
+    for out, sample in zip(outputs, data_samples):
+        out, size = crop(out, sample.metainfo), sample.metainfo['ori_shape']
+        sample.pred_sem_seg = PixelData(data=resized_labels(
+            out, size, align_corners)[None] if floats else resize(
+                out[None].float(), size=size, mode='nearest')[0].long())
     return data_samples

@@ -1,19 +1,21 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""INT8: the one calibration file (mmdeploy's ``create_calib_input_data``,
-read by ONNX Runtime's quantization and TensorRT's INT8 calibrator) and
-static quantization with ``onnxruntime.quantization`` (docs/int8.md)."""
+"""INT8: the calibration file (every backend's) and ONNX Runtime static
+quantization (docs/int8.md)."""
 import os
 import os.path as osp
-from typing import (Any, Iterable, Iterator, List, Optional, Sequence,
-                    Union)
+from typing import Any, Iterable, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
+from mmdeploy.apis import create_calib_input_data
+from mmdeploy.utils import get_input_shape, load_config
+from mmengine.config import Config
+
+from rgpnet_mmseg.utils.files import IMAGE_EXTENSIONS, list_images
+from .checks import split_dataloader_cfg
 
 
 def read_calibration_data(calib_file: Optional[str]) -> Iterator[np.ndarray]:
-    """The NCHW float32 inputs of an mmdeploy calibration HDF5 file
-    (``calib_data/end2end/input/<i>``), in order of ``i``; the file is
-    checked now (one line), read as the result is iterated."""
+    """A calibration file's NCHW float32 inputs, read lazily (checked now)."""
     if not calib_file or not osp.isfile(calib_file):
         raise FileNotFoundError(
             f'INT8 calibration file not found: {calib_file} (run '
@@ -35,8 +37,7 @@ def _calibration_inputs(calib_file: str) -> Iterator[np.ndarray]:
 def calibration_inputs(calibration: Union[str, Iterable[np.ndarray]],
                        hw: Optional[Sequence[int]] = None
                        ) -> Iterator[np.ndarray]:
-    """Calibration inputs (an mmdeploy calibration file, or NCHW float32
-    arrays) resized bilinearly to a static ``hw`` (H, W) where given."""
+    """Calibration inputs (a file's, or arrays) resized to ``hw`` if given."""
     import torch
     import torch.nn.functional as F
     if isinstance(calibration, str):
@@ -48,8 +49,8 @@ def calibration_inputs(calibration: Union[str, Iterable[np.ndarray]],
 
 
 def excluded_nodes(graph: Any, keys: Sequence[str]) -> List[str]:
-    """Names of the nodes of an ONNX ``graph`` that ``keys`` name: names,
-    op types or ``'<op type>[i]'``, the i-th node of a type."""
+    """The ONNX ``graph``'s nodes that ``keys`` name (names, op types or
+    ``'<op type>[i]'``, the i-th node of a type)."""
     names = []
     for key in keys:
         op, _, i = key.rstrip(']').partition('[')
@@ -62,11 +63,8 @@ def excluded_nodes(graph: Any, keys: Sequence[str]) -> List[str]:
 
 
 def drop_initializer_identities(model: Any) -> int:
-    """Remove the ``Identity`` nodes of an ONNX model whose input is an
-    initializer (the TorchScript exporter routes some conv biases of a
-    BN-fused graph through them; ``quantize_static`` then finds no
-    initializer for the bias); their consumers read the initializer.
-    Returns how many were removed."""
+    """Remove (and count) ``Identity`` nodes on initializers (conv biases of
+    a BN-fused TorchScript export), in which ``quantize_static`` fails."""
     graph = model.graph
     inits = {t.name for t in graph.initializer}
     outputs = {o.name for o in graph.output}
@@ -89,24 +87,20 @@ def quantize_onnx(fp32_file: str, int8_file: str,
                   per_channel: bool = True,
                   exclude_nodes: Sequence[str] = (),
                   **extra_options) -> str:
-    """Quantize an FP32 ONNX model (one input) to INT8 with ONNX Runtime's
-    ``quantize_static``: int8 weights (per output channel with
-    ``per_channel``), uint8 activations calibrated on ``calibration``.
+    """An FP32 ONNX model (one input) to INT8 by ONNX Runtime's
+    ``quantize_static`` (int8 weights, uint8 activations); returns
+    ``int8_file``.
 
     Args:
         fp32_file, int8_file (str): The FP32 model, the INT8 one to write.
-        calibration (str | Iterable[np.ndarray]): an mmdeploy calibration
-            HDF5 file (:func:`write_calibration_data`) or NCHW float32
-            arrays; resized (bilinear) to a static input shape of the model.
+        calibration (str | Iterable[np.ndarray]): :func:`calibration_inputs`
+            (resized to a static input shape).
         quant_format (str): ``'QOperator'`` or ``'QDQ'``.
         calibrate_method (str): ``'MinMax'``, ``'Entropy'``, ``'Percentile'``.
         per_channel (bool): Per-channel weight scales.
         exclude_nodes (Sequence[str]): Nodes left in FP32
             (:func:`excluded_nodes`: ``'Resize'``, ``'Conv[-1]'``...).
         **extra_options: ONNX Runtime's ``extra_options``.
-
-    Returns:
-        str: ``int8_file``.
     """
     import onnx
     from onnxruntime.quantization import (CalibrationDataReader,
@@ -120,8 +114,7 @@ def quantize_onnx(fp32_file: str, int8_file: str,
     model = onnx.load(fp32_file)
     if drop_initializer_identities(model):
         onnx.save(model, fp32_file)
-    graph = model.graph
-    inp = graph.input[0]
+    graph, inp = model.graph, model.graph.input[0]
     hw = [d.dim_value for d in inp.type.tensor_type.shape.dim][2:]
     feeds = ({inp.name: x} for x in calibration_inputs(
         calibration, hw if all(hw) else None))
@@ -141,14 +134,8 @@ def calibration_config(deploy_cfg: Any, model_cfg: Any,
                        dataset_cfg: Any = None,
                        image_dir: Optional[str] = None,
                        num_images: Optional[int] = None) -> Any:
-    """The config (a copy) whose ``val_dataloader`` gives the images of
-    :func:`write_calibration_data` (same arguments, configs loaded); a
-    one-line error for images that cannot be used."""
-    from mmdeploy.utils import get_input_shape, load_config
-    from mmengine.config import Config
-
-    from rgpnet_mmseg.utils.files import IMAGE_EXTENSIONS, list_images
-    from .checks import split_dataloader_cfg
+    """A config whose ``val_dataloader`` gives :func:`write_calibration_data`'s
+    images (same arguments); a one-line error for unusable images."""
     name = 'model config' if dataset_cfg is None else f'config {dataset_cfg}'
     data_cfg = load_config(dataset_cfg)[0] if dataset_cfg else model_cfg
     if 'val_dataloader' not in data_cfg:
@@ -181,15 +168,12 @@ def calibration_config(deploy_cfg: Any, model_cfg: Any,
 
 def write_calibration_data(calib_file: str, deploy_cfg: Any, model_cfg: Any,
                            checkpoint: Optional[str] = None, *,
-                           dataset_cfg: Any = None,
+                           dataset_cfg: Any = None, device: str = 'cpu',
                            image_dir: Optional[str] = None,
-                           num_images: Optional[int] = None,
-                           device: str = 'cpu') -> str:
-    """Write the INT8 calibration file (ONNX Runtime, TensorRT) with
-    mmdeploy's ``create_calib_input_data``: the model inputs (test pipeline,
-    ``Resize`` to a static input shape of the deploy config, data
-    preprocessor) of the model config's val images, as mmdeploy's TensorRT
-    INT8 does: ``calib_data/end2end/input/<i>`` (1, 3, H, W) float32.
+                           num_images: Optional[int] = None) -> str:
+    """Write the INT8 calibration file by mmdeploy's
+    ``create_calib_input_data`` (the model inputs of the val images:
+    ``calib_data/end2end/input/<i>``, (1, 3, H, W) float32); returns it.
 
     Args:
         calib_file (str): The HDF5 file to write.
@@ -200,12 +184,7 @@ def write_calibration_data(calib_file: str, deploy_cfg: Any, model_cfg: Any,
             the test pipeline of ``dataset_cfg`` or ``model_cfg``).
         num_images (int, optional): Only the first N images.
         device (str): Where the data preprocessor runs.
-
-    Returns:
-        str: ``calib_file``.
     """
-    from mmdeploy.apis import create_calib_input_data
-    from mmdeploy.utils import load_config
     deploy_cfg, model_cfg = load_config(deploy_cfg, model_cfg)
     data_cfg = calibration_config(deploy_cfg, model_cfg, dataset_cfg,
                                   image_dir, num_images)

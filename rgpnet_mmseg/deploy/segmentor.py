@@ -1,15 +1,7 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""The backend model of our deploy configs, in mmdeploy's mmseg
-backend-model registry as ``codebase_config.model_type='mmseg_end2end'``
-(mmdeploy's default ``'end2end'`` stays mmdeploy's).
-
-mmdeploy's ``End2EndModel.pack_result`` takes the argmax first and resizes
-the labels nearest-neighbour, which are not mmseg's labels; ours packs by
-:func:`.postprocess.postprocess` (mmseg's: logits resized bilinearly to the
-image, then argmax) with the ``align_corners``/``threshold`` that
-:func:`use_mmseg_labels` wrote into ``codebase_config`` (mmdeploy's
-``build_segmentation_model`` passes no model config). ONNX Runtime runs
-on :class:`.backends.onnxruntime.OnnxRuntimeWrapper` (threads)."""
+"""Our backend model ``mmseg_end2end`` (:func:`use_mmseg_labels`): mmseg's
+labels (:func:`.postprocess.postprocess`), not the nearest-resized argmax of
+mmdeploy's ``'end2end'``; ONNX Runtime with threads."""
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
@@ -18,16 +10,14 @@ from mmdeploy.utils import Backend, get_codebase_config
 
 from rgpnet_mmseg.compat.mmdeploy import backend_segmentors
 from rgpnet_mmseg.utils.run_config import decode_head_cfg
-from .backends.onnxruntime import build_onnxruntime_wrapper
+from .backends.onnxruntime import OnnxRuntimeWrapper
 from .postprocess import postprocess
 
 MODEL_TYPE = 'mmseg_end2end'
 
 
 def use_mmseg_labels(deploy_cfg: Any, model_cfg: Any) -> Any:
-    """Make ``deploy_cfg`` (changed in place, returned) build
-    :class:`MMSegEnd2EndModel` with ``model_cfg``'s postprocessing:
-    ``codebase_config.model_type``, ``align_corners``, ``threshold``."""
+    """Set ``deploy_cfg`` up for :class:`MMSegEnd2EndModel` (in place)."""
     head = decode_head_cfg(model_cfg)
     codebase = deploy_cfg.setdefault('codebase_config', {})
     codebase.update(model_type=MODEL_TYPE,
@@ -64,9 +54,8 @@ def model_io(wrapper: Any) -> Tuple[Dict[str, list], Dict[str, list]]:
 
 
 def onnx_output_channels(onnx_file: str) -> int:
-    """The channels of an ONNX graph's first output where its shape leaves
-    them symbolic (a ``Resize`` to a run-time size): those of the last
-    convolution before it (-1: none found)."""
+    """The channels of an ONNX graph's first output: those of the last
+    convolution before it (1: an ArgMax; -1: none found)."""
     import onnx
     graph = onnx.load(onnx_file, load_external_data=False).graph
     producer = {o: n for n in graph.node for o in n.output}
@@ -83,11 +72,10 @@ def onnx_output_channels(onnx_file: str) -> int:
 
 def check_model_io(wrapper: Any, deploy_cfg: Any, num_classes: int,
                    model_file: str) -> None:
-    """Raise :class:`ModelFileMismatch` (one line naming ``model_file``)
-    unless its inputs are ``onnx_config.input_names`` with 3 channels and
-    its first output has ``num_classes`` channels (1: labels)."""
-    onnx_cfg = deploy_cfg.get('onnx_config') or {}
-    names = list(onnx_cfg.get('input_names') or ['input'])
+    """Raise :class:`ModelFileMismatch` unless ``model_file``'s inputs are
+    ``input_names`` (3 channels) and its output ``num_classes`` channels."""
+    names = list((deploy_cfg.get('onnx_config') or {}).get('input_names')
+                 or ['input'])
     inputs, outputs = model_io(wrapper)
     argmax = (deploy_cfg.get('codebase_config') or {}).get('with_argmax')
     classes = 1 if argmax else num_classes
@@ -109,16 +97,11 @@ def check_model_io(wrapper: Any, deploy_cfg: Any, num_classes: int,
 
 @backend_segmentors().register_module(MODEL_TYPE)
 class MMSegEnd2EndModel(End2EndModel):
-    """mmdeploy's ``End2EndModel`` with mmseg's labels.
-
-    Args: those of mmdeploy's ``End2EndModel`` (``backend``,
-    ``backend_files``, ``device``, ``deploy_cfg``, ``data_preprocessor``).
+    """mmdeploy's ``End2EndModel`` (same arguments) with mmseg's labels.
 
     Attributes:
-        with_logits (bool): Also set ``seg_logits`` (the logits at the
-            image size, mmseg's ``postprocess_result``); default False:
-            labels only, by the exact shortcut that resizes only the logits
-            of pixels next to class boundaries.
+        with_logits (bool): Also set ``seg_logits``; default False: labels
+            only, by :func:`.postprocess.resized_labels`.
         input_range (tuple | None): A TensorRT engine's (min, max) input
             shape, else None.
     """
@@ -126,28 +109,27 @@ class MMSegEnd2EndModel(End2EndModel):
 
     def _init_wrapper(self, backend: Backend, backend_files: List[str],
                       device: str, **kwargs) -> None:
-        if backend == Backend.ONNXRUNTIME:
-            self.wrapper = build_onnxruntime_wrapper(
-                backend_files, device, self.output_names, self.deploy_cfg)
+        if backend == Backend.ONNXRUNTIME:  # with backend_config's threads
+            cfg = (self.deploy_cfg or {}).get('backend_config') or {}
+            self.wrapper = OnnxRuntimeWrapper(backend_files[0], device,
+                                              self.output_names,
+                                              cfg.get('intra_op_num_threads'))
         else:
             super()._init_wrapper(backend, backend_files, device, **kwargs)
-        wrapper = self.wrapper
-        self.input_range = wrapper.input_range(self.input_name) if hasattr(
-            wrapper, 'input_range') else None
+        input_range = getattr(self.wrapper, 'input_range', None)
+        self.input_range = input_range and input_range(self.input_name)
 
     def forward(self, inputs: torch.Tensor,
                 data_samples: Optional[list] = None, mode: str = 'predict',
                 **kwargs) -> list:
-        """The backend on ``inputs`` (N, C, H, W), packed into
-        ``data_samples`` by :meth:`pack_result`."""
+        """The backend on ``inputs`` (N, C, H, W), by :meth:`pack_result`."""
         assert mode == 'predict', f'backend models only predict, not {mode}'
         outputs = self.wrapper({self.input_name: inputs.to(self.device)})
         return self.pack_result(outputs[self.output_names[0]], data_samples)
 
     def pack_result(self, batch_outputs: torch.Tensor,
                     data_samples: list) -> list:
-        """``pred_sem_seg`` (and with :attr:`with_logits` ``seg_logits``)
-        at each sample's ``ori_shape``, as mmseg's."""
+        """Each sample's ``pred_sem_seg`` (and ``seg_logits``), as mmseg's."""
         cfg = get_codebase_config(self.deploy_cfg)
         return postprocess(batch_outputs.cpu(), data_samples,
                            cfg.get('align_corners', False),

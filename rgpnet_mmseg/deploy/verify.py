@@ -1,27 +1,22 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Verify a deployed model against PyTorch, both run the one way: mmdeploy's
-task processor builds them (``build_pytorch_model``, ``build_backend_model``)
-and mmengine's ``test_step`` runs them on the same data (mmseg's
-postprocessing for PyTorch, :class:`.segmentor.MMSegEnd2EndModel`'s for the
-backend): :func:`check_parity` (one image: labels and logits) and
-:func:`evaluate_backend_miou` (mIoU on a split of the model config's data
-set; paper sec. 4.6: 79.25 FP32 vs 79.26 FP16)."""
+"""A deployed model against PyTorch (mmdeploy's task processor, ``test_step``
+on the same data): :func:`check_parity` (one image: labels, logits),
+:func:`evaluate_backend_miou` (paper sec. 4.6: 79.25 FP32, 79.26 FP16)."""
 import contextlib
 import copy
 from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 import torch
+from mmdeploy.apis.utils import build_task_processor
+from mmdeploy.utils import get_backend, get_input_shape
 
 from .checks import deploy_precision, model_inputs, split_dataloader_cfg
 
-# parity with PyTorch (FP32, no TF32): labels and logits for FP32 backends;
-# TF32, FP16 (10-bit mantissas flip more pixels), INT8 by labels and mIoU
+# vs PyTorch FP32: FP32 by labels and logits, reduced precisions by labels
 MIN_PIXEL_AGREEMENT = 0.999
-MIN_PIXEL_AGREEMENT_REDUCED = dict(tf32=0.98, fp16=0.98, int8=0.98,
-                                   bf16=0.998)
-#: where a backend is held closer: OpenVINO INT8 (NNCF) and BF16, which
-#: also fail on a demo mIoU drop over MAX_MIOU_DROP points
+MIN_PIXEL_AGREEMENT_REDUCED = dict(tf32=0.98, fp16=0.98, int8=0.98, bf16=0.998)
+#: held closer, and failed on an mIoU drop over MAX_MIOU_DROP points
 MIN_PIXEL_AGREEMENT_BY_BACKEND = {('openvino', 'int8'): 0.995,
                                   ('openvino', 'bf16'): 0.998}
 MAX_MIOU_DROP = 0.5
@@ -29,23 +24,20 @@ MAX_LOGITS_REL_DIFF = 1e-3
 
 
 def reduced_agreement(backend: str, precision: str) -> Optional[float]:
-    """The pixel agreement a reduced-precision deploy needs (None: FP32,
-    judged on labels and logits)."""
+    """The pixel agreement a reduced precision needs (None: FP32)."""
     return MIN_PIXEL_AGREEMENT_BY_BACKEND.get(
         (backend, precision), MIN_PIXEL_AGREEMENT_REDUCED.get(precision))
 
 
 def miou_ok(backend: str, precision: str, miou_diff: float) -> Optional[bool]:
     """The mIoU verdict where the backend has one (None: reported only)."""
-    if (backend, precision) in MIN_PIXEL_AGREEMENT_BY_BACKEND:
-        return miou_diff >= -MAX_MIOU_DROP
-    return None
+    held = (backend, precision) in MIN_PIXEL_AGREEMENT_BY_BACKEND
+    return miou_diff >= -MAX_MIOU_DROP if held else None
 
 
 @contextlib.contextmanager
 def without_tf32():
-    """PyTorch in true FP32 on CUDA while open (TF32 off in matmuls and
-    cuDNN, the defaults restored after): the reference of the checks."""
+    """PyTorch in true FP32 on CUDA while open (TF32 off, then restored)."""
     b = torch.backends
     new = hasattr(b.cudnn, 'conv')  # torch >= 2.9: fp32_precision
     flags = (b.cuda.matmul, b.cudnn.conv, b.cudnn.rnn) if new else (
@@ -63,10 +55,8 @@ def without_tf32():
 
 def compare_outputs(ref_logits: np.ndarray,
                     output: np.ndarray) -> Dict[str, float]:
-    """Compare a backend's labels (N, 1, H, W) or logits (N, C, H, W) with
-    PyTorch's logits (N, C, H, W): ``pixel_agreement`` (fraction of equal
-    labels) and, for logits, ``logits_max_abs_diff``, ``logits_mean_abs_diff``
-    and ``logits_max_abs`` (PyTorch's largest magnitude, for scale)."""
+    """``pixel_agreement`` (and ``logits_*``) of a backend's labels (N, 1,
+    H, W) or logits against PyTorch's logits (N, C, H, W)."""
     ref_labels = ref_logits.argmax(1)
     is_logits = np.issubdtype(output.dtype, np.floating) and \
         output.shape == ref_logits.shape
@@ -75,22 +65,19 @@ def compare_outputs(ref_logits: np.ndarray,
     result = dict(pixel_agreement=float((labels == ref_labels).mean()))
     if is_logits:
         diff = np.abs(output.astype(np.float64) - ref_logits)
-        result.update(
-            logits_max_abs_diff=float(diff.max()),
-            logits_mean_abs_diff=float(diff.mean()),
-            logits_max_abs=float(np.abs(ref_logits).max()))
+        result.update(logits_max_abs_diff=float(diff.max()),
+                      logits_mean_abs_diff=float(diff.mean()),
+                      logits_max_abs=float(np.abs(ref_logits).max()))
     return result
 
 
 def _parity_input_shape(deploy_cfg: Any) -> Optional[Sequence[int]]:
-    """``(W, H)`` the backend takes: the static shape, else the
-    ``opt_shape`` of a TensorRT profile, else None (any)."""
-    from mmdeploy.utils import get_input_shape
-    opts = [list(s['opt_shape'])[:-3:-1] for p in model_inputs(deploy_cfg)
-            for s in (p.get('input_shapes') or {}).values()
-            if 'opt_shape' in s]
+    """``(W, H)``: the static shape, else a TensorRT ``opt_shape``, or None."""
     shape = get_input_shape(deploy_cfg)
-    return opts[0] if shape is None and opts else shape
+    return shape if shape is not None else next((
+        list(s['opt_shape'])[:-3:-1] for p in model_inputs(deploy_cfg)
+        for s in (p.get('input_shapes') or {}).values()
+        if 'opt_shape' in s), None)
 
 
 def format_parity(p: Dict[str, Any]) -> str:
@@ -114,9 +101,9 @@ def format_parity(p: Dict[str, Any]) -> str:
 
 def format_miou(m: Dict[str, Any]) -> str:
     """One line for the log."""
-    verdict = {True: f' -> OK (a drop of at most {MAX_MIOU_DROP} points)',
-               False: f' -> FAILED (needs a drop of at most {MAX_MIOU_DROP} '
-               'points)', None: ''}[m.get('ok')]
+    drop = f'a drop of at most {MAX_MIOU_DROP} points)'
+    verdict = {True: f' -> OK ({drop}', False: f' -> FAILED (needs {drop}',
+               None: ''}[m.get('ok')]
     return (f'mIoU on {m["images"]} {m.get("split", "val")} images: pytorch '
             f'{m["pytorch_miou"]:.2f}, {m.get("backend", "backend")} '
             f'{m["backend_miou"]:.2f} (difference {m["miou_diff"]:+.2f} '
@@ -125,29 +112,26 @@ def format_miou(m: Dict[str, Any]) -> str:
 
 
 def _models(model_cfg: Any, deploy_cfg: Any, checkpoint: Optional[str],
-            backend_files: Sequence[str], device: str) -> tuple:
-    """The task processor and ``{'pytorch': ..., 'backend': ...}``; the
-    backend model also gives the logits (``with_logits``)."""
-    from mmdeploy.apis.utils import build_task_processor
+            backend_files: Sequence[str], device: str,
+            with_logits: bool = True) -> tuple:
+    """The task processor and ``{'pytorch': ..., 'backend': ...}``."""
     task = build_task_processor(model_cfg, deploy_cfg, device)
     models = dict(pytorch=task.build_pytorch_model(checkpoint),
                   backend=task.build_backend_model(
                       list(backend_files), task.update_data_preprocessor))
-    models['backend'].with_logits = True
+    models['backend'].with_logits = with_logits
     return task, models
 
 
 def _test_step(models: Dict[str, Any], data: dict) -> Dict[str, list]:
-    """Each model's ``test_step`` on a copy of ``data``, PyTorch in true
-    FP32 (:func:`without_tf32`)."""
+    """Each model's ``test_step`` on a copy of ``data``, in true FP32."""
     with torch.no_grad(), without_tf32():
         return {name: model.test_step(copy.deepcopy(data))
                 for name, model in models.items()}
 
 
 def _outputs(samples: list) -> np.ndarray:
-    """The logits (N, C, H, W) of SegDataSamples, else their labels
-    (N, 1, H, W)."""
+    """The logits (N, C, H, W) of SegDataSamples, else labels (N, 1, H, W)."""
     return np.stack([
         (s.seg_logits.data.float() if 'seg_logits' in s else
          s.pred_sem_seg.data).cpu().numpy() for s in samples])
@@ -156,12 +140,9 @@ def _outputs(samples: list) -> np.ndarray:
 def check_parity(model_cfg: Any, deploy_cfg: Any, checkpoint: Optional[str],
                  backend_files: Sequence[str], img: Any,
                  device: str = 'cpu') -> Dict[str, Any]:
-    """Compare PyTorch and the backend on ``img`` (mmdeploy's
-    ``create_input``: test pipeline, the backend's input shape), both
-    through ``test_step``: logits and labels at the image size. Returns
-    ``backend``, ``input_shape``, ``precision`` (:func:`deploy_precision`),
-    :func:`compare_outputs`'s figures, ``ok``."""
-    from mmdeploy.utils import get_backend
+    """PyTorch and the backend on ``img`` at the backend's shape: returns
+    ``backend``, ``input_shape``, ``precision``, ``ok`` and
+    :func:`compare_outputs`'s figures at the image size."""
     task, models = _models(model_cfg, deploy_cfg, checkpoint, backend_files,
                            device)
     data, _ = task.create_input(img, _parity_input_shape(deploy_cfg))
@@ -185,25 +166,18 @@ def check_parity(model_cfg: Any, deploy_cfg: Any, checkpoint: Optional[str],
 
 def evaluate_backend_miou(model_cfg: Any, deploy_cfg: Any, checkpoint: str,
                           backend_files: Sequence[str], device: str = 'cpu',
-                          split: str = 'val',
-                          max_images: Optional[int] = None,
+                          split: str = 'val', max_images: Optional[int] = None,
                           data_root: Optional[str] = None) -> Dict[str, Any]:
-    """mIoU of PyTorch and of the backend model on the config's
-    ``{split}_dataloader`` (:func:`.checks.split_dataloader_cfg`: ``Resize``
-    to a static input shape of the deploy config; the first
-    ``max_images``; ``data_root``), both through ``test_step`` and scored by
-    mmseg's ``IoUMetric`` at the original resolution as ``tools/test.py``.
-    Returns ``images``, ``pytorch_miou``, ``backend_miou``, ``miou_diff``
-    (backend - PyTorch, points) and the labels' ``pixel_agreement``."""
-    from mmdeploy.utils import get_input_shape
+    """mIoU on :func:`.checks.split_dataloader_cfg`: ``images``,
+    ``pytorch_miou``, ``backend_miou``, ``miou_diff`` (backend - PyTorch,
+    points), ``pixel_agreement``."""
     from mmengine.registry import init_default_scope
     from mmengine.runner import Runner
     from mmseg.evaluation import IoUMetric
 
     init_default_scope(model_cfg.get('default_scope', 'mmseg'))
     _, models = _models(model_cfg, deploy_cfg, checkpoint, backend_files,
-                        device)
-    models['backend'].with_logits = False  # labels are enough
+                        device, with_logits=False)  # labels are enough
     loader = Runner.build_dataloader(split_dataloader_cfg(
         model_cfg, split, get_input_shape(deploy_cfg), max_images,
         data_root))

