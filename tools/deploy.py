@@ -1,24 +1,18 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Convert a segmentor to ONNX Runtime, OpenVINO or TensorRT with mmdeploy
-1.3.1 (as mmdeploy's own ``tools/deploy.py``, which its wheel does not
-ship), then check it against PyTorch
-(:func:`rgpnet_mmseg.deploy.convert.run_deploy`).
+"""Convert a segmentor with mmdeploy 1.3.1 to ONNX Runtime, OpenVINO or
+TensorRT into ``--work-dir``, then check it against PyTorch
+(:func:`rgpnet_mmseg.deploy.convert.run_deploy`; docs/deployment.md).
 
-Leaves in ``--work-dir``: ``end2end.onnx`` (+ ``.engine``, ``.xml``; INT8: +
-``calib_data.h5``, ``end2end-fp32.onnx``), the configs it used
-(``deploy_cfg.py``, ``model_cfg.py``), mmdeploy's SDK files. Exit: 0
-done; 1 cannot run (bad shape, missing, corrupt or unsafe file, missing
-backend); 2 parity (or an OpenVINO mIoU drop) below its threshold
-(docs/deployment.md); 3 the
-checkpoint does not fit the model config (checked before anything is
-written; one line with the counts of missing, unexpected and other-shape
-tensors)."""
+Exit: 0 done; 1 cannot run (bad shape, missing, corrupt or unsafe file,
+missing backend); 2 parity (or an OpenVINO mIoU drop) below its threshold;
+3 the checkpoint does not fit the model config (one line, before anything
+is written)."""
 import argparse
 import logging
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -38,9 +32,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='label map at the input size (argmax in the graph) instead of '
         'the logits (codebase_config.with_argmax=True)')
     add('--no-parity', action='store_true')
-    add('--miou', action='store_true',
-        help='compare the val mIoU of backend and PyTorch (always for '
-        'TensorRT TF32/FP16 and INT8)')
+    add('--miou', action='store_true', help='compare the val mIoU of '
+        'backend and PyTorch (always for TensorRT TF32/FP16 and INT8)')
     add('--no-miou', action='store_true')
     add('--miou-max-images', type=int)
     add('--data-root', help='data root of the val split')
@@ -71,14 +64,14 @@ def main(argv=None) -> int:
     log.setLevel(args.log_level)
     log.propagate = False
 
+    from rgpnet_mmseg.utils import load_run_config
     from rgpnet_mmseg.utils.checkpoint import (CheckpointError,
                                                CheckpointMismatchError,
                                                check_checkpoint_fits)
     try:  # before anything is written; a missing model config: run_deploy
         if osp.isfile(args.model_cfg):
-            model_cfg = Config.fromfile(args.model_cfg)
-            model_cfg.merge_from_dict(args.cfg_options or {})
-            check_checkpoint_fits(model_cfg, args.checkpoint)
+            check_checkpoint_fits(load_run_config(
+                args.model_cfg, cfg_options=args.cfg_options), args.checkpoint)
     except CheckpointError as err:
         print(f'error: {err}', file=sys.stderr)
         return 3 if isinstance(err, CheckpointMismatchError) else 1
@@ -108,9 +101,8 @@ def main(argv=None) -> int:
     for key, fmt in (('parity', format_parity), ('miou', format_miou)):
         if result[key] is not None:
             print(fmt(result[key]), flush=True)
-    failed = [(result[key] or {}).get('ok') is False
-              for key in ('parity', 'miou')]
-    return 2 if any(failed) else 0
+    return 2 if any((result[key] or {}).get('ok') is False
+                    for key in ('parity', 'miou')) else 0
 
 
 if __name__ == '__main__':

@@ -1,9 +1,8 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """Helper of ``tools/device_check.sh``: ``env OUT`` writes OUT/env.json
-(torch, CUDA, GPU, TensorRT, mmcv ops; exit 3: no TensorRT); ``report
-OUT`` writes OUT/report.json and report.md from it, OUT/steps.tsv (name,
-exit status, seconds), the steps' logs and the zoo tables (OUT/zoo*.md;
-exit 1: a step failed)."""
+(exit 3: no TensorRT); ``report OUT`` writes OUT/report.json and report.md
+from it, OUT/steps.tsv (name, exit status, seconds), the steps' logs and
+OUT/zoo*.md (exit 1: a step failed)."""
 import json
 import re
 import sys

@@ -1,29 +1,11 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Segment an image, a folder of images or a video with RGPNet.
-
-    python tools/infer.py CONFIG CHECKPOINT INPUT --out DIR     # PyTorch
-    python tools/infer.py DEPLOY_DIR [MODEL_FILE] INPUT --out DIR
-                                              # ONNX Runtime / TensorRT
-
-CONFIG + CHECKPOINT (.pth): mmseg's ``inference_model``. DEPLOY_DIR: a dir
-written by ``tools/deploy.py``, run by mmdeploy's task processor; MODEL_FILE
-(a path or a name in the dir; default: the model of the dir's backend)
-``.onnx``/``.engine``/``.xml``; also CONFIG with such a file. The backend
-follows from the file's ending; ``--backend`` picks one where that is ambiguous
-(``onnxruntime``: the ONNX file of a TensorRT dir). INPUT: an image, a
-folder (its images, recursively) or a video (.mp4, .avi, .mov, .mkv, ...).
-Writes DIR/vis/<name>.png overlays (DIR/vis/<video stem>.mp4, same frame
-rate, mp4v), with --save-labels DIR/pred/<name>.png class ids
-(DIR/pred/<video stem>/NNNNNN.png per frame).
-
-Exit status: 0 when every input was segmented; 1 when some could not be
-read or are outside a TensorRT engine's shape profile (each named on stderr
-in one line as it is met and again at the end; the others are written); 2
-for a bad command line, a missing or unusable config/checkpoint/model file,
-a checkpoint that does not fit its config (the counts of missing,
-unexpected and other-shape tensors, and what the checkpoint is), or an
-input path that does not exist: nothing was run, one line says why.
-"""
+"""Segment an image, a folder of images or a video with RGPNet (``--help``:
+the forms). Writes DIR/vis overlays (a video: <stem>.mp4), with
+--save-labels DIR/pred class-id PNGs. Exit status: 0 every input
+segmented; 1 some inputs could not be read or are outside a TensorRT
+engine's shape profile (named on stderr, the others written); 2 nothing was
+run (one line why: a bad command line, config, checkpoint, model file or
+input)."""
 import argparse
 import os
 import os.path as osp
@@ -94,8 +76,7 @@ def main(argv=None) -> int:
     print(f'{segmenter.backend} segmenter, {len(segmenter.classes)} classes')
 
     os.makedirs(args.out, exist_ok=True)
-    # unreadable inputs are reported by us, by name; OpenCV's own decoder
-    # warnings about them would only come first and confuse
+    # OpenCV's decoder warnings would precede our report of unreadable inputs
     import cv2
     log_level = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
@@ -109,11 +90,9 @@ def main(argv=None) -> int:
     print(runner.throughput())
     print(f'Results in {args.out}')
     if runner.failed:
-        err.write(f'{len(runner.failed)} input(s) could not be read:\n')
-        for path, _ in runner.failed:
-            err.write(f'  {path}\n')
-        return 1
-    return 0
+        err.write(f'{len(runner.failed)} input(s) could not be read:\n' +
+                  ''.join(f'  {path}\n' for path, _ in runner.failed))
+    return 1 if runner.failed else 0
 
 
 if __name__ == '__main__':

@@ -1,65 +1,31 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """Test (and evaluate) a segmentor: mmseg's ``tools/test.py`` with up-front
-checks.
-
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out DIR]
-        [--show-dir DIR] [--tta] [--cfg-options k=v ...] [--launcher pytorch]
-
-Exit status: 0 tested; 1 a config, data or checkpoint file that is missing
-or unreadable (one line naming it); 3 a checkpoint that does not fit the
-config's model (one line: the counts of missing, unexpected and other-shape
-tensors and what the checkpoint is), checked before the Runner writes
-anything.
-"""
+checks. Exit status: 0 tested; 1 a missing or unreadable config, data or
+checkpoint file; 3 a checkpoint that does not fit the config's model (one
+line, before the Runner writes anything)."""
 import argparse
-import os
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
+
+from rgpnet_mmseg.apis.errors import parse_run_args, run_or_exit
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='MMSeg test (and eval) a model')
-    parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='dir for the metric results')
-    parser.add_argument(
-        '--out', help='dir to save the predictions for offline evaluation')
-    parser.add_argument('--show', action='store_true',
-                        help='show prediction results')
-    parser.add_argument(
-        '--show-dir', help='dir to save painted predictions in; a relative '
+    add = parser.add_argument
+    add('config', help='test config file path')
+    add('checkpoint', help='checkpoint file')
+    add('--work-dir', help='dir for the metric results')
+    add('--out', help='dir to save the predictions for offline evaluation')
+    add('--show', action='store_true', help='show prediction results')
+    add('--show-dir', help='dir to save painted predictions in; a relative '
         'path is taken under the work dir')
-    parser.add_argument('--wait-time', type=float, default=2,
-                        help='the interval of show (s)')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, e.g. test_dataloader.batch_size=2')
-    parser.add_argument('--launcher', default='none', help='job launcher',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'])
-    parser.add_argument('--tta', action='store_true',
-                        help='test time augmentation')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
-
-
-def enable_visualization(cfg, args: argparse.Namespace) -> None:
-    """Turn the config's ``VisualizationHook`` on for --show/--show-dir."""
-    hook = cfg.default_hooks.get('visualization')
-    if hook is None:
-        sys.exit('error: --show/--show-dir need default_hooks.visualization='
-                 "dict(type='SegVisualizationHook') in the config")
-    hook['draw'] = True
-    if args.show:
-        hook['show'] = True
-        hook['wait_time'] = args.wait_time
-    if args.show_dir:
-        cfg.visualizer['save_dir'] = osp.join(cfg.work_dir, args.show_dir)
+    add('--wait-time', type=float, default=2, help='the interval of show (s)')
+    add('--tta', action='store_true', help='test time augmentation')
+    return parse_run_args(parser, 'test_dataloader.batch_size=2')
 
 
 def run(args: argparse.Namespace) -> None:
@@ -71,32 +37,29 @@ def run(args: argparse.Namespace) -> None:
     preflight(cfg, ('test_dataloader', ), pretrained=False)
 
     cfg.load_from = args.checkpoint
-    if args.show or args.show_dir:
-        enable_visualization(cfg, args)
+    if args.show or args.show_dir:  # the config's VisualizationHook on
+        hook = cfg.default_hooks.get('visualization')
+        if hook is None:
+            sys.exit('error: --show/--show-dir need default_hooks.'
+                     "visualization=dict(type='SegVisualizationHook') in the "
+                     'config')
+        hook['draw'] = True
+        if args.show:
+            hook.update(show=True, wait_time=args.wait_time)
+        if args.show_dir:
+            cfg.visualizer['save_dir'] = osp.join(cfg.work_dir, args.show_dir)
     if args.tta:
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
     if args.out is not None:
-        cfg.test_evaluator['output_dir'] = args.out
-        cfg.test_evaluator['keep_results'] = True
-
-    runner = Runner.from_cfg(cfg)
-    runner.test()
+        cfg.test_evaluator.update(output_dir=args.out, keep_results=True)
+    Runner.from_cfg(cfg).test()
 
 
 def main() -> None:
     args = parse_args()
-    # importing rgpnet_mmseg registers its modules and the torch.load fix
-    from rgpnet_mmseg.apis.errors import USER_ERRORS, user_error_message
-    from rgpnet_mmseg.utils.checkpoint import CheckpointMismatchError
-    try:
-        run(args)
-    except CheckpointMismatchError as err:
-        print(user_error_message(err), file=sys.stderr)
-        sys.exit(3)
-    except USER_ERRORS as err:
-        sys.exit(user_error_message(err))
+    run_or_exit(lambda: run(args))
 
 
 if __name__ == '__main__':

@@ -1,37 +1,25 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Train a segmentor: mmseg's ``tools/train.py`` with up-front checks.
-
-    python tools/train.py configs/rgpnet_r18_demo.py [--work-dir DIR]
-        [--resume] [--amp] [--cfg-options k=v ...] [--launcher pytorch]
-"""
+"""Train a segmentor: mmseg's ``tools/train.py`` with up-front checks."""
 import argparse
 import logging
-import os
 import sys
 
-from mmengine.config import DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
+
+from rgpnet_mmseg.apis.errors import parse_run_args, run_or_exit
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a segmentor')
-    parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
-    parser.add_argument('--resume', action='store_true',
-                        help='resume from the latest checkpoint in the '
-                        'work_dir')
-    parser.add_argument('--amp', action='store_true',
-                        help='enable automatic-mixed-precision training')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, e.g. train_cfg.max_iters=100')
-    parser.add_argument('--launcher', default='none', help='job launcher',
-                        choices=['none', 'pytorch', 'slurm', 'mpi'])
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add = parser.add_argument
+    add('config', help='train config file path')
+    add('--work-dir', help='the dir to save logs and models')
+    add('--resume', action='store_true',
+        help='resume from the latest checkpoint in the work_dir')
+    add('--amp', action='store_true',
+        help='enable automatic-mixed-precision training')
+    return parse_run_args(parser, 'train_cfg.max_iters=100')
 
 
 def run(args: argparse.Namespace) -> None:
@@ -54,22 +42,13 @@ def run(args: argparse.Namespace) -> None:
     cfg.resume = args.resume
     check_load_from(cfg)  # a bad load_from/resume file: one line, no Runner
 
-    if 'runner_type' in cfg:
-        from mmseg.registry import RUNNERS
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
-    runner.train()
+    from mmseg.registry import RUNNERS
+    (RUNNERS.build if 'runner_type' in cfg else Runner.from_cfg)(cfg).train()
 
 
 def main() -> None:
     args = parse_args()
-    # importing rgpnet_mmseg registers its modules and the torch.load fix
-    from rgpnet_mmseg.apis.errors import USER_ERRORS, user_error_message
-    try:
-        run(args)
-    except USER_ERRORS as err:
-        sys.exit(user_error_message(err))
+    run_or_exit(lambda: run(args))
 
 
 if __name__ == '__main__':

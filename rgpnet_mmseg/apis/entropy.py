@@ -20,20 +20,19 @@ def entropy_from_logits(logits: Tensor, dim: int = 0) -> Tensor:
     ``log_softmax`` (stable), ``-inf`` logits (``p_c = 0``) add 0."""
     if not logits.dtype.is_floating_point:
         raise TypeError(f'logits must be floating point, got {logits.dtype}')
-    if logits.dtype in (torch.float16, torch.bfloat16):
-        logits = logits.float()
-    log_p = F.log_softmax(logits, dim=dim)
+    half = logits.dtype in (torch.float16, torch.bfloat16)
+    log_p = F.log_softmax(logits.float() if half else logits, dim=dim)
     p = log_p.exp()
     return -torch.where(p > 0, p * log_p, torch.zeros_like(p)).sum(dim=dim)
 
 
 def prediction_border_mask(pred: Tensor, kernel_size: int = 3,
-                           num_classes: Optional[int] = None) -> Tensor:
-    """Border pixels (bool, same shape) of a predicted label map (H, W) or
-    (N, H, W): :func:`border_mask` with nothing ignored."""
-    mask = border_mask(
-        pred.long().reshape(-1, *pred.shape[-2:]), kernel_size,
-        ignore_index=-1, num_classes=num_classes)
+                           num_classes: Optional[int] = None,
+                           ignore_index: int = -1) -> Tensor:
+    """Border pixels (bool, same shape) of a label map (H, W) or (N, H, W):
+    :func:`border_mask`, nothing ignored in a prediction by default."""
+    mask = border_mask(pred.long().reshape(-1, *pred.shape[-2:]), kernel_size,
+                       ignore_index=ignore_index, num_classes=num_classes)
     return mask.reshape(pred.shape)
 
 
@@ -67,8 +66,7 @@ def entropy_stats(entropy_a: Tensor, entropy_b: Tensor, border: Tensor,
     num_border = int((border.bool() & valid).sum())
     num_valid = int(valid.sum())
     out.update(num_border=num_border, num_non_border=num_valid - num_border,
-               border_fraction=num_border / num_valid if num_valid else
-               float('nan'))
+               border_fraction=num_border / (num_valid or float('nan')))
     return out
 
 

@@ -1,15 +1,10 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Segment images with a PyTorch checkpoint (mmseg's ``init_model`` and
-``inference_model``) or a deployed model (mmdeploy's task processor, from
-the ``deploy_cfg.py`` and ``model_cfg.py`` that ``tools/deploy.py`` writes:
-``create_input`` runs the test pipeline and data preprocessor,
-``build_backend_model`` our backend model, whose labels are mmseg's:
-:class:`rgpnet_mmseg.deploy.MMSegEnd2EndModel`). Example::
+"""Segment images with a PyTorch checkpoint (mmseg's API) or a model
+deployed by ``tools/deploy.py`` (mmdeploy's task processor). Example::
 
     seg = build_segmenter('configs/rgpnet_r18_demo.py', 'iter_400.pth')
     labels = seg('image.png')                      # H x W class ids
-    seg = build_segmenter('work_dirs/deploy_ort')  # end2end.onnx inside
-"""
+    seg = build_segmenter('work_dirs/deploy_ort')  # end2end.onnx inside"""
 import copy
 import os.path as osp
 from typing import Any, List, Optional, Sequence, Union
@@ -22,20 +17,15 @@ from rgpnet_mmseg.utils.run_config import decode_head_cfg
 from .media import read_image
 from .visualize import make_palette
 
-ImageLike = Union[str, np.ndarray]
 BACKENDS = ('pytorch', 'onnxruntime', 'tensorrt', 'openvino')
-#: Model file endings and the backend that runs them.
 BACKEND_BY_EXTENSION = {'.pth': 'pytorch', '.pt': 'pytorch',
                         '.onnx': 'onnxruntime', '.engine': 'tensorrt',
                         '.trt': 'tensorrt', '.plan': 'tensorrt',
                         '.xml': 'openvino'}
-#: What the model files are called in messages.
-MODEL_FILE_KINDS = {'onnxruntime': 'ONNX model', 'tensorrt': 'TensorRT engine',
-                    'openvino': 'OpenVINO IR'}
-#: The model file ``tools/deploy.py`` (mmdeploy) writes, per backend.
-DEPLOYED_MODEL_FILES = {'onnxruntime': 'end2end.onnx',
-                        'tensorrt': 'end2end.engine',
-                        'openvino': 'end2end.xml'}
+#: Per deployed backend: (model file kind, the file tools/deploy.py writes)
+MODEL_FILES = {'onnxruntime': ('ONNX model', 'end2end.onnx'),
+               'tensorrt': ('TensorRT engine', 'end2end.engine'),
+               'openvino': ('OpenVINO IR', 'end2end.xml')}
 #: The ``backend_config`` key of a backend's intra-op threads.
 THREADS_KEY = {'onnxruntime': 'intra_op_num_threads',
                'openvino': 'inference_num_threads'}
@@ -43,13 +33,12 @@ CONFIG_EXTENSIONS = ('.py', '.json', '.yaml', '.yml')
 
 
 class InferenceError(RuntimeError):
-    """The model, checkpoint or backend asked for cannot be set up; the
-    message says what is missing and where it was looked for."""
+    """The model, checkpoint or backend cannot be set up (message: what is
+    missing, where)."""
 
 
 class InputShapeError(ValueError):
-    """An image the deployed model cannot take (outside the shape profile
-    of a TensorRT engine); the message is one line."""
+    """An image outside a TensorRT engine's shape profile (one line)."""
 
 
 def load_config(config) -> Any:
@@ -73,22 +62,20 @@ def dataset_meta(cfg, meta: Optional[dict] = None) -> tuple:
     are drawn by :func:`make_palette`."""
     import mmseg.datasets  # noqa: F401  (registers mmseg's data sets)
     from mmseg.registry import DATASETS
+    meta = meta or {}
     for key in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
-        if meta and meta.get('classes'):
+        if meta.get('classes'):
             break
         dataset = (cfg.get(key, None) or {}).get('dataset', None)
         while dataset and 'dataset' in dataset:  # e.g. RepeatDataset
             dataset = dataset['dataset']
-        cls = DATASETS.get(dataset['type']) if dataset and isinstance(
-            dataset.get('type'), str) else None
-        if cls is not None:
+        kind = (dataset or {}).get('type')
+        if isinstance(kind, str) and (cls := DATASETS.get(kind)) is not None:
             meta = cls._load_metainfo(dataset.get('metainfo', None))
     num_classes = decode_head_cfg(cfg).get('num_classes', 0)
-    classes = list((meta or {}).get('classes', None)
-                   or map(str, range(num_classes)))
-    palette = make_palette(max(num_classes, len(classes)),
-                           (meta or {}).get('palette', None))
-    return classes, palette.tolist()
+    classes = list(meta.get('classes', None) or map(str, range(num_classes)))
+    return classes, make_palette(max(num_classes, len(classes)),
+                                 meta.get('palette', None)).tolist()
 
 
 class Segmenter:
@@ -105,7 +92,7 @@ class Segmenter:
         into SegDataSamples, ``pred_sem_seg`` at each image's size."""
         raise NotImplementedError
 
-    def __call__(self, image: ImageLike) -> np.ndarray:
+    def __call__(self, image: Union[str, np.ndarray]) -> np.ndarray:
         """The ``H x W`` int64 class ids of one image (BGR array or path)."""
         if isinstance(image, str):
             image = read_image(image)
@@ -139,22 +126,18 @@ class PytorchSegmenter(Segmenter):
 
 
 class DeployedSegmenter(Segmenter):
-    """A model deployed by mmdeploy, run through mmdeploy's task processor
-    and our backend model (:class:`rgpnet_mmseg.deploy.MMSegEnd2EndModel`:
-    mmseg's labels, whatever ``model_type`` the deploy config names).
+    """A model deployed by mmdeploy, run by its task processor and our
+    backend model (:class:`rgpnet_mmseg.deploy.MMSegEnd2EndModel`).
 
     Args:
         model_cfg (Config): The model config.
         deploy_cfg (Config): The deploy config the model was built with.
         model_file (str): ``end2end.onnx``, ``end2end.engine``, ...
         device (str): ``'cpu'`` or ``'cuda[:N]'``.
-        num_threads (int, optional): The backend's threads
-            (``backend_config``'s :data:`THREADS_KEY`).
+        num_threads (int, optional): Backend threads (:data:`THREADS_KEY`).
 
-    A TensorRT engine's ``input_range`` (min, max ``N x C x H x W``), read
-    back from it, bounds :meth:`predict`'s batches and image sizes (else
-    :class:`InputShapeError`).
-    """
+    A TensorRT engine's ``input_range`` bounds :meth:`predict`'s batches
+    and image sizes (else :class:`InputShapeError`)."""
 
     def __init__(self, model_cfg, deploy_cfg, model_file: str,
                  device: str = 'cpu', num_threads: Optional[int] = None):
@@ -164,7 +147,10 @@ class DeployedSegmenter(Segmenter):
             deploy_cfg.backend_config[THREADS_KEY[self.backend]] = num_threads
         try:
             from mmdeploy.apis.utils import build_task_processor
+            from mmdeploy.codebase.mmseg.deploy.segmentation import \
+                process_model_config
             from mmdeploy.utils import get_input_shape
+            from mmengine.dataset import Compose
 
             from rgpnet_mmseg.deploy.segmentor import (check_model_io,
                                                        use_mmseg_labels)
@@ -187,6 +173,8 @@ class DeployedSegmenter(Segmenter):
                 f'{type(e).__name__}: {detail}') from e
         self.input_shape = get_input_shape(deploy_cfg)
         self.input_range = getattr(self.model, 'input_range', None)
+        self._pipeline = Compose(process_model_config(  # for BGR arrays
+            model_cfg, [np.empty(0)], self.input_shape).test_pipeline)
         self.classes, self.palette = dataset_meta(model_cfg)
 
     def predict(self, images: Sequence[np.ndarray]) -> list:
@@ -194,27 +182,17 @@ class DeployedSegmenter(Segmenter):
         return [s for i in range(0, len(images), max(step, 1))
                 for s in self._predict(images[i:i + step])]
 
-    def _inputs(self, images: Sequence[np.ndarray]) -> dict:
-        """mmdeploy's ``create_input`` of BGR arrays, its test pipeline
-        (``process_model_config``) built once, not per call."""
-        if getattr(self, '_pipeline', None) is None:
-            from mmdeploy.codebase.mmseg.deploy.segmentation import \
-                process_model_config
-            from mmengine.dataset import Compose
-            self._pipeline = Compose(process_model_config(
-                self.task.model_cfg, list(images[:1]),
-                self.input_shape).test_pipeline)
-        data = [self._pipeline(dict(img=img)) for img in images]
-        return dict(inputs=[d['inputs'] for d in data],
-                    data_samples=[d['data_samples'] for d in data])
-
     def _predict(self, images: Sequence[np.ndarray]) -> list:
+        """One batch as mmdeploy's ``create_input`` and ``test_step`` (the
+        test pipeline of ``process_model_config`` built once)."""
         from rgpnet_mmseg.deploy.backends.tensorrt import \
             ShapeOutsideProfileError
-        data = self._inputs(images)
+        data = [self._pipeline(dict(img=img)) for img in images]
         try:
             with torch.no_grad():
-                return self.model.test_step(data)
+                return self.model.test_step(dict(
+                    inputs=[d['inputs'] for d in data],
+                    data_samples=[d['data_samples'] for d in data]))
         except ShapeOutsideProfileError as e:
             raise InputShapeError(
                 f'{e} (NxCxHxW after the test pipeline; build the engine '
@@ -223,8 +201,7 @@ class DeployedSegmenter(Segmenter):
 
 def deployed_configs(folder: str, model_cfg=None) -> tuple:
     """``(model_cfg, deploy_cfg)`` of a dir written by ``tools/deploy.py``:
-    its ``model_cfg.py`` (unless ``model_cfg`` is given) and
-    ``deploy_cfg.py``.
+    its ``model_cfg.py`` (unless given) and ``deploy_cfg.py``.
 
     Raises:
         InferenceError: naming what is missing.
@@ -238,8 +215,7 @@ def deployed_configs(folder: str, model_cfg=None) -> tuple:
             Config.fromfile(osp.join(folder, 'deploy_cfg.py')))
 
 
-def build_segmenter(model: str,
-                    checkpoint: Optional[str] = None,
+def build_segmenter(model: str, checkpoint: Optional[str] = None,
                     backend: Optional[str] = None,
                     device: Optional[str] = None,
                     num_threads: Optional[int] = None) -> Segmenter:
@@ -252,10 +228,9 @@ def build_segmenter(model: str,
             or a name inside the dir; for a dir, None = the model of the
             backend its deploy config names; with a config and a deployed
             file, the deploy config comes from the file's dir.
-        backend (str, optional): ``pytorch``, ``onnxruntime``, ``tensorrt``,
-            ``openvino``:
-            told by the file's ending, needed where that is ambiguous (the
-            ONNX file of a TensorRT dir); when given it must fit the file.
+        backend (str, optional): One of :data:`BACKENDS`, told by the
+            file's ending, needed where that is ambiguous (the ONNX file of
+            a TensorRT dir); when given it must fit the file.
         device (str, optional): Default ``cuda:0`` for tensorrt, else cpu.
         num_threads (int, optional): ``torch.set_num_threads`` (for the
             process) and the backend's threads (default: all).
@@ -276,10 +251,9 @@ def build_segmenter(model: str,
         raise InferenceError(
             f'{checkpoint} is a {file_backend} model, not {backend}')
     backend = backend or file_backend
-    if num_threads is not None:
-        if num_threads < 1:
-            raise InferenceError(
-                f'num_threads must be >= 1, not {num_threads}')
+    if num_threads is not None and num_threads < 1:
+        raise InferenceError(f'num_threads must be >= 1, not {num_threads}')
+    if num_threads:
         torch.set_num_threads(num_threads)
 
     folder, model_cfg = model, None
@@ -306,25 +280,24 @@ def build_segmenter(model: str,
         model_cfg = load_config(model)
 
     if checkpoint is not None and not osp.isfile(checkpoint):
-        raise InferenceError(f'{MODEL_FILE_KINDS[backend]} file not found: '
+        raise InferenceError(f'{MODEL_FILES[backend][0]} file not found: '
                              f'{checkpoint}')
     model_cfg, deploy_cfg = deployed_configs(folder, model_cfg)
     backend = backend or deploy_cfg.backend_config.type
-    if backend not in MODEL_FILE_KINDS:
+    if backend not in MODEL_FILES:
         raise InferenceError(
             f'unknown backend {backend!r} in the deploy config of {folder}')
     if backend != deploy_cfg.backend_config.type:  # e.g. a TRT dir's ONNX
         deploy_cfg.backend_config = dict(type=backend)
-    checkpoint = checkpoint or osp.join(folder, DEPLOYED_MODEL_FILES[backend])
+    default = MODEL_FILES[backend][1]
+    checkpoint = checkpoint or osp.join(folder, default)
     if not osp.isfile(checkpoint):
         raise InferenceError(
-            f'no {backend} model in {folder} (looked for '
-            f'{DEPLOYED_MODEL_FILES[backend]}); name the model file as the '
-            f'second argument')
+            f'no {backend} model in {folder} (looked for {default}); name the '
+            f'model file as the second argument')
     device = device or ('cuda:0' if backend == 'tensorrt' else 'cpu')
     if backend == 'tensorrt' and not device.startswith('cuda'):
-        raise InferenceError(
-            f'the tensorrt backend runs on a CUDA device, not {device!r}; '
-            f'pass --device cuda:0')
+        raise InferenceError(f'the tensorrt backend runs on a CUDA device, '
+                             f'not {device!r}; pass --device cuda:0')
     return DeployedSegmenter(model_cfg, deploy_cfg, checkpoint, device,
                              num_threads)

@@ -1,7 +1,6 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """Reading the inputs of inference (images, folders of images, videos) and
 writing videos; OpenCV does the decoding and encoding."""
-import math
 import os
 import os.path as osp
 from collections import deque
@@ -26,38 +25,32 @@ class MediaReadError(OSError):
 
 
 def read_image(path: str) -> np.ndarray:
-    """Read an image as mmseg's ``LoadImageFromFile`` does (OpenCV, 3-channel
-    BGR ``uint8``); :class:`MediaReadError` if the file is missing,
-    unreadable or not an image OpenCV can decode."""
+    """Read a BGR ``uint8`` image as mmseg's ``LoadImageFromFile``;
+    :class:`MediaReadError` if it is missing or cannot be decoded."""
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as e:
-        raise MediaReadError(f'cannot read image {path}: {e.strerror}') \
-            from e
+        raise MediaReadError(f'cannot read image {path}: {e.strerror}') from e
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
-        raise MediaReadError(
-            f'cannot read image {path}: not an image OpenCV can decode '
-            f'(corrupt or truncated file?)')
+        raise MediaReadError(f'cannot read image {path}: not an image OpenCV '
+                             f'can decode (corrupt or truncated file?)')
     return image
 
 
 def open_video(
         path: str) -> Tuple[cv2.VideoCapture, float, int, Tuple[int, int]]:
-    """Open a video: ``(capture, fps, frame_count, (width, height))``;
-    ``frame_count`` is the container's (0: unknown), ``fps`` NaN when the
-    container does not say; :class:`MediaReadError` if OpenCV cannot open
-    the file."""
+    """``(capture, fps, frame_count, (width, height))``; count 0 and fps NaN
+    if unknown; :class:`MediaReadError` if OpenCV cannot open it."""
     if not osp.isfile(path):
         raise MediaReadError(f'cannot read video {path}: no such file')
     cap = cv2.VideoCapture(path)
     if not cap.isOpened():
         cap.release()
-        raise MediaReadError(
-            f'cannot read video {path}: OpenCV cannot open it '
-            f'(corrupt file or unsupported codec?)')
+        raise MediaReadError(f'cannot read video {path}: OpenCV cannot open '
+                             f'it (corrupt file or unsupported codec?)')
     fps = cap.get(cv2.CAP_PROP_FPS)
-    if not fps or fps <= 0 or math.isnan(fps):
+    if not fps > 0:  # 0, negative or NaN: unknown
         fps = float('nan')
     count = max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0), 0)
     size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
@@ -70,35 +63,27 @@ def read_frames(capture: cv2.VideoCapture,
     """The frames of an opened capture, in order (released at the end);
     ``threaded``: a thread decodes up to :data:`QUEUE_SIZE` frames ahead
     (OpenCV and the backends release the GIL; docs/inference.md)."""
+    pool = ThreadPoolExecutor(1, 'FrameReader') if threaded else None
     try:
-        if not threaded:
-            ok, frame = capture.read()
-            while ok:
-                yield frame
-                ok, frame = capture.read()
-            return
-        with ThreadPoolExecutor(1, 'FrameReader') as pool:
-            ahead = deque(pool.submit(capture.read)
-                          for _ in range(QUEUE_SIZE))
-            try:
-                while True:
-                    ok, frame = ahead.popleft().result()
-                    if not ok:
-                        return
-                    ahead.append(pool.submit(capture.read))
-                    yield frame
-            finally:
-                for future in ahead:
-                    future.cancel()
+        ahead = deque(pool.submit(capture.read) for _ in range(QUEUE_SIZE)
+                      if pool is not None)
+        while True:
+            ok, frame = ahead.popleft().result() if pool else capture.read()
+            if not ok:
+                return
+            if pool is not None:
+                ahead.append(pool.submit(capture.read))
+            yield frame
     finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
         capture.release()
 
 
 class VideoWriter:
-    """Overlays into an MPEG-4 (``mp4v``) video at ``fps`` and ``size`` =
-    (width, height); with ``threaded``, a writer thread encodes while the
-    caller segments the next frame (up to :data:`QUEUE_SIZE` frames queue);
-    OSError if OpenCV cannot open the file for writing."""
+    """Frames into an ``mp4v`` video at ``fps`` and ``size`` = (width,
+    height), ``threaded``: encoded in a thread (up to :data:`QUEUE_SIZE`
+    queue); OSError if OpenCV cannot open the file."""
 
     def __init__(self, path: str, fps: float, size: Tuple[int, int],
                  threaded: bool = True):
@@ -108,8 +93,7 @@ class VideoWriter:
         if not self.writer.isOpened():
             raise OSError(
                 f'cannot write video {path} (OpenCV VideoWriter, mp4v)')
-        self.pool = ThreadPoolExecutor(1, 'FrameWriter') if threaded \
-            else None
+        self.pool = ThreadPoolExecutor(1, 'FrameWriter') if threaded else None
         self.pending: deque = deque()
 
     def write(self, frame: np.ndarray) -> None:

@@ -1,12 +1,9 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Run a segmenter over images, folders and videos and write the overlays
-and label maps: what ``tools/infer.py`` does, as a library. Output, named
-as mmseg's ``MMSegInferencer`` names it: ``OUT/vis/<name>.png`` overlays
-(``OUT/vis/<video stem>.mp4``: mp4v, the input's frame rate), with
-``save_labels`` ``OUT/pred/<name>.png`` label PNGs
-(``OUT/pred/<video stem>/000000.png``... per frame); ``<name>``: the path
-relative to the input folder, or the file name, ending in ``.png``.
-"""
+"""What ``tools/infer.py`` does, as a library; output as mmseg's
+``MMSegInferencer``: ``OUT/vis/<name>.png`` overlays (videos:
+``OUT/vis/<stem>.mp4``), with ``save_labels`` ``OUT/pred/<name>.png``
+(videos: ``OUT/pred/<stem>/000000.png``...); ``<name>``: the path relative
+to the input folder, or the file name."""
 import os
 import os.path as osp
 import sys
@@ -19,21 +16,18 @@ import numpy as np
 from .inference import InputShapeError, Segmenter
 from .media import (VIDEO_EXTENSIONS, MediaReadError, VideoWriter,
                     list_images, open_video, read_frames, read_image)
-from .visualize import overlay, put_text, save_labels
+from .visualize import overlay, put_text, save_image, save_labels
 
 
 class InferenceRunner:
     """Runs a segmenter over images, folders and videos, writes the results
-    (layout: the module's doc) and counts: ``images``, ``frames``,
-    ``failed`` (path, message), ``seconds`` (wall time) and
-    ``model_seconds`` (in the segmenter, pre/post-processing included).
+    and counts ``images``, ``frames``, ``failed`` (path, message),
+    ``seconds`` (wall) and ``model_seconds`` (in the segmenter).
 
-    Args: a ``segmenter`` (any backend), ``out_dir``, ``opacity`` (of the
-    colours), ``save_labels`` (label PNGs too), ``show_fps`` (a running
-    average written into each overlay), ``progress`` (mmengine's bar over
-    folders and videos), ``threaded_video`` (decode and encode frames in
-    threads beside inference: :func:`~rgpnet_mmseg.apis.media.read_frames`).
-    """
+    Args: ``segmenter``, ``out_dir``, ``opacity`` (of the colours),
+    ``save_labels`` (label PNGs too), ``show_fps`` (written into each
+    overlay), ``progress`` (mmengine's bar), ``threaded_video`` (decode and
+    encode frames in threads, :func:`~rgpnet_mmseg.apis.media.read_frames`)."""
 
     def __init__(self, segmenter: Segmenter, out_dir: str,
                  opacity: float = 0.5, save_labels: bool = False,
@@ -62,15 +56,12 @@ class InferenceRunner:
             line += (f': {items / self.seconds:.2f} per second end to end, '
                      f'{items / self.model_seconds:.2f} per second in the '
                      f'segmenter (preprocessing, network, postprocessing)')
-        if self.failed:
-            n = len(self.failed)
-            line += f'; {n} input{"s" * (n != 1)} failed'
-        return line
+        n = len(self.failed)
+        return line + (f'; {n} input{"s" * (n != 1)} failed' if n else '')
 
     def run(self, inputs: List[str]) -> 'InferenceRunner':
-        """Segment each input (an image, a folder of images or a video); an
-        input, or an image in a folder, that cannot be read is named on
-        stderr and skipped, the rest goes on."""
+        """Segment each input (an image, a folder of images or a video);
+        unreadable ones are named on stderr and skipped."""
         start = time.perf_counter()
         for path in inputs:
             if osp.isdir(path):
@@ -109,10 +100,7 @@ class InferenceRunner:
                 self._fail(path, f'skipped{where}: {e}')
             else:
                 name = osp.splitext(rel)[0] + '.png'
-                dst = osp.join(self.out_dir, 'vis', name)
-                os.makedirs(osp.dirname(dst), exist_ok=True)
-                if not cv2.imwrite(dst, vis):
-                    raise OSError(f'cannot write {dst}')
+                save_image(osp.join(self.out_dir, 'vis', name), vis)
                 if self.save_labels:
                     save_labels(osp.join(self.out_dir, 'pred', name), labels)
                 self.images += 1
@@ -121,15 +109,14 @@ class InferenceRunner:
         self._start_bar(0)
 
     def segment_video(self, path: str) -> None:
-        """Segment every frame of a video into an overlay video (and a label
-        PNG per frame)."""
+        """Segment a video's frames into an overlay video (and label PNGs)."""
         try:
             cap, fps, count, size = open_video(path)
         except MediaReadError as e:
             return self._fail(path, f'skipped: {e}')
         if fps != fps:  # NaN: the container does not say
-            sys.stderr.write(f'{path}: no frame rate in the file, writing '
-                             f'25 fps\n')
+            print(f'{path}: no frame rate in the file, writing 25 fps',
+                  file=sys.stderr)
             fps = 25.0
         stem = osp.splitext(osp.basename(path))[0]
         dst = osp.join(self.out_dir, 'vis', stem + '.mp4')
@@ -139,9 +126,8 @@ class InferenceRunner:
         try:
             for frame in read_frames(cap, self.threaded_video):
                 labels, vis = self.segment(frame)
-                if vis.shape[1::-1] != size:  # odd frames: keep the size
-                    vis = cv2.resize(vis, size)
-                writer.write(vis)
+                writer.write(vis if vis.shape[1::-1] == size else
+                             cv2.resize(vis, size))  # odd frames: same size
                 if self.save_labels:
                     save_labels(osp.join(self.out_dir, 'pred', stem,
                                          f'{frames:06d}.png'), labels)
@@ -162,18 +148,14 @@ class InferenceRunner:
     def _start_bar(self, total: int) -> None:
         """End the running progress bar, start one of ``total`` steps."""
         if self._bar is not None:
-            sys.stdout.write('\n')
-            sys.stdout.flush()
-        self._bar = None
-        if total and self.progress:
-            from mmengine.utils import ProgressBar
-            self._bar = ProgressBar(total, file=sys.stdout)
+            print(flush=True)
+        from mmengine.utils import ProgressBar
+        self._bar = ProgressBar(total, file=sys.stdout) if (
+            total and self.progress) else None
 
     def _fail(self, path: str, message: str) -> None:
         """Name a failed input on stderr (on a fresh line under a bar)."""
         self.failed.append((path, message))
         if self._bar is not None:
-            sys.stdout.write('\n')
-            sys.stdout.flush()
-        sys.stderr.write(message + '\n')
-        sys.stderr.flush()
+            print(flush=True)
+        print(message, file=sys.stderr, flush=True)

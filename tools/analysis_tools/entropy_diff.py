@@ -1,33 +1,18 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
 """Difference in prediction entropy between two segmentors (paper fig. 5).
 
-    python tools/analysis_tools/entropy_diff.py CFG_A CKPT_A CFG_B CKPT_B IMAGE
-        --out heatmap.png [--label LABEL_PNG] [--kernel-size 3]
-        [--border-from label|union|a|b] [--ignore-index 255] [--vmax V]
-        [--cmap RdBu_r] [--figure panel.png] [--json stats.json]
-        [--name-a A] [--name-b B] [--device cpu]
-
-Writes ``H_A - H_B``, the difference of the per-pixel entropies (nats) of
-the two models' softmaxed ``seg_logits``, to ``--out`` (white = 0, **blue
-where A is more confident**); prints (``--json``: writes) their mean
-entropies on border pixels (of the label map, as the label-relaxation loss,
-or of A's or B's prediction), non-border and all pixels; ``--figure``: a
-panel with both entropy maps. See docs/label_relaxation.md.
-"""
+Writes ``H_A - H_B`` (nats, per pixel) to ``--out`` (white = 0, blue where A
+is more confident) and prints (``--json``: writes) the mean entropies on
+border, non-border and all pixels; ``--figure``: a panel with both entropy
+maps. See docs/label_relaxation.md."""
 import argparse
 import json
 import math
 import os.path as osp
-import sys
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
-
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
-
-BORDER_SOURCES = ('label', 'union', 'a', 'b')
 
 
 class EntropyDiffError(ValueError):
@@ -47,8 +32,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         'the border pixels')
     add('--kernel-size', type=int, default=3,
         help='odd border window size k (default: 3)')
-    add('--border-from', choices=BORDER_SOURCES, help='default: label '
-        'with --label, else union of both predictions')
+    add('--border-from', choices=('label', 'union', 'a', 'b'),
+        help='default: label with --label, else union of both predictions')
     add('--ignore-index', type=int, default=255,
         help='label value left out (default: 255)')
     add('--vmax', type=float, help='heat map scale, +-vmax nats (default: '
@@ -56,15 +41,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     add('--cmap', default='RdBu_r', help='diverging colormap (RdBu_r)')
     add('--figure', help='also write a panel figure (PNG)')
     add('--json', help='write the statistics as JSON here (- = stdout)')
-    add('--name-a', help='name of A in output')
-    add('--name-b', help='name of B in output')
+    for m in 'ab':
+        add(f'--name-{m}', help=f'name of {m.upper()} in output')
     add('--device', default='cpu', help='torch device (cpu)')
     args = parser.parse_args(argv)
     if args.kernel_size < 1 or args.kernel_size % 2 == 0:
         parser.error(f'--kernel-size must be a positive odd number, got '
                      f'{args.kernel_size}')
-    args.border_from = args.border_from or ('label'
-                                            if args.label else 'union')
+    args.border_from = args.border_from or ('label' if args.label else 'union')
     if args.border_from == 'label' and not args.label:
         parser.error('--border-from label needs --label')
     if args.vmax is not None and not args.vmax > 0:
@@ -115,41 +99,35 @@ def _run_models(args, cfgs: Tuple, ckpts: Tuple, h: int, w: int) -> Tuple:
 
 def _border(args: argparse.Namespace, label, preds, num_classes: int):
     """The (H, W) border mask of ``--border-from`` and its description."""
-    from rgpnet_mmseg.models.losses.label_relaxation_loss import border_mask
-    from rgpnet_mmseg.apis.entropy import prediction_border_mask
+    from rgpnet_mmseg.apis.entropy import prediction_border_mask as border
     k = args.kernel_size
     if args.border_from == 'label':
         try:
-            return border_mask(
-                label[None], k, ignore_index=args.ignore_index,
-                num_classes=num_classes)[0], f'the label map (k={k})'
+            return border(label, k, num_classes, args.ignore_index), \
+                f'the label map (k={k})'
         except ValueError as err:  # labels outside [0, C)
             raise EntropyDiffError(f'{args.label}: {err}') from None
-    a, b = (prediction_border_mask(p, k, num_classes) for p in preds)
-    border, desc = {'union': (a | b, 'the predictions of A or B'),
-                    'a': (a, 'the prediction of A'),
-                    'b': (b, 'the prediction of B')}[args.border_from]
-    return border, f'{desc} (k={k})'
+    a, b = (border(p, k, num_classes) for p in preds)
+    mask, desc = {'union': (a | b, 'the predictions of A or B'),
+                  'a': (a, 'the prediction of A'),
+                  'b': (b, 'the prediction of B')}[args.border_from]
+    return mask, f'{desc} (k={k})'
 
 
 def _write_figure(args, image_bgr, palette, label, pred_b, ents: Tuple,
                   diff: np.ndarray, stats: Dict, names: Tuple) -> None:
     """The ``--figure`` panel: image, ground truth (or B's prediction),
-    both entropy maps (magma over [0, log C]), A - B with a colour bar."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    both entropy maps, A - B with a colour bar."""
     import mmengine
+    from matplotlib.figure import Figure
+
+    from rgpnet_mmseg.apis.visualize import colorize
     if palette is None:
         palette = np.random.default_rng(0).integers(
             0, 255, (stats['num_classes'], 3))
-    palette = np.asarray(palette, dtype=np.uint8)
-    seg, ignore = (label, args.ignore_index) if label is not None else (
-        pred_b, -1)
-    seg = seg.numpy()
-    ok = (seg != ignore) & (seg < len(palette)) & (seg >= 0)
-    seg_rgb = np.zeros((*seg.shape, 3), dtype=np.uint8)
-    seg_rgb[ok] = palette[seg[ok]]
+    seg = pred_b if label is None else torch.where(
+        label == args.ignore_index, -1, label)
+    seg_rgb = colorize(seg.numpy(), palette)[..., ::-1]
 
     def sets(d: Dict, fmt: str) -> str:
         return (f'border {d["border"]:{fmt}}, non-border '
@@ -166,17 +144,14 @@ def _write_figure(args, image_bgr, palette, label, pred_b, ents: Tuple,
                    sets(stats['diff'], '+.3f'),
                    dict(cmap=args.cmap, vmin=-vmax, vmax=vmax)))
     h, w = diff.shape
-    fig, axes = plt.subplots(
-        1, 5, figsize=(5 * 3.2, 3.2 * h / w + 0.9), constrained_layout=True)
-    for ax, (img, title, kwargs) in zip(axes, panels):
+    fig = Figure(figsize=(5 * 3.2, 3.2 * h / w + 0.9), layout='constrained')
+    for ax, (img, title, kwargs) in zip(fig.subplots(1, 5), panels):
         im = ax.imshow(img, interpolation='nearest', **kwargs)
         ax.set_title(title, fontsize=8)
         ax.set_axis_off()
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02, shrink=0.8,
-                 label='nats')
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.02, shrink=0.8, label='nats')
     mmengine.mkdir_or_exist(osp.dirname(osp.abspath(args.figure)))
     fig.savefig(args.figure, dpi=100, bbox_inches='tight', pad_inches=0.05)
-    plt.close(fig)
 
 
 def run(args: argparse.Namespace) -> Dict:
@@ -186,8 +161,9 @@ def run(args: argparse.Namespace) -> Dict:
 
     import rgpnet_mmseg  # noqa: F401  (registers the models)
     from rgpnet_mmseg.apis.entropy import (diverging_heatmap,
-                                            entropy_from_logits,
-                                            entropy_stats, set_means)
+                                           entropy_from_logits, entropy_stats,
+                                           set_means)
+    from rgpnet_mmseg.apis.visualize import save_image
     for i, path in enumerate((args.image, args.config_a, args.checkpoint_a,
                               args.config_b, args.checkpoint_b)):
         if not osp.isfile(path):
@@ -212,9 +188,7 @@ def run(args: argparse.Namespace) -> Dict:
     stats = entropy_stats(*ents, border, valid)
     diff = (ents[0] - ents[1]).numpy()
     vmax = args.vmax or max(1e-6, float(np.percentile(np.abs(diff), 99)))
-    if not mmcv.imwrite(diverging_heatmap(diff, vmax, args.cmap)[..., ::-1],
-                        args.out):
-        raise OSError(f'cannot write {args.out}')
+    save_image(args.out, diverging_heatmap(diff, vmax, args.cmap)[..., ::-1])
     stats.update(
         image=args.image, label=args.label, size=[h, w],
         num_classes=num_classes, max_entropy=math.log(num_classes),
@@ -249,8 +223,7 @@ def _print(stats: Dict, names: Tuple, border_desc: str) -> None:
           f'({stats["border_fraction"] * 100:.1f} %), '
           f'{stats["num_non_border"]} non-border')
     width = max(len(names[0]), len(names[1]), 5) + 4
-    print(f'{"model":<{width}} {"border":>10} {"non-border":>11} '
-          f'{"all":>10}')
+    print(f'{"model":<{width}} {"border":>10} {"non-border":>11} {"all":>10}')
 
     def row(title: str, d: Dict, signed: bool = False) -> None:
         cells = (('n/a' if math.isnan(d[key]) else
@@ -272,11 +245,8 @@ def _print(stats: Dict, names: Tuple, border_desc: str) -> None:
 
 def main(argv: Optional[List[str]] = None) -> Dict:
     args = parse_args(argv)
-    from rgpnet_mmseg.apis.errors import USER_ERRORS, user_error_message
-    try:
-        return run(args)
-    except USER_ERRORS + (EntropyDiffError, ) as err:
-        sys.exit(user_error_message(err))
+    from rgpnet_mmseg.apis.errors import run_or_exit
+    return run_or_exit(lambda: run(args), EntropyDiffError)
 
 
 if __name__ == '__main__':
