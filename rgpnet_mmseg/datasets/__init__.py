@@ -3,7 +3,5 @@ from .camvid import CamVidDataset
 from .transforms import (CheckedLoadAnnotations, CheckedLoadImageFromFile,
                          DataFileError)
 
-__all__ = [
-    'CamVidDataset', 'CheckedLoadAnnotations', 'CheckedLoadImageFromFile',
-    'DataFileError'
-]
+__all__ = ['CamVidDataset', 'CheckedLoadAnnotations',
+           'CheckedLoadImageFromFile', 'DataFileError']

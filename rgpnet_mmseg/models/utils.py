@@ -1,10 +1,7 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Folding eval-mode BatchNorm into the convolution before it (ONNX export,
-benchmark fast paths). Unlike ``mmcv.cnn.fuse_conv_bn``, which handles
-``nn.Conv2d`` only and breaks ``SharedResBlock`` (one weight, two BNs),
-modules with a ``fuse()`` method fuse themselves and ``nn.ConvTranspose2d``
-is folded too.
-"""
+"""Folding eval-mode BatchNorm into the preceding conv; unlike
+``mmcv.cnn.fuse_conv_bn`` also ``nn.ConvTranspose2d`` and modules with a
+``fuse()`` method (``SharedResBlock``: one weight, two BNs)."""
 import copy
 
 import torch
@@ -38,8 +35,7 @@ def fold_bn_into_conv(conv: nn.Module, bn: nn.Module) -> nn.Module:
     fused = copy.deepcopy(conv)
     weight = conv.weight.detach()
     if isinstance(conv, nn.ConvTranspose2d):
-        # weight (in, out / groups, kh, kw): output channel o of group g is
-        # weight[g * in_g:(g + 1) * in_g, o - g * out_g]
+        # weight (in, out / groups, kh, kw), grouped by output channel
         g, out_g = conv.groups, weight.shape[1]
         w = weight.reshape(g, -1, out_g, *weight.shape[2:])
         weight = (w * scale.reshape(g, 1, out_g, 1, 1)).reshape(weight.shape)
@@ -56,16 +52,15 @@ def fold_bn_into_conv(conv: nn.Module, bn: nn.Module) -> nn.Module:
 def fuse_conv_bn(model: nn.Module, inplace: bool = False) -> nn.Module:
     """Fold every eval-mode BN into the convolution just before it.
 
-    A BN that is the next sibling (registration order) of a conv becomes
-    ``nn.Identity``, as :func:`mmcv.cnn.fuse_conv_bn` finds them; modules
-    with a ``fuse()`` method fuse themselves. The result is in eval mode.
+    A BN registered right after a conv becomes ``nn.Identity`` (as
+    :func:`mmcv.cnn.fuse_conv_bn`); modules with ``fuse()`` fuse themselves.
 
     Args:
         model (nn.Module): Any model (an mmseg segmentor, a head...).
         inplace (bool): Change ``model`` instead of a deep copy.
 
     Returns:
-        nn.Module: The fused model.
+        nn.Module: The fused model, in eval mode.
     """
     if not inplace:
         model = copy.deepcopy(model)
@@ -75,8 +70,7 @@ def fuse_conv_bn(model: nn.Module, inplace: bool = False) -> nn.Module:
 
 
 def _fuse_children(module: nn.Module) -> None:
-    # an mmcv ConvModule registers conv before norm whatever its ``order``;
-    # only ('conv', 'norm', ...) runs the BN right after the conv
+    # ConvModule registers conv, norm in any ``order``: pair only conv->norm
     order = tuple(getattr(module, 'order', ('conv', 'norm')))
     pairs = ('conv', 'norm') in zip(order, order[1:])
     last_conv = None

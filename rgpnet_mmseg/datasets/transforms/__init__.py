@@ -2,6 +2,5 @@
 from .loading import (CheckedLoadAnnotations, CheckedLoadImageFromFile,
                       DataFileError)
 
-__all__ = [
-    'CheckedLoadAnnotations', 'CheckedLoadImageFromFile', 'DataFileError'
-]
+__all__ = ['CheckedLoadAnnotations', 'CheckedLoadImageFromFile',
+           'DataFileError']

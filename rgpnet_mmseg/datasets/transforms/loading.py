@@ -1,12 +1,6 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Loading transforms that name the file they cannot read (the stock ones
-raise errors without it and take colour label images; docs/reliability.md):
-the same as mmcv's ``LoadImageFromFile`` and mmseg's ``LoadAnnotations``,
-failures raised as one :class:`DataFileError` (or ``FileNotFoundError``)
-naming the file and cause. A pipeline opts in by name::
-
-    dict(type='CheckedLoadImageFromFile'), dict(type='CheckedLoadAnnotations')
-"""
+"""mmcv's ``LoadImageFromFile`` and mmseg's ``LoadAnnotations`` whose
+errors name the file (:class:`DataFileError`, docs/reliability.md)."""
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
@@ -15,14 +9,12 @@ from mmcv.transforms import LoadImageFromFile
 from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import TRANSFORMS
 
-__all__ = [
-    'DataFileError', 'CheckedLoadImageFromFile', 'CheckedLoadAnnotations'
-]
+__all__ = ['DataFileError', 'CheckedLoadImageFromFile',
+           'CheckedLoadAnnotations']
 
 
 class DataFileError(OSError):
-    """An image or label file that cannot be decoded, or holds no usable
-    image (empty, truncated, corrupted, wrong format)."""
+    """An image or label file that cannot be decoded into a usable image."""
 
 
 @contextmanager
@@ -45,8 +37,7 @@ def _naming_file(kind: str, filename: str, keep: tuple = ()) -> Iterator:
 
 @TRANSFORMS.register_module()
 class CheckedLoadImageFromFile(LoadImageFromFile):
-    """mmcv's ``LoadImageFromFile`` (same arguments and results) whose
-    errors name the image file.
+    """mmcv's ``LoadImageFromFile`` whose errors name the image file.
 
     Raises:
         FileNotFoundError: The image file does not exist (unless
@@ -62,9 +53,8 @@ class CheckedLoadImageFromFile(LoadImageFromFile):
 
 @TRANSFORMS.register_module()
 class CheckedLoadAnnotations(LoadAnnotations):
-    """mmseg's ``LoadAnnotations`` (same arguments and results) whose
-    errors name the label file, and which refuses a label image that is not
-    a single-channel map of class ids (label *values*: ``LabelCheckHook``).
+    """mmseg's ``LoadAnnotations`` whose errors name the label file, and
+    which refuses a label image that is not a single-channel map.
 
     Raises:
         FileNotFoundError: The label file does not exist.
@@ -74,7 +64,7 @@ class CheckedLoadAnnotations(LoadAnnotations):
     def _load_seg_map(self, results: dict) -> None:
         """Load ``results['seg_map_path']`` into ``results['gt_seg_map']``."""
         filename = results['seg_map_path']
-        # mmseg's reduce_zero_label check: a config error, not the file's
+        # reduce_zero_label's assert: a config error, not the file's
         with _naming_file('label map file', filename, (AssertionError, )):
             super()._load_seg_map(results)
         seg = results['gt_seg_map']

@@ -1,8 +1,6 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Report label maps whose values are neither a class nor the ignore index
-(on CUDA a ``device-side assert`` naming nothing, in evaluation silently
-dropped pixels; e.g. ``*_labelIds.png`` instead of ``*_labelTrainIds.png``,
-a wrong ``num_classes`` or ``reduce_zero_label``)."""
+"""Report label values that are neither a class nor the ignore index (else
+a CUDA ``device-side assert``, or silently dropped pixels in evaluation)."""
 from typing import Any, List, Optional, Sequence, Tuple
 
 import torch
@@ -12,7 +10,7 @@ from mmengine.registry import HOOKS
 
 __all__ = ['LabelCheckHook', 'LabelValueError', 'check_label_values']
 
-_MAX_LISTED = 10  # how many bad values / files a message lists at most
+_MAX_LISTED = 10  # bad values / files listed at most
 
 
 class LabelValueError(ValueError):
@@ -20,8 +18,7 @@ class LabelValueError(ValueError):
 
 
 def _head_limits(model) -> Optional[Tuple[int, int, str]]:
-    """``(num_classes, ignore_index, head name)`` of the strictest decode
-    or auxiliary head of an mmseg segmentor, None if it has none."""
+    """``(num_classes, ignore_index, name)`` of the strictest head or None."""
     model = model.module if is_model_wrapper(model) else model
     found = []
     for attr in ('decode_head', 'auxiliary_head'):
@@ -44,8 +41,7 @@ def check_label_values(data_samples: Sequence[Any], num_classes: int,
     ``[0, num_classes)`` nor ``ignore_index``.
 
     Args:
-        data_samples (Sequence[SegDataSample]): A batch's samples as the
-            dataloader gives them, with ``seg_map_path`` in their metainfo.
+        data_samples (Sequence[SegDataSample]): A batch's samples.
         num_classes (int): Number of classes.
         ignore_index (int): The ignored label value. Default: 255.
         owner (str): Who the limits come from, for the message.
@@ -84,15 +80,12 @@ def check_label_values(data_samples: Sequence[Any], num_classes: int,
 class LabelCheckHook(Hook):
     """Check every batch's label values before the model sees them.
 
-    Before each training (and validation/test) iteration the batch's ground
-    truth (as the dataloader gives it) must hold only ``0 .. num_classes -
-    1`` and ``ignore_index`` of the model's heads (the smallest
-    ``num_classes``), else :class:`LabelValueError` names the files and bad
-    values. A hook, as only the heads know the classes.
+    Only ``0 .. num_classes - 1`` and ``ignore_index`` of the model's heads
+    (the smallest ``num_classes``) pass, else :class:`LabelValueError`.
 
     Args:
-        check_val (bool): Also check validation and test batches (bad
-            values there make the metrics silently wrong). Default: True.
+        check_val (bool): Also check validation and test batches.
+            Default: True.
     """
 
     priority = 'ABOVE_NORMAL'

@@ -1,8 +1,6 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""One line on what ``load_from`` gave a fine-tuning run, instead of
-mmengine's line per tensor that did not fit: ``after_load_checkpoint`` gives
-those tensors the model's own values (the weights are as without the hook).
-"""
+"""One line on what ``load_from`` gave, instead of mmengine's line per
+tensor that did not fit (those get the model's own values)."""
 import logging
 from typing import List
 

@@ -17,13 +17,9 @@ __all__ = ['NonFiniteLossHook']
 class NonFiniteLossHook(Hook):
     """Raise ``FloatingPointError`` when a training loss is NaN or inf.
 
-    After every training iteration it checks the ``*loss*`` items of the
-    outputs and names the iteration (1-based, as ``iter_k.pth``), the
-    non-finite losses with values and ranks, and the last checkpoint, kept
-    intact: priority ``ABOVE_NORMAL`` runs it before ``EMAHook``,
-    ``LoggerHook``, ``ParamSchedulerHook`` and ``CheckpointHook``. One
-    ``all_reduce`` of a ``(world_size, num_losses)`` table stops all ranks
-    at the same iteration. Enabled in ``configs/_base_/default_runtime.py``.
+    Checks the outputs' ``*loss*`` items before ``EMAHook``, ``LoggerHook``,
+    ``ParamSchedulerHook`` and ``CheckpointHook`` run; one ``all_reduce``
+    stops all ranks at the same iteration.
 
     Args:
         interval (int): Check every ``interval`` iterations. Default: 1.
@@ -65,7 +61,6 @@ class NonFiniteLossHook(Hook):
         table = local.new_zeros((world_size, len(names)))
         table[rank] = local
         if world_size > 1:
-            # NaN/inf survive the sum: every rank learns about every rank
             all_reduce(table, op='sum')
         finite = torch.isfinite(table)
         if bool(finite.all()):

@@ -1,6 +1,5 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Progressive resizing of RGPNet (paper sec. 3.2 / 4.4) as an mmengine
-hook."""
+"""Progressive resizing of RGPNet (paper sec. 3.2 / 4.4) as a hook."""
 import bisect
 import logging
 import math
@@ -22,35 +21,25 @@ __all__ = ['ProgressiveResizeHook']
 class ProgressiveResizeHook(Hook):
     """Train at a scale that grows with the schedule (progressive resizing).
 
-    From iteration (epoch, with ``by_epoch``) ``start`` of each ``(start,
-    scale)`` stage on, training batches are resized to ``scale`` times the
-    crop. With ``fraction=True`` starts are fractions of ``max_iters``
-    (``max_epochs``), rounded half up in ``before_train``. The paper's
-    Green-AI schedule (table 4) is::
+    From iteration (epoch) ``start`` of each ``(start, scale)`` stage on,
+    the ``train_scale`` of the model's
+    :class:`ProgressiveResizeDataPreProcessor` is ``scale`` (logged as
+    ``train/scale``, derived from the runner so ``--resume`` and all
+    ranks agree; 1 after training). The paper's schedule (table 4)::
 
         custom_hooks = [dict(type='ProgressiveResizeHook', fraction=True,
                              stages=[(0, 0.25), (0.6, 0.5), (0.8, 1.0)])]
 
-    Before every training iteration (and epoch) the hook sets the
-    ``train_scale`` of the (unwrapped) model's data preprocessor, a
-    :class:`ProgressiveResizeDataPreProcessor`, to the scale of the stage
-    holding ``runner.iter`` (``runner.epoch``) and logs it as
-    ``train/scale``; derived from the runner every time, so ``--resume``
-    and all ranks agree. After training the scale is back to 1.
-
-    ``stages`` (``ValueError`` otherwise): non-empty ``(start, scale)``
-    pairs, starts integers (fractions in ``[0, 1)``), strictly increasing
-    from 0, scales in ``(0, 1]``; a last scale below 1 only warns. Starts at
-    or after the end of training, or fractions that round to one start, are
-    refused in ``before_train``. Batch size and learning rate are left
-    alone (docs/progressive_resizing.md).
+    Starts: integers (fractions in ``[0, 1)``, rounded half up in
+    ``before_train``), strictly increasing from 0, before the end of
+    training; scales in ``(0, 1]`` (docs/progressive_resizing.md).
 
     Args:
         stages (Sequence[tuple[int, float]]): ``(start, scale)`` pairs.
-        by_epoch (bool): ``start`` counts epochs (needs an epoch-based
-            train loop) instead of iterations. Default: False.
-        fraction (bool): ``start`` is a fraction of the training length.
+        by_epoch (bool): ``start`` counts epochs (epoch-based loop only).
             Default: False.
+        fraction (bool): ``start`` is a fraction of ``max_iters``
+            (``max_epochs``). Default: False.
     """
 
     priority = 'NORMAL'
@@ -148,7 +137,7 @@ class ProgressiveResizeHook(Hook):
         if self.by_epoch:
             loop = runner.train_loop
             unit, end = 'epoch', getattr(loop, 'max_epochs', None)
-            # IterBasedTrainLoop has max_epochs = 1 and never moves its epoch
+            # IterBasedTrainLoop: max_epochs = 1, epoch never moves
             if end is None or isinstance(loop, IterBasedTrainLoop):
                 raise ValueError(
                     'ProgressiveResizeHook(by_epoch=True) needs an '
@@ -159,8 +148,7 @@ class ProgressiveResizeHook(Hook):
         self._apply(runner)
 
     def resolve(self, end: Optional[int], unit: str = 'iteration') -> list:
-        """The stages' starts in iterations (epochs) of a run of ``end``,
-        fractions rounded half up; ``ValueError`` if they do not fit."""
+        """The starts in iterations (epochs) of a run of ``end``; checked."""
         starts = [s for s, _ in self.stages]
         if self.fraction:
             starts = [int(math.floor(f * end + 0.5)) for f in starts]

@@ -1,6 +1,5 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""A segmentation data preprocessor that can shrink training batches (the
-progressive resizing of RGPNet, paper sec. 3.2 / 4.4)."""
+"""Data preprocessor for progressive resizing (RGPNet sec. 3.2 / 4.4)."""
 import math
 from numbers import Real
 from typing import Any, Dict, List, Sequence, Tuple
@@ -13,17 +12,15 @@ from torch import Tensor
 from mmseg.models.data_preprocessor import SegDataPreProcessor
 from mmseg.registry import MODELS
 
-__all__ = [
-    'ProgressiveResizeDataPreProcessor', 'check_train_scale', 'scaled_size'
-]
+__all__ = ['ProgressiveResizeDataPreProcessor', 'check_train_scale',
+           'scaled_size']
 
 # per-pixel ground truths of a SegDataSample, resized by nearest neighbour
 PIXEL_FIELDS = ('gt_sem_seg', 'gt_edge_map', 'gt_depth_map')
 
 
 def check_train_scale(scale: Any, what: str = 'train_scale') -> float:
-    """``scale`` as a float; ``ValueError`` outside ``(0, 1]`` (to train
-    larger, change the pipeline's crop)."""
+    """``scale`` as a float; ``ValueError`` outside ``(0, 1]``."""
     if (isinstance(scale, bool) or not isinstance(scale, Real)
             or not math.isfinite(scale) or not 0 < scale <= 1):
         raise ValueError(
@@ -38,8 +35,7 @@ def scaled_size(size: int, scale: float) -> int:
 
 
 def _nearest_index(in_size: int, out_size: int, device) -> Tensor:
-    """Source index of each output pixel, as ``nearest-exact`` resizing
-    (a gather: labels keep dtype and values)."""
+    """Source index of each output pixel, as ``nearest-exact`` resizing."""
     scale = in_size / out_size
     idx = ((torch.arange(out_size, device=device, dtype=torch.float64) + 0.5) *
            scale).floor().long()
@@ -51,26 +47,18 @@ class ProgressiveResizeDataPreProcessor(SegDataPreProcessor):
     """:class:`SegDataPreProcessor` that resizes training batches by
     ``train_scale`` (progressive resizing, RGPNet paper sec. 3.2).
 
-    After :class:`SegDataPreProcessor`, and only when ``training=True``
-    and ``train_scale != 1``, the stacked batch ``(N, C, H, W)`` goes to
-    ``(round(H * s), round(W * s))``: images bilinearly
-    (``align_corners=False``), the ground truth maps of ``PIXEL_FIELDS``
-    by nearest neighbour (``nearest-exact``, as a gather: labels keep dtype
-    and values), and each sample's ``img_shape``, ``pad_shape``,
-    ``padding_size`` (and ``scale_factor``) follow. Validation and test are
-    never resized.
-
-    ``train_scale`` is a plain attribute (not in the state dict), set by
-    :class:`ProgressiveResizeHook` before every training iteration. Resizing
-    here, on the device once per batch, is cheap and needs no scale sent to
-    the dataloader workers (docs/progressive_resizing.md).
+    Only when training, the stacked batch (N, C, H, W) goes to
+    ``(round(H * s), round(W * s))``: images bilinearly, the maps of
+    ``PIXEL_FIELDS`` by a ``nearest-exact`` gather (labels keep dtype and
+    values); the samples' ``img_shape``, ``pad_shape``, ``padding_size``
+    and ``scale_factor`` follow. ``train_scale`` (not in the state dict) is
+    set by :class:`ProgressiveResizeHook` (docs/progressive_resizing.md).
 
     Args:
         train_scale (float): Initial scale of training batches, in (0, 1].
             Default: 1.0 (no resizing, a plain ``SegDataPreProcessor``).
-        antialias (bool): Antialias the bilinear image downscaling
-            (``F.interpolate(..., antialias=True)``). Default: False, as
-            the bilinear resize of the paper and of OpenCV/mmcv.
+        antialias (bool): Antialias the bilinear image downscaling.
+            Default: False (as the paper and OpenCV/mmcv).
         **kwargs: The arguments of :class:`SegDataPreProcessor`.
     """
 

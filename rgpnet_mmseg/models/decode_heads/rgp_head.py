@@ -21,9 +21,8 @@ NUM_LEVELS = 4
 
 
 def match_size(x: Tensor, ref: Tensor) -> Tensor:
-    """Crop or zero-pad ``x`` at its bottom/right to the spatial size of
-    ``ref`` (an odd size halved by the backbone gives ``2h - 1`` with
-    ``ceil``, ``2h + 1`` with ``floor``); pixels stay top-left aligned.
+    """Crop or zero-pad ``x`` at its bottom/right to the size of ``ref``
+    (odd sizes halved by the backbone), top-left aligned.
 
     Args:
         x (Tensor): Feature map, shape (N, C, H, W).
@@ -41,8 +40,7 @@ def match_size(x: Tensor, ref: Tensor) -> Tensor:
 
 
 class UpConvModule(nn.Sequential):
-    """The upsampling function U: a 3x3 transposed convolution with stride 2
-    followed by a norm layer and an activation.
+    """The upsampling function U: 3x3 stride-2 transposed conv, norm, act.
 
     Args:
         in_channels (int): Input channels (decoder level s+1).
@@ -65,9 +63,8 @@ class UpConvModule(nn.Sequential):
 
 
 class SharedResBlock(BaseModule):
-    """The decoder function F: a basic residual block whose two 3x3
-    convolutions share one weight (paper eq. 3, fig. 3), each with its own
-    norm layer.
+    """The decoder function F: a residual block whose two 3x3 convs share
+    one weight (paper eq. 3, fig. 3), each with its own norm layer.
 
     Args:
         channels (int): Input and output channels.
@@ -106,9 +103,8 @@ class SharedResBlock(BaseModule):
         return self.act2(out + x)
 
     def fuse(self) -> None:
-        """Fold the eval-mode BNs in (for ``models.fuse_conv_bn``): the
-        shared weight becomes ``conv1``/``conv2``, one per BN, and both BNs
-        ``nn.Identity``."""
+        """Fold the eval-mode BNs into ``conv1``/``conv2`` (one per BN, for
+        ``models.fuse_conv_bn``); the BNs become ``nn.Identity``."""
         conv1, conv2 = self._convs()
         self.conv1 = fold_bn_into_conv(conv1, self.bn1)
         self.conv2 = fold_bn_into_conv(conv2, self.bn2)
@@ -119,8 +115,7 @@ class SharedResBlock(BaseModule):
 
 def _check_levels(name: str, value: Sequence, expected: int = NUM_LEVELS
                   ) -> Tuple:
-    """``value`` as a tuple, checked to be ``expected`` positive ints
-    (``ValueError`` naming the field)."""
+    """``value`` as a tuple, checked to be ``expected`` positive ints."""
     if not isinstance(value, (list, tuple)) or len(value) != expected:
         raise ValueError(
             f'RGPHead: `{name}` must be a list of {expected} values, one per '
@@ -144,14 +139,12 @@ class RGPHead(BaseDecodeHead):
 
     with ``T`` a 1x1 conv + BN + ReLU, ``D`` a 3x3 stride-2 conv + BN + ReLU,
     ``U`` a 3x3 stride-2 transposed conv + BN + ReLU and ``F_s`` a residual
-    block with one shared weight; no ``D`` at 1/4, no ``U`` at 1/32. The
-    classifier is a 1x1 conv on the 1/4 decoder output.
+    block with one shared weight; no ``D`` at 1/4, no ``U`` at 1/32.
 
     Args:
-        in_channels (Sequence[int]): Channels of the four encoder levels,
-            e.g. ``(64, 128, 256, 512)`` for ResNet-18/34.
-        channels (int): Channels of the 1/4 decoder output that the
-            classifier sees; must equal ``adaptor_channels[0]``.
+        in_channels (Sequence[int]): Channels of the four encoder levels.
+        channels (int): Channels of the 1/4 decoder output (the classifier's
+            input); must equal ``adaptor_channels[0]``.
         adaptor_channels (Sequence[int]): Adaptor/decoder widths per level.
             Default: ``(64, 128, 256, 512)``.
         use_downsample (bool): Use the downsampling connections ``D`` (the
@@ -169,16 +162,13 @@ class RGPHead(BaseDecodeHead):
         output: (N, num_classes, H/4, W/4).
     """
 
-    def __init__(self,
-                 in_channels: Sequence[int],
-                 channels: int = 64,
+    def __init__(self, in_channels: Sequence[int], channels: int = 64,
                  adaptor_channels: Sequence[int] = (64, 128, 256, 512),
                  use_downsample: bool = True,
                  share_decoder_weights: bool = True,
                  in_index: Sequence[int] = (0, 1, 2, 3),
                  dropout_ratio: float = 0.0,
-                 input_transform: str = 'multiple_select',
-                 **kwargs) -> None:
+                 input_transform: str = 'multiple_select', **kwargs) -> None:
         in_channels = _check_levels('in_channels', in_channels)
         in_index = _check_levels('in_index', in_index)
         adaptor_channels = _check_levels('adaptor_channels',

@@ -1,16 +1,7 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Label-relaxation loss of RGPNet (sec. 3.2, eq. 4).
-
-At a border pixel (more than one non-ignored label in its ``k x k`` window)
-the loss is ``-log sum_{c in N} p_c = logsumexp(x) - logsumexp(x[N])``, ``N``
-the labels of the window; elsewhere plain cross-entropy ``-log p_y``. The
-reduction is mmseg's ``cross_entropy``'s, so without borders the values equal
-``CrossEntropyLoss``'s.
-
-Cost: borders come from one separable max filter over a small-int
-``(N, 2, H, W)`` map of ``label + 1`` and ``C - label`` (max != min), ``N``
-is built for the border pixels only (``(P, C)`` bools), and a custom
-backward writes ``g * (softmax - q)`` into one ``(N, C, H, W)`` tensor.
+"""Label-relaxation loss of RGPNet (sec. 3.2, eq. 4): ``-log sum_{c in N}
+p_c`` at border pixels (``N``: the labels of the ``k x k`` window, more than
+one), cross-entropy elsewhere, with mmseg's ``cross_entropy`` reduction.
 """
 from typing import List, Optional, Tuple, Union
 
@@ -36,9 +27,8 @@ def _check_kernel_size(kernel_size: int) -> None:
 
 def _valid_labels(label: Tensor, num_classes: Optional[int],
                   ignore_index: int) -> Tuple[Tensor, Tensor, int]:
-    """``(valid, safe, num_classes)``: non-ignored mask (N, H, W), long
-    labels with ignored set to 0, ``C`` (None: max label + 1); ValueError
-    for non-ignored labels outside ``[0, C)``."""
+    """``(valid, safe, C)``: non-ignored mask (N, H, W), long labels with
+    ignored set to 0, ``C`` (None: max label + 1); checks ``[0, C)``."""
     if label.dim() != 3:
         raise ValueError(
             f'label must have shape (N, H, W), got {tuple(label.shape)}')
@@ -63,8 +53,8 @@ def _valid_labels(label: Tensor, num_classes: Optional[int],
 
 
 def _window_max(x: Tensor, radius: int) -> Tensor:
-    """Max over the (2r+1) x (2r+1) window of the last two dims, cut at the
-    edges (only in-image pixels count); separable shifted maxima."""
+    """Separable max over the (2r+1)^2 window of the last two dims, cut at
+    the edges."""
     for dim in (-1, -2):
         src = x
         x = src.clone()
@@ -80,8 +70,7 @@ def _window_max(x: Tensor, radius: int) -> Tensor:
 def _encoded_border(valid: Tensor, safe: Tensor, num_classes: int,
                     kernel_size: int) -> Tuple[Tensor, Tensor]:
     """``(enc, border)``: the (N, 2, H, W) small-int map of ``label + 1``
-    and ``num_classes - label`` (ignored pixels 0 in both, below every valid
-    value) and the (N, H, W) bool border mask."""
+    and ``C - label`` (ignored: 0) and the (N, H, W) bool border mask."""
     dtype = (torch.uint8 if num_classes <= 254 else
              torch.int16 if num_classes <= 32766 else torch.int32)
     small = safe.to(dtype)
@@ -119,9 +108,8 @@ def border_mask(label: Tensor, kernel_size: int = 3, ignore_index: int = 255,
 
 def _border_neighbour_labels(valid: Tensor, safe: Tensor, num_classes: int,
                              kernel_size: int) -> Tuple[Tensor, Tensor]:
-    """Flat indices ``b * H * W + i * W + j`` (P,) of the border pixels, in
-    row-major order, and their (P, C) bool label masks, from validated
-    labels."""
+    """Flat indices ``b*H*W + i*W + j`` (P,) of the border pixels (row-major)
+    and their (P, C) bool label masks."""
     enc, border = _encoded_border(valid, safe, num_classes, kernel_size)
     pix = border.reshape(-1).nonzero().squeeze(1)
     num_border = pix.numel()
@@ -132,8 +120,7 @@ def _border_neighbour_labels(valid: Tensor, safe: Tensor, num_classes: int,
     offsets = torch.arange(-r, r + 1, device=valid.device)
     i_idx = pix.div(w, rounding_mode='floor').remainder_(h)
     j_idx = pix.remainder(w)
-    # a window coordinate clamped into the image lands on a pixel of the
-    # same window (it holds the centre): harmless duplicates, no padding
+    # clamped coordinates land inside the same window: harmless duplicates
     ii = (i_idx[:, None] + offsets[None, :]).clamp_(0, h - 1)  # (P, k)
     jj = (j_idx[:, None] + offsets[None, :]).clamp_(0, w - 1)  # (P, k)
     row0 = (pix - i_idx * w - j_idx)[:, None, None]  # b * H * W
@@ -160,13 +147,8 @@ def border_label_mask(
 
     Returns:
         tuple: ``(indices, labels)``: ``(batch, row, col)`` long tensors (P,)
-        of the border pixels in row-major order (as ``nonzero()`` of
-        :func:`border_mask`) and (P, C) bools, True for the non-ignored
-        labels in each window.
-
-    Raises:
-        ValueError: For a label outside ``[0, C)`` that is not
-            ``ignore_index``, or a bad ``kernel_size``.
+        of the border pixels (as ``border_mask(...).nonzero()``) and (P, C)
+        bools, True for the non-ignored labels in each window.
     """
     _check_kernel_size(kernel_size)
     valid, safe, num_classes = _valid_labels(label, num_classes, ignore_index)
@@ -180,8 +162,8 @@ def border_label_mask(
 
 
 def _class_index(pix: Tensor, shape: torch.Size) -> Tensor:
-    """Flat indices (P, C) of the elements ``(b, c, i, j)`` of an (N, C, H,
-    W) tensor for the pixels ``pix = b*H*W + i*W + j`` (P,), all classes."""
+    """Flat indices (P, C) into an (N, C, H, W) tensor of the pixels
+    ``pix = b*H*W + i*W + j`` (P,), all classes."""
     _, c, h, w = shape
     hw = h * w
     batch_offset = pix.div(hw, rounding_mode='floor') * ((c - 1) * hw)
@@ -190,10 +172,9 @@ def _class_index(pix: Tensor, shape: torch.Size) -> Tensor:
 
 
 class _RelaxedNLL(torch.autograd.Function):
-    """Per-pixel ``-log p_y`` (0 at ignored pixels; bit-identical to
-    ``F.cross_entropy``), ``-log sum_{c in N} p_c`` at the border pixels;
-    backward writes ``g * (softmax - q)`` into one tensor (``q``: one-hot
-    label, or at borders the softmax renormalised over ``N``)."""
+    """Per-pixel ``-log p_y`` (as ``F.cross_entropy``), ``-log sum_N p_c`` at
+    border pixels; gradient ``g * (softmax - q)``, ``q`` the one-hot label
+    or at borders the softmax renormalised over ``N``."""
 
     @staticmethod
     def forward(ctx, logits: Tensor, label: Tensor, valid: Tensor,
@@ -205,8 +186,7 @@ class _RelaxedNLL(torch.autograd.Function):
         delta = None
         if pix.numel() > 0:
             border_lp = log_prob.take(_class_index(pix, log_prob.shape))
-            # log sum_N p = logsumexp of the log-probabilities masked to N
-            # (max-shifted: finite even when every p_c in N underflows)
+            # log sum_N p, max-shifted: finite even if all p_c underflow
             masked_lp = border_lp.masked_fill(~nbr_labels, float('-inf'))
             max_lp = masked_lp.amax(dim=1, keepdim=True)  # finite: y in N
             exp_n = masked_lp.sub_(max_lp).exp_()  # 0 outside N
@@ -214,8 +194,7 @@ class _RelaxedNLL(torch.autograd.Function):
             log_sum_n = sum_n.log().add_(max_lp)
             # -log sum_N p >= 0 up to rounding
             loss.put_(pix, (0.0 - log_sum_n[:, 0]).clamp_min(0.0))
-            # d loss / d logits at the border pixels: softmax minus the
-            # softmax renormalised over N (0 outside N)
+            # border gradient: softmax - softmax renormalised over N
             delta = border_lp.exp_().sub_(exp_n.div_(sum_n))
         ctx.save_for_backward(log_prob, valid, safe, pix, delta)
         return loss
@@ -246,16 +225,10 @@ def label_relaxation_loss(pred: Tensor, label: Tensor,
                           kernel_size: int = 3) -> Tensor:
     """Label-relaxation loss (RGPNet eq. 4) with mmseg CE reduction.
 
-    Per pixel: ``-logsumexp(log_softmax(x)[N])`` at border pixels (``N``:
-    labels of the ``k x k`` window, ignored excluded, cut at the edges),
-    ``-log p_y`` elsewhere, 0 at ignored pixels; times the class weight of
-    the pixel's own label and the per-pixel ``weight``. ``mean`` without
-    ``avg_factor`` divides by the pixel count (non-ignored only with
-    ``avg_non_ignore``) or, with ``class_weight``, by the pixels' summed
-    class weights (ignored pixels: 0 with ``avg_non_ignore``, else
-    ``class_weight[ignore_index]`` if that is a class, else 1 where mmseg
-    raises); with ``avg_factor`` by ``avg_factor + eps``. Computed in
-    float32 (float64 stays) without autocast, so fp16/bf16 stay finite.
+    Per pixel ``-log sum_N p_c`` at borders, ``-log p_y`` elsewhere, 0 where
+    ignored, times the class weight of its label and ``weight``; 'mean'
+    divides as mmseg's ``cross_entropy`` (ignored pixels weigh 1 where mmseg
+    raises). Computed in float32 (float64 stays) without autocast.
 
     Args:
         pred (Tensor): Logits of shape (N, C, H, W).
@@ -271,10 +244,6 @@ def label_relaxation_loss(pred: Tensor, label: Tensor,
 
     Returns:
         Tensor: The loss, a scalar, or of shape (N, H, W) for 'none'.
-
-    Raises:
-        ValueError: For a label outside ``[0, C)`` that is not
-            ``ignore_index``, bad shapes or ``kernel_size``.
     """
     _check_kernel_size(kernel_size)
     if pred.dim() != 4 or label.dim() != 3 or (
@@ -300,7 +269,6 @@ def label_relaxation_loss(pred: Tensor, label: Tensor,
         if class_weight is not None:
             class_weight = torch.as_tensor(
                 class_weight, dtype=compute_dtype, device=pred.device)
-            # weight of each pixel's own label (0 loss at ignored pixels)
             loss = loss * class_weight[safe]
         # reduction, as mmseg.models.losses.cross_entropy
         if avg_factor is None and reduction == 'mean':
@@ -313,22 +281,16 @@ def label_relaxation_loss(pred: Tensor, label: Tensor,
                         if 0 <= ignore_index < num_classes else 1)
                 avg_factor = class_weight[safe].masked_fill(~valid,
                                                             fill).sum()
-        if weight is not None:
-            weight = weight.float()
-        loss = weight_reduce_loss(
-            loss, weight=weight, reduction=reduction, avg_factor=avg_factor)
-    return loss
+        return weight_reduce_loss(
+            loss, weight=None if weight is None else weight.float(),
+            reduction=reduction, avg_factor=avg_factor)
 
 
 @MODELS.register_module()
 class LabelRelaxationLoss(nn.Module):
-    """Label-relaxation loss of RGPNet (sec. 3.2, eq. 4).
-
-    Drop-in for mmseg's ``CrossEntropyLoss`` (same call interface and
-    reduction, see :func:`label_relaxation_loss`); alone it is the paper's
-    loss (cross-entropy off the borders), in a list with
-    ``CrossEntropyLoss`` the non-border pixels count twice.
-    ``reduction_override='none'`` (``OHEMPixelSampler``) gives (N, H, W).
+    """Label-relaxation loss of RGPNet (sec. 3.2, eq. 4), a drop-in for
+    mmseg's ``CrossEntropyLoss`` (see :func:`label_relaxation_loss`); in a
+    list with ``CrossEntropyLoss`` the non-border pixels count twice.
 
     Args:
         reduction (str): 'none', 'mean' or 'sum'. Default: 'mean'.
