@@ -1,7 +1,6 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Drawing the demo data set's street scenes (numpy and OpenCV only):
-:class:`Scene` and the things of a street, which ``make_demo_data.py``
-composes and finishes."""
+"""The demo data set's street scenes (numpy and OpenCV only): :class:`Scene`
+and the things of a street, composed and finished by ``make_demo_data.py``."""
 from typing import Callable, Iterator, Sequence, Tuple
 
 import cv2
@@ -50,8 +49,8 @@ def _steps(start: float, step: float, stop: float,
 
 
 class _Box:
-    """A box ``(x0, y0, x1, y1)`` and offsets in fractions of its ``w``/``h``
-    from its left, right, top and bottom."""
+    """A box ``(x0, y0, x1, y1)``; x/y at fractions of ``w``/``h`` in from
+    its left, right, top and bottom."""
 
     def __init__(self, box: Sequence[float]) -> None:
         self.x0, self.y0, self.x1, self.y1 = box
@@ -73,8 +72,7 @@ class _Box:
 class Scene:
     """A label map (the 19 Cityscapes train ids) and a float RGB image drawn
     on together (``cls=None``: the image only), a random perspective layout
-    (road, sidewalks, terrain, maybe the ego vehicle's bonnet) and ``rng``,
-    the generator of the drawing phase."""
+    (road, sidewalks, maybe the ego bonnet) and ``rng``, the drawing's."""
 
     def __init__(self, rng: np.random.Generator, height: int,
                  width: int) -> None:
@@ -228,8 +226,7 @@ class Scene:
     def side_barrier(self, side: int) -> None:
         """A wall, fence or hedge along the outer edge of a sidewalk."""
         cls = int(self.rng.choice((WALL, FENCE, VEGETATION)))
-        y0 = self.horizon + 1.0
-        y1 = self.ground_row(0.3, 0.8)
+        y0, y1 = self.horizon + 1.0, self.ground_row(0.3, 0.8)
         height = self.height * self.rng.uniform(0.15, 0.35)
         x0, x1 = (self.walk_edges(y)[side] for y in (y0, y1))
         top0 = y0 - height * max(self.depth(y0), 0.02)
@@ -295,9 +292,8 @@ class Scene:
             self.rect(x0, b.by(0.2), x1, b.by(0.08), TRUCK, colour)
             self.rear_tyres(b, TRUCK, b.by(0.1), 0.05, 0.25)
             return
-        front_left = self.rng.random() < 0.5
-        cab = (x0, b.lx(0.28)) if front_left else (b.rx(0.28), x1)
-        box_x = (b.lx(0.3), x1) if front_left else (x0, b.rx(0.3))
+        cab, box_x = ((x0, b.lx(0.28)), (b.lx(0.3), x1)) \
+            if self.rng.random() < 0.5 else ((b.rx(0.28), x1), (x0, b.rx(0.3)))
         self.rect(box_x[0], y0, box_x[1], y1 - r, TRUCK, cargo)
         self.rect(cab[0], b.ty(0.3), cab[1], y1 - r, TRUCK, colour)
         self.rect(cab[0] + 0.15 * (cab[1] - cab[0]), b.ty(0.36),
@@ -408,8 +404,7 @@ class Scene:
         self.rect(cx - thick / 2, b.ty(0.1), cx + thick / 2, y1, POLE,
                   self.colour(POLE, std=18, gain=(0.7, 1.2)))
         if attachment == SIGN:
-            size = 0.45 * w
-            sy = y0 + size
+            size, sy = 0.45 * w, y0 + 0.45 * w
             colour = self.colour(SIGN, std=18, gain=(0.75, 1.1))
             shape = int(self.rng.integers(0, 4))
             if shape == 0:  # round, with a ring
@@ -419,8 +414,7 @@ class Scene:
                 self.poly([(cx + u * size, sy + v * size)
                            for u, v in SIGN_CORNERS[shape - 1]], SIGN, colour)
         elif attachment == LIGHT:
-            lw = 0.3 * w
-            lh = 2.6 * lw
+            lw, lh = 0.3 * w, 2.6 * (0.3 * w)
             colour = self.colour(LIGHT, std=18, gain=(0.6, 1.05))
             self.rect(cx - lw, y0, cx + lw, y0 + lh, LIGHT, colour)
             lit = int(self.rng.integers(0, 3))

@@ -1,16 +1,10 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Generate the deterministic synthetic Cityscapes-format demo data set.
-
-    python tools/make_demo_data.py [--out data/demo] [--num-train N]
-        [--num-val N] [--height H] [--width W] [--seed S] [--force]
-
-Street scenes (:func:`render_sample`) as ``OUT/leftImg8bit/{train,val}/
-democity/democity_{index:06d}_000019_leftImg8bit.png`` and their train ids
-(255 on the ego vehicle) as ``OUT/gtFine/.../*_gtFine_labelTrainIds.png``,
-every class in each split, byte-identical for the same arguments; nothing
-is written while ``demo_manifest.json`` holds them and every file is there
-(``--force`` rewrites). numpy and OpenCV only.
-"""
+"""Generate the deterministic synthetic Cityscapes-format demo data set:
+street scenes (:func:`render_sample`) as ``OUT/leftImg8bit/{train,val}/
+democity/democity_{index:06d}_000019_leftImg8bit.png``, their train ids (255
+on the ego vehicle) as ``OUT/gtFine/.../*_gtFine_labelTrainIds.png``, every
+class in each split, byte-identical per arguments; kept while
+``demo_manifest.json`` matches and every file is there (``--force``)."""
 import argparse
 import json
 import os
@@ -87,9 +81,7 @@ class StreetScene(Scene):
         # dashed centre line and, sometimes, a zebra crossing (label road)
         paint = self.jitter((225, 225, 215), std=8, gain=(0.85, 1.05))
         offset = rng.uniform(0.0, 0.2)
-        for u0 in [offset + k * 0.2 for k in range(6)]:
-            if u0 >= 1.0:
-                break
+        for u0 in (offset + k * 0.2 for k in range(6) if offset + k * 0.2 < 1):
             y0 = yh + (h - yh) * u0**1.5
             y1 = yh + (h - yh) * min(u0 + 0.1, 1.0)**1.5
             thick = max(1, int(round(self.depth(y1) * w * 0.012)))
@@ -120,8 +112,7 @@ class StreetScene(Scene):
         for k, cls in enumerate(missing):
             segments[slots[k % len(segments)]][2] = cls
         draw = {BUILDING: self.building, VEGETATION: self.vegetation,
-                WALL: partial(self.wall_or_fence, WALL),
-                FENCE: partial(self.wall_or_fence, FENCE)}
+                **{c: partial(self.wall_or_fence, c) for c in (WALL, FENCE)}}
         for x0, x1, cls in segments:
             if cls >= 0:
                 draw[cls](x0, x1, base)
@@ -240,10 +231,9 @@ class StreetScene(Scene):
         # illumination: global gain, colour cast and a smooth gradient
         gain = rng.uniform(0.7, 1.25) * rng.uniform(0.9, 1.1, 3)
         gy, gx = rng.uniform(-0.2, 0.2, 2)
-        ys = np.linspace(-0.5, 0.5, h, dtype=np.float32)[:, None]
-        xs = np.linspace(-0.5, 0.5, w, dtype=np.float32)[None, :]
-        img = img * (1.0 + gy * ys + gx * xs)[..., None] * gain.astype(
-            np.float32)
+        ys, xs = (np.linspace(-0.5, 0.5, n, dtype=np.float32) for n in (h, w))
+        img = img * (1.0 + gy * ys[:, None] + gx * xs)[..., None] * \
+            gain.astype(np.float32)
         img = cv2.GaussianBlur(img, (3, 3), sigmaX=rng.uniform(0.3, 0.9))
         img = img + rng.normal(0.0, rng.uniform(2.0, 7.0), img.shape)
         return np.clip(np.round(img), 0, 255).astype(np.uint8)

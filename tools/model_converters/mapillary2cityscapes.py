@@ -1,21 +1,16 @@
 # Copyright (c) rgpnet-mmseg contributors. All rights reserved.
-"""Turn a Mapillary-trained RGPNet checkpoint into a Cityscapes start point.
-
-The paper's "PM" (sec. 4.5, table 7): per Cityscapes class, the classifier
-row (1x1 conv weight and bias) of the Mapillary class that means the same
-(:mod:`rgpnet_mmseg.datasets.class_mappings`); every other weight is kept.
+"""Turn a Mapillary-trained RGPNet checkpoint into a Cityscapes start point
+(the paper's "PM", sec. 4.5, table 7): per Cityscapes class the classifier
+row (1x1 conv weight, bias) of the Mapillary class of the same meaning
+(:mod:`rgpnet_mmseg.datasets.class_mappings`), other weights kept; the rows'
+classes from ``meta['dataset_meta']['classes']``, else our configs' 65 (65
+rows) or Mapillary v1.2's 66. The output loads weights-only; it is the
+``load_from`` of ``configs/rgpnet/rgpnet_r101-d32-mapillary-pre_2xb6-80k_
+cityscapes-1024x1024.py``::
 
     python tools/model_converters/mapillary2cityscapes.py \
         work_dirs/rgpnet_r101-d32_2xb6-80k_mapillary-1024x1024/iter_80000.pth \
         checkpoints/rgpnet_r101-d32_mapillary-pre_cityscapes-init.pth
-
-then train with ``configs/rgpnet/rgpnet_r101-d32-mapillary-pre_2xb6-80k_
-cityscapes-1024x1024.py`` (its ``load_from`` names that file).
-
-The rows' classes: the checkpoint's ``meta['dataset_meta']['classes']``
-(mmengine's Runner writes it), else our configs' 65 classes for 65 rows and
-all of Mapillary v1.2 for 66. The output, ``{'meta': ..., 'state_dict':
-...}`` of plain types, loads with ``torch.load(weights_only=True)``.
 """
 import argparse
 import os
@@ -34,15 +29,6 @@ from rgpnet_mmseg.datasets.class_mappings import (CITYSCAPES_CLASSES,
 from mmseg.datasets import CityscapesDataset
 
 HEAD_SUFFIX = 'conv_seg'
-
-
-def _state_dict(checkpoint: dict) -> dict:
-    if 'state_dict' in checkpoint:
-        return checkpoint['state_dict']
-    if checkpoint and all(map(torch.is_tensor, checkpoint.values())):
-        return checkpoint  # a bare state dict
-    raise ValueError('the file holds neither a `state_dict` nor a bare '
-                     'state dict of tensors')
 
 
 def _mapillary_classes(checkpoint: dict, num_rows: int) -> Sequence[str]:
@@ -65,24 +51,25 @@ def _mapillary_classes(checkpoint: dict, num_rows: int) -> Sequence[str]:
         '65 (or 66, with "Unlabeled")')
 
 
-def convert(src: str,
-            dst: str,
+def convert(src: str, dst: str,
             merge: str = 'primary') -> List[Tuple[str, List[str]]]:
     """Convert a Mapillary checkpoint into a Cityscapes initialisation.
 
     Args:
         src (str): Mapillary checkpoint (mmengine format or a state dict).
         dst (str): Output path.
-        merge (str): ``'primary'`` (one Mapillary row per Cityscapes class)
-            or ``'mean'`` (the mean of the rows of every Mapillary class
-            mapped to it). Default: ``'primary'``.
+        merge (str): ``'primary'`` (the row of the class of the same meaning)
+            or ``'mean'`` (of the rows mapped to it). Default: ``'primary'``.
 
     Returns:
-        list[tuple[str, list[str]]]: Per Cityscapes class, its Mapillary
-        source classes.
+        list[tuple[str, list[str]]]: Each Cityscapes class, its sources.
     """
     checkpoint = CheckpointLoader.load_checkpoint(src, map_location='cpu')
-    state_dict = _state_dict(checkpoint)
+    state_dict = checkpoint.get('state_dict', checkpoint)  # or a bare one
+    if 'state_dict' not in checkpoint and not (checkpoint and all(
+            map(torch.is_tensor, checkpoint.values()))):
+        raise ValueError('the file holds neither a `state_dict` nor a bare '
+                         'state dict of tensors')
     heads = sorted(k[:-len('.weight')] for k in state_dict
                    if k.endswith(f'{HEAD_SUFFIX}.weight'))
     if not heads:
