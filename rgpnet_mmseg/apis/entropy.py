@@ -27,12 +27,11 @@ def entropy_from_logits(logits: Tensor, dim: int = 0) -> Tensor:
 
 
 def prediction_border_mask(pred: Tensor, kernel_size: int = 3,
-                           num_classes: Optional[int] = None,
-                           ignore_index: int = -1) -> Tensor:
-    """Border pixels (bool, same shape) of a label map (H, W) or (N, H, W):
-    :func:`border_mask`, nothing ignored in a prediction by default."""
+                           num_classes: Optional[int] = None) -> Tensor:
+    """Border pixels (bool, same shape) of a predicted label map (H, W) or
+    (N, H, W): :func:`border_mask` with nothing ignored."""
     mask = border_mask(pred.long().reshape(-1, *pred.shape[-2:]), kernel_size,
-                       ignore_index=ignore_index, num_classes=num_classes)
+                       ignore_index=-1, num_classes=num_classes)
     return mask.reshape(pred.shape)
 
 

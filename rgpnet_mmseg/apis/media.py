@@ -65,13 +65,13 @@ def read_frames(capture: cv2.VideoCapture,
     (OpenCV and the backends release the GIL; docs/inference.md)."""
     pool = ThreadPoolExecutor(1, 'FrameReader') if threaded else None
     try:
-        ahead = deque(pool.submit(capture.read) for _ in range(QUEUE_SIZE)
-                      if pool is not None)
+        ahead = deque([pool.submit(capture.read) for _ in range(QUEUE_SIZE)]
+                      if pool else [])  # the reads in flight
         while True:
             ok, frame = ahead.popleft().result() if pool else capture.read()
             if not ok:
                 return
-            if pool is not None:
+            if pool:
                 ahead.append(pool.submit(capture.read))
             yield frame
     finally:

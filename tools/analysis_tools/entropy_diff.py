@@ -99,15 +99,16 @@ def _run_models(args, cfgs: Tuple, ckpts: Tuple, h: int, w: int) -> Tuple:
 
 def _border(args: argparse.Namespace, label, preds, num_classes: int):
     """The (H, W) border mask of ``--border-from`` and its description."""
-    from rgpnet_mmseg.apis.entropy import prediction_border_mask as border
+    from rgpnet_mmseg.apis.entropy import prediction_border_mask
+    from rgpnet_mmseg.models.losses.label_relaxation_loss import border_mask
     k = args.kernel_size
-    if args.border_from == 'label':
+    if args.border_from == 'label':  # as the label-relaxation loss sees it
         try:
-            return border(label, k, num_classes, args.ignore_index), \
-                f'the label map (k={k})'
+            return border_mask(label[None], k, args.ignore_index,
+                               num_classes)[0], f'the label map (k={k})'
         except ValueError as err:  # labels outside [0, C)
             raise EntropyDiffError(f'{args.label}: {err}') from None
-    a, b = (border(p, k, num_classes) for p in preds)
+    a, b = (prediction_border_mask(p, k, num_classes) for p in preds)
     mask, desc = {'union': (a | b, 'the predictions of A or B'),
                   'a': (a, 'the prediction of A'),
                   'b': (b, 'the prediction of B')}[args.border_from]
